@@ -1,0 +1,1 @@
+"""The framefarm command line; the services live in common/, farm_worker/, stitcher/, coordinator/."""
