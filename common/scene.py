@@ -45,7 +45,7 @@ class Layout:
     bar_height: float = 0.14
     bar_depth: float = 0.5
     pitch_span: float = 3.0  # bars fill y in [0.2, 0.2 + pitch_span]
-    bar_glow: float = 0.2  # emission of a bar that is not sounding, relative to a full note
+    bar_glow: float = 0.1  # emission of a bar that is not sounding, relative to a full note
     orb_height: float = 1.6
     orb_radius: float = 0.45
     orb_pulse: float = 0.6

@@ -1,1 +1,4 @@
-"""The framefarm command line; the services live in common/, farm_worker/, stitcher/, coordinator/."""
+"""The framefarm command line.
+
+The services themselves live in common/, farm_worker/, stitcher/ and coordinator/.
+"""

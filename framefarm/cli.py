@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
-from common.errors import FramefarmError, InvalidInput
+from common.errors import FramefarmError, InvalidInput, Issue
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -98,12 +98,17 @@ def _scene(args: argparse.Namespace) -> int:
         else:
             seconds = project.tempo_map.beat_to_time(Fraction(args.beat))
     except (ValueError, ZeroDivisionError):
-        raise InvalidInput([_issue("--time/--beat", "expected a number or a fraction like 5/2")]) from None
+        problem = Issue("--time/--beat", "expected a number or a fraction like 5/2")
+        raise InvalidInput([problem]) from None
     scene = model.at(seconds)
     out: dict[str, object] = {
         "seconds": scene.seconds,
         "beat": scene.beat,
-        "camera": {"eye": scene.camera.eye, "target": scene.camera.target, "fov": scene.camera.fov_degrees},
+        "camera": {
+            "eye": scene.camera.eye,
+            "target": scene.camera.target,
+            "fov": scene.camera.fov_degrees,
+        },
         "counts": {batch.kind: len(batch) for batch in scene.batches},
         "digest": scene.digest(),
     }
@@ -115,9 +120,3 @@ def _scene(args: argparse.Namespace) -> int:
     json.dump(out, sys.stdout, indent=None if not args.summary else 2)
     print()
     return EXIT_OK
-
-
-def _issue(path: str, message: str) -> object:
-    from common.errors import Issue
-
-    return Issue(path, message)

@@ -1,0 +1,1 @@
+"""The coordinator: the HTTP and WebSocket service that takes exports and reports progress."""

@@ -1,0 +1,1 @@
+"""The stitcher: assemble rendered frames into a video file with ffmpeg."""
