@@ -8,15 +8,28 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from common.model import NonNegative, Positive, StrictModel, ToneTime, Unit
+from common.model import Positive, StrictModel, ToneTime, Unit
 
 
 class GainOptions(StrictModel):
-    gain: NonNegative = 1.0
-    units: Literal["gain", "decibels"] = "gain"
+    """Tone.js ``Gain``: a factor (units "gain", >= 0) or a level in dB (units "decibels")."""
+
+    units: Literal["gain", "decibels"] = "gain"  # declared first: the gain check reads it
+    gain: Annotated[float, Field(ge=-100, le=100)] = 1.0
     convert: bool = True
+
+    @field_validator("gain")
+    @classmethod
+    def _factor_is_not_negative(cls, gain: float, info: ValidationInfo) -> float:
+        if info.data.get("units", "gain") == "gain" and gain < 0:
+            raise PydanticCustomError(
+                "gain_range",
+                "expected gain >= 0 when units is 'gain' (use units 'decibels' for dB)",
+            )
+        return gain
 
 
 class FilterOptions(StrictModel):

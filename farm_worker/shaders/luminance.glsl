@@ -1,0 +1,22 @@
+// Bloom step 1, full resolution: pmndrs postprocessing v6.37 src/materials/glsl/luminance.frag
+// with COLOR and THRESHOLD defined (as BloomEffect configures it):
+//   l = smoothstep(threshold, threshold + smoothing, L) * L;  out = vec4(rgb * clamp(l, 0, 1), l)
+// L uses three.js's Rec.709 luminance() weights.
+#if defined VERTEX_SHADER
+#include "fullscreen_vertex"
+#elif defined FRAGMENT_SHADER
+uniform sampler2D inputBuffer;
+uniform float threshold;
+uniform float smoothing;
+uniform bool use_threshold;  // postprocessing defines THRESHOLD only if threshold or smoothing > 0
+in vec2 vUv;
+out vec4 frag_color;
+void main() {
+    vec4 texel = texture(inputBuffer, vUv);
+    float l = dot(texel.rgb, vec3(0.2126, 0.7152, 0.0722));
+    if (use_threshold) {
+        l = smoothstep(threshold, threshold + smoothing, l) * l;
+    }
+    frag_color = vec4(texel.rgb * clamp(l, 0.0, 1.0), l);
+}
+#endif

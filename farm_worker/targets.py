@@ -1,0 +1,72 @@
+"""Render targets: a texture with its framebuffer, bound on ``with`` and released explicitly."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import moderngl
+
+
+class Target:
+    """A colour texture (RGBA16F by default, linear filtering, clamp to edge, no mipmaps) + FBO."""
+
+    def __init__(
+        self, ctx: moderngl.Context, size: tuple[int, int], dtype: str = "f2", components: int = 4
+    ) -> None:
+        self.ctx = ctx
+        self.size = size
+        self.texture = ctx.texture(size, components, dtype=dtype)
+        self.texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.texture.repeat_x = False
+        self.texture.repeat_y = False
+        self.framebuffer = ctx.framebuffer(color_attachments=[self.texture])
+
+    def __enter__(self) -> Target:
+        self.framebuffer.use()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        return None
+
+    def release(self) -> None:
+        self.framebuffer.release()
+        self.texture.release()
+
+
+class MultisampleTarget:
+    """An MSAA HDR colour + depth framebuffer that resolves into a single-sample Target on exit."""
+
+    def __init__(self, ctx: moderngl.Context, size: tuple[int, int], samples: int) -> None:
+        self.ctx = ctx
+        self.size = size
+        self.samples = samples
+        self.colour = ctx.renderbuffer(size, 4, samples=samples, dtype="f2")
+        self.depth = ctx.depth_renderbuffer(size, samples=samples)
+        self.framebuffer = ctx.framebuffer(
+            color_attachments=[self.colour], depth_attachment=self.depth
+        )
+        self.resolved = Target(ctx, size)
+
+    def __enter__(self) -> MultisampleTarget:
+        self.framebuffer.use()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.ctx.copy_framebuffer(self.resolved.framebuffer, self.framebuffer)
+
+    def release(self) -> None:
+        self.framebuffer.release()
+        self.colour.release()
+        self.depth.release()
+        self.resolved.release()
