@@ -22,14 +22,19 @@ from common.notation import NOTATION_HELP, NOTATION_PATTERN, is_notation
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors, types are not coerced, and JSON keys are the app's camelCase."""
+    """Unknown keys are errors, types are not coerced, and JSON keys are the app's camelCase.
+
+    Construct models in Python with ``model_validate({...camelCase...})``.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
         frozen=True,
         alias_generator=to_camel,
-        populate_by_name=True,
+        validate_by_alias=True,
+        validate_by_name=False,  # the app writes camelCase; snake_case keys are unknown fields
+        allow_inf_nan=False,  # Python's json module accepts Infinity and NaN; the format does not
     )
 
 

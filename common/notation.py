@@ -11,7 +11,7 @@ from fractions import Fraction
 
 PPQ = 192  # Tone.js Transport's default pulses per quarter note, used by the "i" (ticks) unit.
 
-NOTATION_PATTERN = r"^\d+[ntmiNTMI]\.?$"
+NOTATION_PATTERN = r"^0*[1-9]\d*[ntmiNTMI]\.?$"
 _NOTATION = re.compile(r"^(?P<count>\d+)(?P<unit>n|t|m|i)(?P<dot>\.)?$", re.IGNORECASE)
 NOTATION_HELP = "a number, or Tone.js notation like '4n', '8n.', '16t', '1m' or '96i'"
 
@@ -37,4 +37,6 @@ def notation_to_beats(text: str, time_signature: tuple[int, int] = (4, 4)) -> Fr
 
 
 def is_notation(text: str) -> bool:
-    return bool(_NOTATION.match(text.strip()))
+    """True for well-formed notation with a count > 0 (what notation_to_beats accepts)."""
+    match = _NOTATION.match(text.strip())
+    return bool(match) and int(match["count"]) > 0

@@ -8,7 +8,16 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Strict, Tag, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from common.effects import EffectSpec
 from common.errors import Issue
@@ -108,7 +117,11 @@ def _bloom_mode(value: object) -> str:
 
 Bloom = Annotated[
     Annotated[PmndrsBloom, Tag("pmndrs")] | Annotated[UnrealBloom, Tag("unreal")],
-    Discriminator(_bloom_mode),
+    Discriminator(
+        _bloom_mode,
+        custom_error_type="bloom_mode",
+        custom_error_message="expected mode 'pmndrs' (the default) or 'unreal'",
+    ),
 ]
 
 
@@ -121,6 +134,14 @@ class Visualizer(StrictModel):
     bloom: Bloom = PmndrsBloom()
 
 
+def _two_numbers(value: object) -> object:
+    if isinstance(value, list | tuple) and len(value) != 2:
+        raise PydanticCustomError(
+            "time_signature", "expected [numerator, denominator], e.g. [4, 4] or [6, 8]"
+        )
+    return value
+
+
 class Project(StrictModel):
     """A whole project; cross-field rules (sorted tempo changes, unique ids) checked here."""
 
@@ -129,7 +150,9 @@ class Project(StrictModel):
     bpm: Bpm
     tempo_changes: ArrayOf[TempoChange] = ()
     time_signature: Annotated[
-        tuple[Annotated[int, Field(ge=1, le=32)], Literal[1, 2, 4, 8, 16, 32]], Strict(False)
+        tuple[Annotated[int, Field(ge=1, le=32)], Literal[1, 2, 4, 8, 16, 32]],
+        Strict(False),
+        BeforeValidator(_two_numbers),
     ] = (4, 4)
     duration_beats: Positive
     tracks: ArrayOf[Track] = ()

@@ -38,7 +38,8 @@ def _fps(value: object) -> str | int:
     try:
         parse_fps(value)
     except ValueError as error:
-        raise PydanticCustomError("fps_value", str(error)) from None
+        message = str(error).split(", got ")[0]  # the issue shows the value itself
+        raise PydanticCustomError("fps_value", message) from None
     return value
 
 

@@ -60,11 +60,14 @@ def read_json_file(path: str | Path, what: str) -> Any:
 
 def plan_export(project: Project, settings: ExportSettings, limits: Limits) -> Export:
     """Check settings against the project and the service limits; every problem is reported."""
-    issues = _limit_issues(project, settings, limits)
-    if issues:
-        raise LimitExceeded(issues, "export")
+    problems = _settings_issues(project, settings)
+    beyond = _limit_issues(project, settings, limits, durations=not problems)
+    if beyond:
+        raise LimitExceeded(problems + beyond, "export")
+    if problems:
+        raise InvalidInput(problems, "export")
     tempo = project.tempo_map
-    end_beat = settings.end_beat if settings.end_beat is not None else project.duration_beats
+    end_beat = _end_beat(project, settings)
     timeline = FrameTimeline.between(
         tempo.beat_to_time(settings.start_beat), tempo.beat_to_time(end_beat), settings.frame_rate
     )
@@ -175,6 +178,13 @@ def _message(detail: ErrorDetails) -> str:
             context.get("expected_tags"),
         )
         return f"unknown {str(field).strip(chr(39))} {tag!r}; expected one of {tags}"
+    if kind == "bloom_mode":
+        mode = (
+            detail.get("input", {}).get("mode")
+            if isinstance(detail.get("input"), Mapping)
+            else None
+        )
+        return f"unknown mode {mode!r}; expected 'pmndrs' (the default) or 'unreal'"
     if kind == "union_tag_not_found":
         return f"expected a {context.get('discriminator')} field"
     message = detail["msg"]
@@ -199,76 +209,75 @@ def _prefix(issue: Issue, prefix: str) -> Issue:
     return Issue(path.replace(".[", "["), issue.message, issue.value)
 
 
-def _limit_issues(project: Project, settings: ExportSettings, limits: Limits) -> list[Issue]:
+def _settings_issues(project: Project, settings: ExportSettings) -> list[Issue]:
+    """Settings that contradict the format or the project (not service limits)."""
     issues: list[Issue] = []
-
-    def refuse(path: str, message: str, value: Any) -> None:
-        section = "project" if path.startswith("tracks") else "settings"
-        issues.append(Issue(f"{section}.{path}", message, value))
-
-    width, height, fmt = settings.width, settings.height, settings.format
-    if width > limits.max_width:
-        refuse("width", f"expected at most {limits.max_width} (limit max_width)", width)
-    if height > limits.max_height:
-        refuse("height", f"expected at most {limits.max_height} (limit max_height)", height)
-    if width * height > limits.max_pixels:
-        refuse(
-            "width",
-            f"width x height = {width * height} exceeds {limits.max_pixels} pixels "
-            "(limit max_pixels)",
-            width,
-        )
+    fmt = settings.format
     if fmt in CHROMA_SUBSAMPLED_FORMATS:
-        for name, size in (("width", width), ("height", height)):
+        for name, size in (("width", settings.width), ("height", settings.height)):
             if size % 2:
-                refuse(
-                    name, f"expected an even number for {fmt} (its chroma is subsampled 2x2)", size
-                )
+                message = f"expected an even number for {fmt} (its chroma is subsampled 2x2)"
+                issues.append(Issue(f"settings.{name}", message, size))
     if fmt in CRF_RANGE:
         low, high = CRF_RANGE[fmt]
         if not low <= settings.crf <= high:
-            refuse("crf", f"expected {low}..{high} for {fmt}", settings.crf)
+            issues.append(Issue("settings.crf", f"expected {low}..{high} for {fmt}", settings.crf))
+    end_beat = _end_beat(project, settings)
+    if end_beat > project.duration_beats:
+        message = f"expected at most the project's durationBeats ({project.duration_beats:g})"
+        issues.append(Issue("settings.endBeat", message, end_beat))
+    if settings.start_beat >= end_beat:
+        message = f"expected a beat before endBeat ({end_beat:g})"
+        issues.append(Issue("settings.startBeat", message, settings.start_beat))
+    return issues
+
+
+def _limit_issues(
+    project: Project, settings: ExportSettings, limits: Limits, *, durations: bool
+) -> list[Issue]:
+    """Requests beyond the service's configured limits; each message names its limit.
+
+    ``durations`` is False when the beat range itself is wrong: then length is not checked.
+    """
+    issues: list[Issue] = []
+
+    def refuse(path: str, message: str, limit_name: str, value: Any) -> None:
+        issues.append(Issue(path, f"{message} (limit {limit_name})", value))
+
+    width, height = settings.width, settings.height
+    if width > limits.max_width:
+        refuse("settings.width", f"expected at most {limits.max_width}", "max_width", width)
+    if height > limits.max_height:
+        refuse("settings.height", f"expected at most {limits.max_height}", "max_height", height)
+    if width * height > limits.max_pixels:
+        message = f"{width}x{height} = {width * height} pixels, over {limits.max_pixels}"
+        refuse("settings.width", message, "max_pixels", width)
     fps = settings.frame_rate
     if fps > limits.max_fps:
-        refuse("fps", f"expected at most {limits.max_fps} (limit max_fps)", settings.fps)
-    end_beat = settings.end_beat if settings.end_beat is not None else project.duration_beats
-    if end_beat > project.duration_beats:
-        refuse(
-            "endBeat",
-            f"expected at most the project's durationBeats ({project.duration_beats:g})",
-            end_beat,
-        )
-    if settings.start_beat >= end_beat:
-        refuse("startBeat", f"expected a beat before endBeat ({end_beat:g})", settings.start_beat)
-    if issues:
-        return issues
-    tempo = project.tempo_map
-    seconds = tempo.beat_to_time(end_beat) - tempo.beat_to_time(settings.start_beat)
-    if seconds > limits.max_duration_seconds:
-        refuse(
-            "endBeat",
-            f"export lasts {float(seconds):.1f} s, over {limits.max_duration_seconds:g} s "
-            "(limit max_duration_seconds)",
-            end_beat,
-        )
-    frames = FrameTimeline.between(0, seconds, fps).count
-    if frames > limits.max_frames:
-        refuse(
-            "fps",
-            f"export needs {frames} frames, over {limits.max_frames} (limit max_frames)",
-            settings.fps,
-        )
-    note_count = sum(len(t.notes) for t in project.tracks)
-    if note_count > limits.max_notes:
-        refuse(
-            "project.tracks",
-            f"{note_count} notes, over {limits.max_notes} (limit max_notes)",
-            note_count,
-        )
-    if len(project.tracks) > limits.max_tracks:
-        refuse(
-            "project.tracks",
-            f"{len(project.tracks)} tracks, over {limits.max_tracks} (limit max_tracks)",
-            len(project.tracks),
-        )
+        refuse("settings.fps", f"expected at most {limits.max_fps}", "max_fps", settings.fps)
+    if durations:
+        tempo = project.tempo_map
+        end_beat = _end_beat(project, settings)
+        seconds = tempo.beat_to_time(end_beat) - tempo.beat_to_time(settings.start_beat)
+        if seconds > limits.max_duration_seconds:
+            message = (
+                f"the export lasts {float(seconds):.1f} s, over {limits.max_duration_seconds:g} s"
+            )
+            refuse("settings.endBeat", message, "max_duration_seconds", end_beat)
+        frames = FrameTimeline.between(0, seconds, fps).count
+        if frames > limits.max_frames:
+            message = f"the export needs {frames} frames, over {limits.max_frames}"
+            refuse("settings.fps", message, "max_frames", settings.fps)
+    notes = sum(len(t.notes) for t in project.tracks)
+    if notes > limits.max_notes:
+        message = f"{notes} notes, over {limits.max_notes}"
+        refuse("project.tracks", message, "max_notes", notes)
+    tracks = len(project.tracks)
+    if tracks > limits.max_tracks:
+        message = f"{tracks} tracks, over {limits.max_tracks}"
+        refuse("project.tracks", message, "max_tracks", tracks)
     return issues
+
+
+def _end_beat(project: Project, settings: ExportSettings) -> float:
+    return settings.end_beat if settings.end_beat is not None else project.duration_beats

@@ -11,8 +11,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from common.errors import FramefarmError, InvalidInput, Issue
+
+if TYPE_CHECKING:
+    from common.validation import Export
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -68,19 +72,158 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--beat", metavar="BEAT", help="a beat position (e.g. 16 or 33/2)")
     scene.add_argument("--summary", action="store_true", help="print counts, not every object")
     scene.set_defaults(handler=_scene)
+
+    frame = commands.add_parser(
+        "frame",
+        help="render one frame of an export to a PNG file",
+        description="Render frame N of the export (frame 0 shows --start-beat) to a PNG file.",
+    )
+    frame.add_argument("project", metavar="PROJECT", help="project JSON file")
+    frame.add_argument("--frame", type=int, required=True, metavar="N", help="frame index, from 0")
+    frame.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG to write")
+    _add_settings_flags(frame)
+    frame.set_defaults(handler=_frame)
+
+    frames = commands.add_parser(
+        "frames",
+        help="render a range of frames of an export to numbered PNG files",
+        description="Render frames A..B-1 of the export to DIR/frame_000000.png and on.",
+    )
+    frames.add_argument("project", metavar="PROJECT", help="project JSON file")
+    frames.add_argument(
+        "--range",
+        default=None,
+        metavar="A:B",
+        help="frames A (inclusive) to B (exclusive); all by default",
+    )
+    frames.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files")
+    _add_settings_flags(frames)
+    frames.set_defaults(handler=_frames)
     return parser
+
+
+SETTINGS_FLAGS = {
+    "width": "--width",
+    "height": "--height",
+    "fps": "--fps",
+    "startBeat": "--start-beat",
+    "endBeat": "--end-beat",
+    "format": "--format",
+    "crf": "--crf",
+    "preset": "--preset",
+}
+"""Export settings fields and the flags that set them, to name flags in error messages."""
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("export settings")
+    group.add_argument(
+        "--width", type=int, default=1280, help="frame width in pixels (default 1280)"
+    )
+    group.add_argument(
+        "--height", type=int, default=720, help="frame height in pixels (default 720)"
+    )
+    group.add_argument(
+        "--fps", default="60", help="frame rate: integer or N/D, e.g. 30000/1001 (default 60)"
+    )
+    group.add_argument(
+        "--start-beat", type=float, default=0.0, help="first beat of the export (default 0)"
+    )
+    group.add_argument(
+        "--end-beat", type=float, default=None, help="last beat (default: the song's end)"
+    )
+
+
+def _settings_from_flags(args: argparse.Namespace, **extra: object) -> dict[str, object]:
+    fps: object = int(args.fps) if str(args.fps).isdigit() else str(args.fps)
+    settings: dict[str, object] = {
+        "width": args.width,
+        "height": args.height,
+        "fps": fps,
+        "startBeat": args.start_beat,
+        **extra,
+    }
+    if args.end_beat is not None:
+        settings["endBeat"] = args.end_beat
+    return settings
+
+
+def _plan_from_flags(args: argparse.Namespace, **extra: object) -> Export:
+    """Validate the project file and the flags together; errors name the flags."""
+    from common.config import Limits
+    from common.validation import load_project_file, parse_settings, plan_export
+
+    project = load_project_file(args.project)
+    try:
+        settings = parse_settings(_settings_from_flags(args, **extra), "settings")
+        return plan_export(project, settings, Limits())
+    except InvalidInput as error:
+        raise type(error)([_flag_issue(i) for i in error.issues], "options") from None
+
+
+def _flag_issue(issue: Issue) -> Issue:
+    field = issue.path.removeprefix("settings.")
+    if field in SETTINGS_FLAGS:
+        return Issue(SETTINGS_FLAGS[field], issue.message, issue.value)
+    return issue
+
+
+def _frame(args: argparse.Namespace) -> int:
+    from farm_worker.frames import render_frames_to_files
+
+    export = _plan_from_flags(args)
+    if not 0 <= args.frame < export.frame_count:
+        problem = Issue("--frame", f"expected 0..{export.frame_count - 1}", args.frame)
+        raise InvalidInput([problem], "options")
+    render_frames_to_files(export, range(args.frame, args.frame + 1), single_file=args.output)
+    print(args.output)
+    return EXIT_OK
+
+
+def _frames(args: argparse.Namespace) -> int:
+    from farm_worker.frames import render_frames_to_files
+
+    export = _plan_from_flags(args)
+    frames = _frame_range(args.range, export.frame_count)
+    from framefarm.progress import ProgressBar
+
+    bar = ProgressBar(len(frames), sys.stderr)
+    try:
+        written = render_frames_to_files(export, frames, directory=args.out, on_frame=bar.update)
+    finally:
+        bar.close()
+    print(f"{written} frames in {args.out}")
+    return EXIT_OK
+
+
+def _frame_range(text: str | None, count: int) -> range:
+    if text is None:
+        return range(count)
+    try:
+        first_text, _, last_text = text.partition(":")
+        first = int(first_text) if first_text else 0
+        last = int(last_text) if last_text else count
+    except ValueError:
+        raise InvalidInput(
+            [Issue("--range", "expected A:B with integers", text)], "options"
+        ) from None
+    if not 0 <= first < last <= count:
+        problem = Issue(
+            "--range", f"expected 0 <= A < B <= {count} (the export has {count} frames)", text
+        )
+        raise InvalidInput([problem], "options")
+    return range(first, last)
 
 
 def _validate(args: argparse.Namespace) -> int:
     from common.config import Limits
-    from common.validation import load_project_file, plan_export, read_json_file
+    from common.validation import load_project_file, plan_export
 
     project = load_project_file(args.project)
     if args.settings is not None:
         from common.validation import parse_settings
 
-        text = args.settings.strip()
-        data = json.loads(text) if text.startswith("{") else read_json_file(text, "settings")
+        data = _settings_argument(args.settings)
         plan_export(project, parse_settings(data, "settings"), Limits())
     print("ok")
     return EXIT_OK
@@ -120,3 +263,17 @@ def _scene(args: argparse.Namespace) -> int:
     json.dump(out, sys.stdout, indent=None if not args.summary else 2)
     print()
     return EXIT_OK
+
+
+def _settings_argument(text: str) -> object:
+    """``--settings``: inline JSON (starting with '{') or the path of a JSON file."""
+    from common.validation import read_json_file
+
+    text = text.strip()
+    if not text.startswith("{"):
+        return read_json_file(text, "settings")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        problem = Issue("--settings", f"not JSON: {error.msg} at column {error.colno}")
+        raise InvalidInput([problem], "settings") from None

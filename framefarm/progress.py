@@ -1,0 +1,75 @@
+"""A terminal progress bar for long work: frames done, rate, ETA; quiet lines when not a TTY."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class ProgressBar:
+    """Redraws one line in place on a terminal (at most 10 times a second); on a pipe or a log
+    file it prints a plain line every ``log_every`` seconds instead, so logs stay readable."""
+
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO,
+        *,
+        label: str = "frames",
+        width: int = 30,
+        log_every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total = max(total, 1)
+        self.stream = stream
+        self.label = label
+        self.width = width
+        self.clock = clock
+        self.started = clock()
+        self.interactive = bool(getattr(stream, "isatty", lambda: False)())
+        self.min_interval = 0.1 if self.interactive else log_every
+        self.last_draw = -float("inf")
+        self.done = 0
+        self.phase = ""
+
+    def update(self, done: int, phase: str = "") -> None:
+        self.done = min(done, self.total)
+        self.phase = phase or self.phase
+        now = self.clock()
+        if now - self.last_draw >= self.min_interval or self.done == self.total:
+            self.last_draw = now
+            self._draw(now)
+
+    def line(self, now: float | None = None) -> str:
+        elapsed = max((self.clock() if now is None else now) - self.started, 1e-9)
+        rate = self.done / elapsed
+        fraction = self.done / self.total
+        filled = round(self.width * fraction)
+        bar = "#" * filled + "-" * (self.width - filled)
+        eta = format_eta((self.total - self.done) / rate) if rate > 0 else "?"
+        phase = f"{self.phase}: " if self.phase else ""
+        return (
+            f"{phase}[{bar}] {self.done}/{self.total} {self.label} {fraction:4.0%} "
+            f"{rate:5.1f} {self.label}/s ETA {eta}"
+        )
+
+    def _draw(self, now: float) -> None:
+        text = self.line(now)
+        if self.interactive:
+            self.stream.write(f"\r{text}\x1b[K")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
