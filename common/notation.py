@@ -39,4 +39,4 @@ def notation_to_beats(text: str, time_signature: tuple[int, int] = (4, 4)) -> Fr
 def is_notation(text: str) -> bool:
     """True for well-formed notation with a count > 0 (what notation_to_beats accepts)."""
     match = _NOTATION.match(text.strip())
-    return bool(match) and int(match["count"]) > 0
+    return match is not None and int(match["count"]) > 0

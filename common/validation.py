@@ -61,7 +61,8 @@ def read_json_file(path: str | Path, what: str) -> Any:
 def plan_export(project: Project, settings: ExportSettings, limits: Limits) -> Export:
     """Check settings against the project and the service limits; every problem is reported."""
     problems = _settings_issues(project, settings)
-    beyond = _limit_issues(project, settings, limits, durations=not problems)
+    range_ok = not any(i.path in ("settings.startBeat", "settings.endBeat") for i in problems)
+    beyond = _limit_issues(project, settings, limits, durations=range_ok)
     if beyond:
         raise LimitExceeded(problems + beyond, "export")
     if problems:

@@ -34,6 +34,7 @@ class Target:
         return None
 
     def release(self) -> None:
+        unbind_if_current(self.ctx, self.framebuffer)
         self.framebuffer.release()
         self.texture.release()
 
@@ -66,7 +67,18 @@ class MultisampleTarget:
             self.ctx.copy_framebuffer(self.resolved.framebuffer, self.framebuffer)
 
     def release(self) -> None:
+        unbind_if_current(self.ctx, self.framebuffer)
         self.framebuffer.release()
         self.colour.release()
         self.depth.release()
         self.resolved.release()
+
+
+def unbind_if_current(ctx: moderngl.Context, framebuffer: moderngl.Framebuffer) -> None:
+    """Bind framebuffer 0 before deleting the bound one.
+
+    moderngl keeps using a deleted bound framebuffer, and the next framebuffer created then
+    fails with GL_INVALID_OPERATION.
+    """
+    if ctx.fbo is framebuffer:
+        ctx.detect_framebuffer(0).use()

@@ -1,0 +1,169 @@
+"""Every message between components: typed, versioned, immutable, and one msgpack codec.
+
+Commands (render a chunk, stitch) travel to workers; events (progress, commits, failures, the
+finished video) travel back to the orchestrator. On the wire each is a map with full-word keys,
+its ``type`` and its ``version``; nothing but ids, ranges, numbers and object keys, never pixels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar, Union
+
+import msgpack
+
+from common.errors import FramefarmError
+
+
+class DecodeError(FramefarmError):
+    """Bytes or a map that are not a message this version understands."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+    job_id: str
+
+    def to_wire(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        return {"type": self.TYPE, "version": self.VERSION, **data}
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RenderChunk(Message):
+    """Render frames ``first_frame .. first_frame + frame_count - 1`` of a job."""
+
+    TYPE: ClassVar[str] = "render_chunk"
+    chunk_index: int
+    first_frame: int
+    frame_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StitchVideo(Message):
+    """All chunks are committed: assemble the frames into the job's video."""
+
+    TYPE: ClassVar[str] = "stitch_video"
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkProgress(Message):
+    """A hint: a worker has rendered ``frames_done`` of its chunk (may be lost, never trusted)."""
+
+    TYPE: ClassVar[str] = "chunk_progress"
+    chunk_index: int
+    frames_done: int
+    frame_count: int
+    worker: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkCommitted(Message):
+    """A chunk's frames and manifest are stored (also re-sent for an already committed chunk)."""
+
+    TYPE: ClassVar[str] = "chunk_committed"
+    chunk_index: int
+    frame_count: int
+    render_seconds: float
+    worker: str
+
+
+@dataclass(frozen=True, slots=True)
+class StitchProgress(Message):
+    TYPE: ClassVar[str] = "stitch_progress"
+    frames_done: int
+    frame_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class VideoReady(Message):
+    """The video is stored at ``output_key``."""
+
+    TYPE: ClassVar[str] = "video_ready"
+    output_key: str
+    frame_count: int
+    duration_seconds: float
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed(Message):
+    """A permanent failure (retrying cannot help): the job ends with ``error``."""
+
+    TYPE: ClassVar[str] = "job_failed"
+    error: str
+    component: str
+    chunk_index: int | None = None
+
+
+Command = RenderChunk | StitchVideo
+Event = ChunkProgress | ChunkCommitted | StitchProgress | VideoReady | JobFailed
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.TYPE: cls
+    for cls in (RenderChunk, StitchVideo, ChunkProgress, ChunkCommitted, StitchProgress, VideoReady, JobFailed)
+}
+
+
+def from_wire(data: Any) -> Message:
+    """A message from its wire map; DecodeError says what is wrong with it."""
+    if not isinstance(data, dict):
+        raise DecodeError(f"expected a map, got {type(data).__name__}")
+    kind = data.get("type")
+    cls = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise DecodeError(f"unknown message type {kind!r}")
+    version = data.get("version")
+    if not isinstance(version, int) or not 1 <= version <= cls.VERSION:
+        raise DecodeError(f"{kind}: unsupported version {version!r} (this build reads 1..{cls.VERSION})")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name in data:
+            value = data[field.name]
+        elif field.default is not dataclasses.MISSING:
+            value = field.default
+        else:
+            raise DecodeError(f"{kind}: missing field {field.name!r}")
+        if not _has_type(value, hints[field.name]):
+            raise DecodeError(f"{kind}: field {field.name!r} has the wrong type ({value!r})")
+        values[field.name] = value
+    unknown = set(data) - {"type", "version"} - set(values)
+    if unknown:
+        raise DecodeError(f"{kind}: unknown fields {sorted(unknown)}")
+    return cls(**values)
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        return any(_has_type(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def encode(message: Message) -> bytes:
+    return msgpack.packb(message.to_wire(), use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def decode(data: bytes) -> Message:
+    try:
+        unpacked = msgpack.unpackb(data, raw=False)
+    except (msgpack.UnpackException, ValueError) as error:
+        raise DecodeError(f"not msgpack: {error}") from error
+    return from_wire(unpacked)
