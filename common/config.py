@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from common.storage import ObjectStore
 
 
 class Limits(BaseSettings):
@@ -20,3 +25,38 @@ class Limits(BaseSettings):
     max_notes: int = Field(500_000, ge=1, description="most notes in one project")
     max_tracks: int = Field(256, ge=1, description="most tracks in one project")
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="largest request body")
+
+
+class ServiceSettings(BaseSettings):
+    """Where the broker and the object store are. Without an S3 endpoint, a local directory."""
+
+    model_config = SettingsConfigDict(env_prefix="FRAMEFARM_", frozen=True, extra="ignore")
+
+    amqp_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/%2F?heartbeat=5",
+        description="RabbitMQ URL (heartbeat lets a hung worker's chunk be redelivered)",
+    )
+    s3_endpoint: str | None = Field(None, description="host:port of the S3 server (MinIO, ...)")
+    s3_access_key: str = Field("", description="S3 access key")
+    s3_secret_key: str = Field("", description="S3 secret key")
+    s3_bucket: str = Field("framefarm", description="bucket for jobs, frames and videos")
+    s3_secure: bool = Field(False, description="use TLS to reach the S3 server")
+    s3_region: str | None = Field(None, description="S3 region, if the server wants one")
+    local_store: str = Field(".framefarm", description="directory of the local store")
+    queue_prefix: str = Field("framefarm", description="prefix of every queue name")
+
+
+def make_store(settings: ServiceSettings) -> ObjectStore:
+    """The configured object store: S3 when an endpoint is set, else the local directory."""
+    from common.storage import LocalStore, S3Store
+
+    if settings.s3_endpoint:
+        return S3Store(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            settings.s3_bucket,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+    return LocalStore(settings.local_store)

@@ -1,11 +1,11 @@
 """The object-store key layout of a job: the one home that says where every artefact lives.
 
-    jobs/<job_id>/spec.json                     what to render (project, settings, chunk plan)
-    jobs/<job_id>/status.json                   the orchestrator's persisted job state
-    jobs/<job_id>/cancelled                     marker: workers stop and skip when present
-    jobs/<job_id>/frames/frame_000042.png       rendered frames
-    jobs/<job_id>/chunks/chunk_0003.json        a chunk's manifest, written last (its commit)
-    jobs/<job_id>/output/<name>.<format>        the video
+jobs/<job_id>/spec.json                     what to render (project, settings, chunk plan)
+jobs/<job_id>/status.json                   the orchestrator's persisted job state
+jobs/<job_id>/cancelled                     marker: workers stop and skip when present
+jobs/<job_id>/frames/frame_000042.png       rendered frames
+jobs/<job_id>/chunks/chunk_0003.json        a chunk's manifest, written last (its commit)
+jobs/<job_id>/output/<name>.<format>        the video
 """
 
 from __future__ import annotations

@@ -112,7 +112,15 @@ Event = ChunkProgress | ChunkCommitted | StitchProgress | VideoReady | JobFailed
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
-    for cls in (RenderChunk, StitchVideo, ChunkProgress, ChunkCommitted, StitchProgress, VideoReady, JobFailed)
+    for cls in (
+        RenderChunk,
+        StitchVideo,
+        ChunkProgress,
+        ChunkCommitted,
+        StitchProgress,
+        VideoReady,
+        JobFailed,
+    )
 }
 
 
@@ -126,7 +134,9 @@ def from_wire(data: Any) -> Message:
         raise DecodeError(f"unknown message type {kind!r}")
     version = data.get("version")
     if not isinstance(version, int) or not 1 <= version <= cls.VERSION:
-        raise DecodeError(f"{kind}: unsupported version {version!r} (this build reads 1..{cls.VERSION})")
+        raise DecodeError(
+            f"{kind}: unsupported version {version!r} (this build reads 1..{cls.VERSION})"
+        )
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):

@@ -1,0 +1,308 @@
+"""One object-store interface with two backends: S3 (any S3 server, through the minio SDK) and a
+local directory for the embedded mode. Keys are '/'-separated paths such as those in keys.py.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from common.errors import FramefarmError
+
+
+class StorageError(FramefarmError):
+    """The store could not be reached or refused a request (usually worth retrying)."""
+
+
+class ObjectNotFound(StorageError):  # noqa: N818 (reads as what happened)
+    """No object at that key."""
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store ``data`` at ``key``, replacing what was there; readers never see half of it."""
+
+    def put_file(
+        self, key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None: ...
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes; ObjectNotFound if absent."""
+
+    def get_file(self, key: str, path: Path) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys under ``prefix``, sorted."""
+
+    def delete(self, key: str) -> None:
+        """Remove one object; absent objects are not an error (idempotent)."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under ``prefix``; returns how many there were."""
+
+    def presigned_url(
+        self, key: str, expires: timedelta, filename: str | None = None
+    ) -> str | None:
+        """A time-limited download URL, or None when the store cannot make one (local)."""
+
+    def ping(self) -> None:
+        """Raise StorageError unless the store answers."""
+
+
+def check_key(key: str) -> str:
+    parts = key.split("/")
+    if (
+        not key
+        or key.startswith("/")
+        or any(p in ("", ".", "..") for p in parts[:-1])
+        or parts[-1] in (".", "..")
+    ):
+        raise StorageError(f"invalid object key {key!r}")
+    return key
+
+
+class LocalStore:
+    """Objects as files under ``root``; writes go to a temporary file first, then rename."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents:
+            raise StorageError(f"key escapes the store: {key!r}")
+        return path
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".part-", delete=False) as out:
+            out.write(data)
+        os.replace(out.name, path)
+
+    def put_file(
+        self, key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            tempfile.NamedTemporaryFile(dir=target.parent, prefix=".part-", delete=False) as out,
+            open(path, "rb") as source,
+        ):
+            shutil.copyfileobj(source, out, 1 << 20)
+        os.replace(out.name, target)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def get_file(self, key: str, path: Path) -> None:
+        try:
+            shutil.copyfile(self._path(key), path)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def list(self, prefix: str) -> list[str]:
+        base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not base.is_dir():
+            return []
+        keys = []
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.startswith(".part-"):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = self.list(prefix)
+        for key in keys:
+            self.delete(key)
+        return len(keys)
+
+    def presigned_url(
+        self, key: str, expires: timedelta, filename: str | None = None
+    ) -> str | None:
+        return None
+
+    def ping(self) -> None:
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"local store {self.root} is not writable")
+
+    def local_path(self, key: str) -> Path:
+        """Where the object lives on disk (the local store can serve files directly)."""
+        return self._path(key)
+
+
+class S3Store:
+    """Any S3 server (MinIO, SeaweedFS, AWS) through the minio SDK; creates its bucket if absent."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        *,
+        secure: bool = False,
+        region: str | None = None,
+        create_bucket: bool = True,
+    ) -> None:
+        from minio import Minio
+
+        self.bucket = bucket
+        self.client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+        )
+        if create_bucket:
+            self._ensure_bucket()
+
+    def _ensure_bucket(self) -> None:
+        from minio.error import S3Error
+
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+        except S3Error as error:
+            if error.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise _wrap(error) from error
+        except Exception as error:
+            raise _wrap(error) from error
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        try:
+            self.client.put_object(
+                self.bucket, check_key(key), io.BytesIO(data), len(data), content_type=content_type
+            )
+        except Exception as error:
+            raise _wrap(error) from error
+
+    def put_file(
+        self, key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None:
+        try:
+            self.client.fput_object(
+                self.bucket, check_key(key), str(path), content_type=content_type
+            )
+        except Exception as error:
+            raise _wrap(error) from error
+
+    def get(self, key: str) -> bytes:
+        response = None
+        try:
+            response = self.client.get_object(self.bucket, check_key(key))
+            return bytes(response.read())
+        except Exception as error:
+            raise _wrap(error, key) from error
+        finally:
+            if response is not None:
+                response.close()
+                response.release_conn()
+
+    def get_file(self, key: str, path: Path) -> None:
+        try:
+            self.client.fget_object(self.bucket, check_key(key), str(path))
+        except Exception as error:
+            raise _wrap(error, key) from error
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        try:
+            return int(self.client.stat_object(self.bucket, check_key(key)).size or 0)
+        except Exception as error:
+            raise _wrap(error, key) from error
+
+    def list(self, prefix: str) -> list[str]:
+        try:
+            objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            return sorted(o.object_name for o in objects if o.object_name is not None)
+        except Exception as error:
+            raise _wrap(error) from error
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.remove_object(self.bucket, check_key(key))
+        except Exception as error:
+            wrapped = _wrap(error, key)
+            if not isinstance(wrapped, ObjectNotFound):
+                raise wrapped from error
+
+    def delete_prefix(self, prefix: str) -> int:
+        from minio.deleteobjects import DeleteObject
+
+        keys = self.list(prefix)
+        try:
+            failures = list(
+                self.client.remove_objects(self.bucket, (DeleteObject(k) for k in keys))
+            )
+        except Exception as error:
+            raise _wrap(error) from error
+        if failures:
+            raise StorageError(
+                f"could not delete {len(failures)} objects under {prefix!r}: {failures[0]}"
+            )
+        return len(keys)
+
+    def presigned_url(
+        self, key: str, expires: timedelta, filename: str | None = None
+    ) -> str | None:
+        headers: dict[str, str | list[str] | tuple[str]] | None = None
+        if filename is not None:
+            headers = {"response-content-disposition": f'attachment; filename="{filename}"'}
+        try:
+            return str(
+                self.client.presigned_get_object(
+                    self.bucket, check_key(key), expires=expires, response_headers=headers
+                )
+            )
+        except Exception as error:
+            raise _wrap(error, key) from error
+
+    def ping(self) -> None:
+        try:
+            self.client.bucket_exists(self.bucket)
+        except Exception as error:
+            raise _wrap(error) from error
+
+
+def _wrap(error: Exception, key: str | None = None) -> StorageError:
+    from minio.error import S3Error
+
+    if isinstance(error, StorageError):
+        return error
+    if isinstance(error, S3Error) and error.code in ("NoSuchKey", "NoSuchObject"):
+        return ObjectNotFound(key or error.resource or "")
+    if isinstance(error, S3Error):
+        return StorageError(f"S3 refused the request: {error.code}: {error.message}")
+    return StorageError(f"S3 unreachable: {type(error).__name__}: {error}")
