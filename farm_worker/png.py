@@ -1,6 +1,6 @@
 """Lossless PNG encoding of rendered frames, with the fastest encoder available.
 
-Measured on a real 1280x720 frame here (bench/render.py has the full table): fpng 1.8 ms and
+Measured on a real 1280x720 frame here (docs/benchmarks.md has the full table): fpng 1.8 ms and
 122 KB; Pillow compress_level 1 21.6 ms and 120 KB; level 0 20.1 ms and 2.8 MB. fpng is 12x
 faster at the same size and decodes bit-exactly in Pillow and ffmpeg; Pillow level 1 is the
 fallback where no fpng wheel exists for the platform.

@@ -1,0 +1,1 @@
+"""Benchmarks of framefarm's hot paths: scripts that print a table and write JSON."""
