@@ -81,6 +81,7 @@ class MipmapBloom:
                 1 / previous.size[0],
                 1 / previous.size[1],
             )
+            uniform(self.downsample, "targetSize").value = mip.size
             with mip:
                 self._viewport(mip)
                 previous.texture.use(0)

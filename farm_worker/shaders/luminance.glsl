@@ -15,7 +15,10 @@ void main() {
     vec4 texel = texture(inputBuffer, vUv);
     float l = dot(texel.rgb, vec3(0.2126, 0.7152, 0.0722));
     if (use_threshold) {
-        l = smoothstep(threshold, threshold + smoothing, l) * l;
+        // smoothstep(t, t, x) is undefined in GLSL; browsers divide by zero, which is a step.
+        float mask = smoothing > 0.0 ? smoothstep(threshold, threshold + smoothing, l)
+                                     : float(l > threshold);
+        l = mask * l;
     }
     frag_color = vec4(texel.rgb * clamp(l, 0.0, 1.0), l);
 }

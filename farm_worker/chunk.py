@@ -1,0 +1,160 @@
+"""Render one chunk of a job: frames to the store (uploads overlap rendering), manifest last.
+
+Idempotent: a chunk whose manifest exists is announced again, not rendered again; a cancelled
+job's chunk is skipped, or stopped and its frames removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from common.errors import FramefarmError
+from common.keys import JobKeys
+from common.manifest import ChunkManifest, FrameRecord
+from common.messages import ChunkCommitted, ChunkProgress, Event, RenderChunk
+from common.planning import ChunkPlan
+from common.storage import ObjectStore
+from farm_worker.cache import SpecCache, ThreadRenderers
+from farm_worker.gl import describe
+from farm_worker.png import encode_png
+from farm_worker.renderer import as_image
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.5  # seconds between progress hints
+CANCEL_CHECK_FRAMES = 24  # look for the cancel marker this often
+UPLOADS_IN_FLIGHT = 8
+
+
+class ChunkError(FramefarmError):
+    """A chunk that does not fit its job's plan: a permanent error."""
+
+
+class ChunkRenderer:
+    """Everything a worker needs to render chunks; one per worker process, shared by threads."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        publish: Callable[[Event], None],
+        worker_name: str,
+        upload_threads: int = 4,
+    ) -> None:
+        self.store = store
+        self.publish = publish
+        self.worker_name = worker_name
+        self.specs = SpecCache(store)
+        self.renderers = ThreadRenderers()
+        self.uploads = ThreadPoolExecutor(upload_threads, thread_name_prefix="upload")
+
+    def close(self) -> None:
+        self.uploads.shutdown(wait=True)
+
+    def render(self, command: RenderChunk) -> ChunkManifest | None:
+        """Render (or re-announce) a chunk; None when the job was cancelled."""
+        keys = JobKeys(command.job_id)
+        if self.store.exists(keys.cancelled):
+            log.info("job %s cancelled: skipping chunk %d", command.job_id, command.chunk_index)
+            return None
+        manifest_key = keys.chunk_manifest(command.chunk_index)
+        if self.store.exists(manifest_key):
+            manifest = ChunkManifest.from_bytes(self.store.get(manifest_key))
+            log.info(
+                "chunk %d of %s already committed: announcing it again",
+                command.chunk_index,
+                command.job_id,
+            )
+            self._announce(manifest)
+            return manifest
+        spec, export = self.specs.get(command.job_id)
+        _check_plan(command, spec.chunks)
+        renderer = self.renderers.renderer(command.job_id, export)
+        started = time.perf_counter()
+        records: list[FrameRecord] = []
+        pending: deque[Future[None]] = deque()
+        last_progress = 0.0
+        frames = range(command.first_frame, command.first_frame + command.frame_count)
+        try:
+            for done, index in enumerate(frames):
+                if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.cancelled):
+                    self._abandon(keys, records, pending)
+                    return None
+                rgb = renderer.render_at(export.timeline.time_of(index))
+                png = encode_png(as_image(rgb, renderer.width, renderer.height))
+                key = keys.frame(index)
+                records.append(FrameRecord(index, key, hashlib.sha256(png).hexdigest(), len(png)))
+                pending.append(self.uploads.submit(self.store.put, key, png, "image/png"))
+                while len(pending) >= UPLOADS_IN_FLIGHT:
+                    pending.popleft().result()
+                now = time.perf_counter()
+                if now - last_progress >= PROGRESS_INTERVAL:
+                    last_progress = now
+                    self.publish(
+                        ChunkProgress(
+                            command.job_id,
+                            command.chunk_index,
+                            done + 1,
+                            command.frame_count,
+                            self.worker_name,
+                        )
+                    )
+            while pending:
+                pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+        manifest = ChunkManifest(
+            job_id=command.job_id,
+            chunk_index=command.chunk_index,
+            first_frame=command.first_frame,
+            frames=tuple(records),
+            render_seconds=round(time.perf_counter() - started, 4),
+            renderer=describe(renderer.ctx),
+            worker=self.worker_name,
+        )
+        self.store.put(manifest_key, manifest.to_bytes(), "application/json")  # the commit
+        self._announce(manifest)
+        return manifest
+
+    def _announce(self, manifest: ChunkManifest) -> None:
+        self.publish(
+            ChunkCommitted(
+                manifest.job_id,
+                manifest.chunk_index,
+                manifest.frame_count,
+                manifest.render_seconds,
+                self.worker_name,
+            )
+        )
+
+    def _abandon(
+        self, keys: JobKeys, records: list[FrameRecord], pending: deque[Future[None]]
+    ) -> None:
+        """Cancelled mid-chunk: finish the uploads in flight, then delete this chunk's frames."""
+        log.info("job %s cancelled: stopping after %d frames", keys.job_id, len(records))
+        while pending:
+            try:
+                pending.popleft().result()
+            except Exception:  # the frames are being deleted anyway
+                log.debug("upload failed while abandoning a cancelled chunk", exc_info=True)
+        for record in records:
+            self.store.delete(record.key)
+
+
+def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> None:
+    """The message must name a chunk of the stored plan, with the same frames."""
+    plan = next((c for c in chunks if c.index == command.chunk_index), None)
+    if plan is None:
+        raise ChunkError(f"chunk {command.chunk_index} is not in job {command.job_id}'s plan")
+    if (plan.first_frame, plan.frame_count) != (command.first_frame, command.frame_count):
+        planned = f"{plan.first_frame}+{plan.frame_count}"
+        sent = f"{command.first_frame}+{command.frame_count}"
+        raise ChunkError(
+            f"chunk {command.chunk_index} of job {command.job_id} covers frames {planned}, "
+            f"the message says {sent}"
+        )
