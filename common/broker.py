@@ -15,7 +15,8 @@ import dramatiq
 import msgpack
 from dramatiq.brokers.stub import StubBroker
 
-from common.messages import Message, RenderChunk, StitchVideo
+from common.errors import PermanentFailure
+from common.messages import JobFailed, Message, RenderChunk, StitchVideo
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +99,37 @@ class Bus:
             queue_name=queue, actor_name=actor, args=(message.to_wire(),), kwargs={}, options={}
         )
         self.broker.enqueue(envelope)
+
+
+class FailureReporter(dramatiq.Middleware):
+    """When an actor gives up on a message (retries exhausted), tell the job it failed.
+
+    Without this a chunk whose retries ran out would sit in the dead-letter queue while its job
+    waited forever. Permanent failures are reported by the actor itself before it raises.
+    """
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is None or not message.failed or isinstance(exception, PermanentFailure):
+            return
+        payload = message.args[0] if message.args else None
+        job_id = payload.get("job_id") if isinstance(payload, dict) else None
+        if not isinstance(job_id, str):
+            log.error("message %s failed and names no job: %r", message.message_id, exception)
+            return
+        retries = message.options.get("retries", 0)
+        chunk = payload.get("chunk_index") if isinstance(payload, dict) else None
+        cause = f"{type(exception).__name__}: {exception}"
+        error = f"{message.actor_name} failed after {retries + 1} attempts: {cause}"
+        self.bus.send(
+            JobFailed(job_id, error, message.actor_name, chunk if isinstance(chunk, int) else None)
+        )

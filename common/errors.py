@@ -79,3 +79,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return repr(value)
+
+
+class PermanentFailure(FramefarmError):  # noqa: N818 (reads as what happened)
+    """Raised by an actor for a failure retrying cannot fix; the job has been told it failed."""

@@ -46,6 +46,8 @@ class JobSpec:
     def from_bytes(cls, raw: bytes) -> JobSpec:
         try:
             data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise SpecError("job spec is corrupt: not a JSON object")
             if data.get("version") != SPEC_VERSION:
                 raise SpecError(f"job spec version {data.get('version')!r} is not {SPEC_VERSION}")
             chunks = tuple(

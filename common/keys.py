@@ -79,6 +79,11 @@ class JobKeys:
         return f"{self.prefix}output/"
 
     @property
+    def output_metadata(self) -> str:
+        """The VideoReady facts of a stored video, written after it (its commit)."""
+        return f"{self.output_prefix}video.json"
+
+    @property
     def audio(self) -> str:
         return f"{self.prefix}audio/soundtrack.wav"
 

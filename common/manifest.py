@@ -55,6 +55,8 @@ class ChunkManifest:
     def from_bytes(cls, raw: bytes) -> ChunkManifest:
         try:
             data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ManifestError("manifest is corrupt: not a JSON object")
             if data.get("version") != MANIFEST_VERSION:
                 raise ManifestError(
                     f"manifest version {data.get('version')!r} is not {MANIFEST_VERSION}"

@@ -109,6 +109,7 @@ class JobFailed(Message):
 
 Command = RenderChunk | StitchVideo
 Event = ChunkProgress | ChunkCommitted | StitchProgress | VideoReady | JobFailed
+EVENT_TYPES = (ChunkProgress, ChunkCommitted, StitchProgress, VideoReady, JobFailed)
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
@@ -133,7 +134,7 @@ def from_wire(data: Any) -> Message:
     if cls is None:
         raise DecodeError(f"unknown message type {kind!r}")
     version = data.get("version")
-    if not isinstance(version, int) or not 1 <= version <= cls.VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= cls.VERSION:
         raise DecodeError(
             f"{kind}: unsupported version {version!r} (this build reads 1..{cls.VERSION})"
         )
@@ -151,7 +152,7 @@ def from_wire(data: Any) -> Message:
         values[field.name] = value
     unknown = set(data) - {"type", "version"} - set(values)
     if unknown:
-        raise DecodeError(f"{kind}: unknown fields {sorted(unknown)}")
+        raise DecodeError(f"{kind}: unknown fields {sorted(map(str, unknown))}")
     return cls(**values)
 
 

@@ -60,6 +60,7 @@ class ObjectStore(Protocol):
 
 
 def check_key(key: str) -> str:
+    """Keys are relative '/'-paths with no empty, '.' or '..' segment (and no trailing '/')."""
     parts = key.split("/")
     if (
         not key
@@ -279,7 +280,8 @@ class S3Store:
     ) -> str | None:
         headers: dict[str, str | list[str] | tuple[str]] | None = None
         if filename is not None:
-            headers = {"response-content-disposition": f'attachment; filename="{filename}"'}
+            safe = "".join(c for c in filename if c.isalnum() or c in " ._-") or "download"
+            headers = {"response-content-disposition": f'attachment; filename="{safe}"'}
         try:
             return str(
                 self.client.presigned_get_object(
@@ -305,4 +307,11 @@ def _wrap(error: Exception, key: str | None = None) -> StorageError:
         return ObjectNotFound(key or error.resource or "")
     if isinstance(error, S3Error):
         return StorageError(f"S3 refused the request: {error.code}: {error.message}")
-    return StorageError(f"S3 unreachable: {type(error).__name__}: {error}")
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    reason = getattr(error, "reason", None)
+    if isinstance(error, NewConnectionError) or (
+        isinstance(error, MaxRetryError) and isinstance(reason, NewConnectionError)
+    ):
+        return StorageError(f"S3 unreachable: {reason or error}")
+    return StorageError(f"S3 request failed: {type(error).__name__}: {error}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from common.config import Limits
 from common.errors import NO_VALUE, InvalidInput, Issue, LimitExceeded
 from common.framerate import FrameTimeline
 from common.project import CrossFieldError, Project
-from common.settings import CHROMA_SUBSAMPLED_FORMATS, CRF_RANGE, ExportSettings
+from common.settings import CHROMA_SUBSAMPLED_FORMATS, CRF_RANGE, GIF_EXACT_FPS, ExportSettings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -219,6 +220,12 @@ def _settings_issues(project: Project, settings: ExportSettings) -> list[Issue]:
             if size % 2:
                 message = f"expected an even number for {fmt} (its chroma is subsampled 2x2)"
                 issues.append(Issue(f"settings.{name}", message, size))
+    if fmt == "gif" and (Fraction(100) / settings.frame_rate).denominator != 1:
+        message = (
+            f"expected one of {', '.join(map(str, GIF_EXACT_FPS))} for gif "
+            "(GIF frame delays are whole hundredths of a second)"
+        )
+        issues.append(Issue("settings.fps", message, settings.fps))
     if fmt in CRF_RANGE:
         low, high = CRF_RANGE[fmt]
         if not low <= settings.crf <= high:

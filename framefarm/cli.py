@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from common.errors import FramefarmError, InvalidInput, Issue
 
 if TYPE_CHECKING:
+    from common.jobs import JobState
     from common.validation import Export
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -99,6 +100,56 @@ def build_parser() -> argparse.ArgumentParser:
     frames.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files")
     _add_settings_flags(frames)
     frames.set_defaults(handler=_frames)
+
+    render = commands.add_parser(
+        "render",
+        help="export a project to a video file (embedded farm, or a running distributed one)",
+        description="Render PROJECT to a video: frames in chunks on render workers, stitched "
+        "with ffmpeg. By default everything runs in this process (no services needed); with "
+        "--distributed the job goes to the farm configured by FRAMEFARM_* variables.",
+    )
+    render.add_argument("project", metavar="PROJECT", help="project JSON file")
+    render.add_argument("-o", "--output", required=True, metavar="FILE", help="video file to write")
+    _add_settings_flags(render)
+    video = render.add_argument_group("video")
+    video.add_argument(
+        "--format",
+        choices=("mp4", "webm", "mov", "gif"),
+        help="container/codec (default: from the output's extension, else mp4)",
+    )
+    video.add_argument(
+        "--crf", type=int, default=18, help="quality for mp4/webm, lower is better (default 18)"
+    )
+    video.add_argument("--preset", default="medium", help="x264 preset (default medium)")
+    farm = render.add_argument_group("farm")
+    farm.add_argument(
+        "--workers", type=int, default=1, help="render worker threads (embedded; default 1)"
+    )
+    farm.add_argument(
+        "--chunk-frames", type=int, default=None, help="frames per chunk (default: automatic)"
+    )
+    farm.add_argument(
+        "--distributed",
+        action="store_true",
+        help="submit to RabbitMQ + S3 instead of rendering here",
+    )
+    farm.add_argument("--keep", action="store_true", help="keep frames and manifests in the store")
+    farm.add_argument("--quiet", action="store_true", help="no progress bar")
+    render.set_defaults(handler=_render)
+
+    for role, text in (
+        ("worker", "run a render worker on the distributed farm (until SIGTERM)"),
+        ("stitcher", "run a stitcher on the distributed farm (until SIGTERM)"),
+    ):
+        service = commands.add_parser(
+            role,
+            help=text,
+            description=f"{text[0].upper()}{text[1:]}. Configured by FRAMEFARM_AMQP_URL, "
+            "FRAMEFARM_S3_ENDPOINT, FRAMEFARM_S3_ACCESS_KEY, FRAMEFARM_S3_SECRET_KEY, "
+            "FRAMEFARM_S3_BUCKET (see the README).",
+        )
+        service.add_argument("--threads", type=int, default=1, help="worker threads (default 1)")
+        service.set_defaults(handler=_serve, role=role)
     return parser
 
 
@@ -277,3 +328,60 @@ def _settings_argument(text: str) -> object:
     except json.JSONDecodeError as error:
         problem = Issue("--settings", f"not JSON: {error.msg} at column {error.colno}")
         raise InvalidInput([problem], "settings") from None
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from common.config import ServiceSettings
+    from common.validation import read_json_file
+    from framefarm.progress import ProgressBar
+    from framefarm.render import render_video
+
+    output = Path(args.output)
+    fmt = args.format or (output.suffix.lstrip(".").lower() if output.suffix else "mp4")
+    if fmt not in ("mp4", "webm", "mov", "gif"):
+        raise InvalidInput([Issue("--format", "expected mp4, webm, mov or gif", fmt)], "options")
+    for flag, value in (("--workers", args.workers), ("--chunk-frames", args.chunk_frames)):
+        if value is not None and value < 1:
+            raise InvalidInput([Issue(flag, "expected 1 or more", value)], "options")
+    _plan_from_flags(args, format=fmt, crf=args.crf, preset=args.preset)  # flags named in errors
+    project = read_json_file(args.project, "project")
+    settings = _settings_from_flags(args, format=fmt, crf=args.crf, preset=args.preset)
+    bar: ProgressBar | None = None
+
+    def show(state: JobState) -> None:
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None:
+            bar = ProgressBar(state.frame_count, sys.stderr)
+        phase = state.phase.value
+        bar.update(state.frame_count if phase == "stitching" else state.frames_done, phase)
+
+    try:
+        final = render_video(
+            project,
+            settings,
+            output,
+            workers=args.workers,
+            chunk_frames=args.chunk_frames,
+            distributed=ServiceSettings() if args.distributed else None,
+            keep_intermediates=args.keep,
+            on_state=show,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = final.duration_seconds or 0.0
+    print(f"{output}: {final.frame_count} frames, {seconds:.2f} s, {final.size_bytes} bytes")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from framefarm.service import serve
+
+    if args.threads < 1:
+        raise InvalidInput([Issue("--threads", "expected 1 or more", args.threads)], "options")
+    serve(args.role, args.threads)
+    return EXIT_OK

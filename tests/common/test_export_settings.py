@@ -292,8 +292,19 @@ def test_odd_sizes_are_refused_for_yuv420_formats(fmt: str) -> None:
 
 
 def test_an_odd_size_is_allowed_for_gif() -> None:
-    exported = export({"width": 321, "height": 181, "format": "gif"})
+    exported = export({"width": 321, "height": 181, "format": "gif", "fps": 25})
     assert (exported.settings.width, exported.settings.height) == (321, 181)
+
+
+@pytest.mark.parametrize("fps", [30, 60, "30000/1001", 24])
+def test_gif_refuses_rates_its_delays_cannot_play(fps: int | str) -> None:
+    issue = only(contradiction({**SMALL, "format": "gif", "fps": fps}))
+    assert_issue(issue, "settings.fps", ("1, 2, 4, 5, 10, 20, 25, 50", "hundredths"), fps)
+
+
+@pytest.mark.parametrize("fps", [1, 2, 4, 5, 10, 20, 25, 50])
+def test_gif_accepts_rates_it_plays_exactly(fps: int) -> None:
+    assert export({**SMALL, "format": "gif", "fps": fps}).settings.fps == fps
 
 
 def test_a_crf_beyond_the_codec_is_a_contradiction_not_a_limit() -> None:
@@ -487,7 +498,7 @@ def test_crf_follows_the_codec(fmt: str, crf: int) -> None:
 
 @pytest.mark.parametrize("fmt", ["mov", "gif"])
 def test_crf_is_not_checked_for_codecs_without_crf(fmt: str) -> None:
-    assert export({**SMALL, "format": fmt, "crf": 60}).settings.crf == 60
+    assert export({**SMALL, "format": fmt, "crf": 60, "fps": 25}).settings.crf == 60
 
 
 # --- the beat range ---------------------------------------------------------------------------

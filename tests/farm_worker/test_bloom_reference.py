@@ -15,13 +15,11 @@ Tolerances, and why:
   1/128 * |ref|`` per value. Each of up to 16 passes rounds to float16 (a relative step of up
   to 2^-10 each); llvmpipe stays within 0.45 of this bound.
 
-Mip chains whose downsample sources have an even size put taps exactly on the texture border,
-where the GL result depends on how the rasteriser rounds the interpolated ``vUv`` (see
-``test_downsample_keeps_taps_exactly_on_the_border``); those cases are marked ``xfail`` with the
-reason, and the other cases use sizes whose chains never tie (``reference.border_ties``). Even
-sizes are still checked strictly against bounds: every weight is >= 0, so what the GPU computes
-lies between the reference that drops all ties and the one that keeps them (within the same
-tolerances; for the final bytes only with the per-channel monotone "none" and "reinhard").
+Mip chains whose downsample sources have an even size put taps exactly on the texture border;
+the shader decides those in integers, so they are kept as the pmndrs source keeps them (see
+``test_downsample_keeps_taps_exactly_on_the_border``) and even sizes are compared with the same
+tolerances as odd ones. Every weight is >= 0, so the GPU result also lies between the reference
+that drops all ties and the one that keeps them.
 """
 
 from __future__ import annotations

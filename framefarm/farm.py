@@ -1,0 +1,142 @@
+"""Wiring: the same actors, orchestrator and event pump, embedded (in-process broker, local
+directory) or distributed (RabbitMQ, S3). The composition root of every process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+
+from common.broker import Bus, FailureReporter, Queues, declare, rabbitmq_broker, stub_broker
+from common.config import ServiceSettings, make_store
+from common.errors import FramefarmError
+from common.jobs import JobState
+from common.storage import ObjectStore
+from coordinator.events import EventPump
+from coordinator.orchestrator import Orchestrator
+
+log = logging.getLogger(__name__)
+
+
+def worker_name(role: str) -> str:
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Farm:
+    """A broker, a store, the bus over them, and optionally workers running actors."""
+
+    broker: dramatiq.Broker
+    queues: Queues
+    store: ObjectStore
+    bus: Bus
+    workers: list[dramatiq.Worker] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def embedded(cls, store: ObjectStore, queue_prefix: str = "framefarm") -> Farm:
+        broker, queues = stub_broker(), Queues(queue_prefix)
+        return cls._assemble(broker, queues, store)
+
+    @classmethod
+    def distributed(cls, settings: ServiceSettings) -> Farm:
+        broker, queues = rabbitmq_broker(settings.amqp_url), Queues(settings.queue_prefix)
+        return cls._assemble(broker, queues, make_store(settings))
+
+    @classmethod
+    def _assemble(cls, broker: dramatiq.Broker, queues: Queues, store: ObjectStore) -> Farm:
+        declare(broker, queues)
+        bus = Bus(broker, queues)
+        broker.add_middleware(FailureReporter(bus))
+        return cls(broker, queues, store, bus)
+
+    def start_renderers(self, threads: int = 1, name: str | None = None) -> None:
+        """Render workers: ``threads`` threads, each with its own GL context, prefetching one
+        chunk each so a busy worker never hoards chunks another could take."""
+        from farm_worker.actors import register_render_actor
+        from farm_worker.chunk import ChunkRenderer
+
+        chunks = ChunkRenderer(self.store, self.bus.send, name or worker_name("render"))
+        register_render_actor(self.broker, self.queues, chunks, self.bus)
+        self._start_worker({self.queues.render}, threads)
+        self.closers.append(chunks.close)
+
+    def start_stitchers(self, threads: int = 1, workdir: Path | None = None) -> None:
+        from stitcher.actors import register_stitch_actor
+
+        register_stitch_actor(self.broker, self.queues, self.store, self.bus, workdir)
+        self._start_worker({self.queues.stitch}, threads)
+
+    def _start_worker(self, queues: set[str], threads: int) -> None:
+        worker = dramatiq.Worker(self.broker, queues=queues, worker_threads=threads)
+        worker.queue_prefetch = threads  # late acks + prefetch 1 per thread
+        worker.start()
+        self.workers.append(worker)
+
+    def orchestrator(self, keep_intermediates: bool = False) -> Orchestrator:
+        return Orchestrator(self.store, self.bus.send, keep_intermediates=keep_intermediates)
+
+    def pump(self, orchestrator: Orchestrator) -> EventPump:
+        pump = EventPump(self.broker, self.queues, orchestrator.handle)
+        pump.start()
+        self.closers.append(pump.stop)
+        return pump
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for closer in reversed(self.closers):
+            try:
+                closer()
+            except Exception:
+                log.exception("closing failed")
+        self.broker.close()
+
+    def __enter__(self) -> Farm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class JobWatcher:
+    """Wait for a job to end while following its state (for progress bars and tests)."""
+
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        job_id: str,
+        on_state: Callable[[JobState], Any] | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.on_state = on_state
+        self._done = threading.Event()
+        self.last: JobState = orchestrator.state(job_id)
+        self._unsubscribe = orchestrator.subscribe(self._seen)
+        self._seen(orchestrator.state(job_id))
+
+    def _seen(self, state: JobState) -> None:
+        if state.job_id != self.job_id:
+            return
+        self.last = state
+        if self.on_state is not None:
+            self.on_state(state)
+        if state.phase.terminal:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> JobState:
+        try:
+            if not self._done.wait(timeout):
+                raise FramefarmError(
+                    f"job {self.job_id} did not finish within {timeout} s ({self.last.phase})"
+                )
+            return self.last
+        finally:
+            self._unsubscribe()

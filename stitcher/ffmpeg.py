@@ -1,0 +1,282 @@
+"""ffmpeg at the stitcher's edge: each format's encoder arguments, running the encoder on PNG
+frames streamed to its stdin under a wall-clock timeout, and probing what it wrote."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import subprocess
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any
+
+from common.errors import FramefarmError
+from common.settings import ExportSettings, Preset, VideoFormat
+
+FFMPEG = "ffmpeg"
+FFPROBE = "ffprobe"
+STDERR_TAIL_BYTES = 4096
+"""How much of ffmpeg's stderr an EncodeError quotes (the end, where the reason is)."""
+PROBE_TIMEOUT = 120.0
+
+MIME_TYPES: dict[VideoFormat, str] = {
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "gif": "image/gif",
+}
+
+VP9_SPEED: dict[Preset, tuple[str, int]] = {
+    "ultrafast": ("realtime", 8),
+    "superfast": ("realtime", 7),
+    "veryfast": ("good", 5),
+    "faster": ("good", 4),
+    "fast": ("good", 3),
+    "medium": ("good", 2),
+    "slow": ("good", 1),
+    "slower": ("good", 0),
+    "veryslow": ("good", 0),
+    "placebo": ("best", 0),
+}
+"""x264 preset -> libvpx-vp9 (-deadline, -cpu-used). ``good`` takes cpu-used 0 (slowest) to 5;
+only ``realtime`` goes faster (6-8), at a visible cost in size for the same crf; ``best`` is
+libvpx's exhaustive search, fitting ``placebo``. At 640x360, 60 frames, crf 32 here: realtime/8
+0.30 s 29 KB; good/5 0.61 s 18 KB; good/2 0.63 s 14 KB; good/0 1.31 s 14 KB."""
+
+GIF_FILTER = (
+    "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5"
+)
+
+
+class EncodeError(FramefarmError):
+    """ffmpeg failed, timed out, or wrote something other than the frames it was given."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """What ffprobe reports about a file's first video stream."""
+
+    frame_count: int
+    width: int
+    height: int
+    fps: Fraction
+    duration: float
+    codec: str
+    pix_fmt: str
+
+
+def encode_args(settings: ExportSettings, fps: Fraction, output: Path) -> list[str]:
+    """The ffmpeg command that encodes PNG frames read from stdin into ``output``.
+
+    Every input frame becomes exactly one output frame (``-fps_mode passthrough``: nothing is
+    duplicated or dropped) with timestamps ``i / fps`` in the exact rational rate, so mp4 and mov
+    (time base 1/fps numerator) store the exact duration; webm stores milliseconds (within 1 ms).
+
+    GIF cannot be exact: frame delays are whole hundredths of a second. ffmpeg rounds each
+    timestamp to 1/100 s, so at 30 fps delays go 3, 4, 3 (the total stays within 0.01 s; 90
+    frames probe as 3.01 s) and 30000/1001 probes as 30/1. Above 50 fps some delays become 1/100 s,
+    which browsers and ffmpeg's own GIF demuxer replace by 10/100 s: 90 frames at 60 fps (delays
+    2, 1, 2, ...) probe as 4.28 s instead of 1.5 s. Only rates dividing 100 (1, 2, 4, 5, 10, 20,
+    25, 50) play exactly; above 50 fps a GIF plays slower than the song. The palette is built
+    from what changes between frames (``stats_mode=diff``); ffmpeg 5.1 counts a pixel's colour
+    only when a later frame changes it, so colours first shown in the last frame are left out of
+    the palette and drawn with their nearest neighbours.
+    """
+    rate = f"{fps.numerator}/{fps.denominator}"
+    source = ["-f", "image2pipe", "-framerate", rate, "-c:v", "png", "-i", "-"]
+    return [
+        FFMPEG,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *source,
+        "-fps_mode",
+        "passthrough",
+        *codec_args(settings),
+        str(output),
+    ]
+
+
+def codec_args(settings: ExportSettings) -> list[str]:
+    """Codec, quality and muxer options of one format (the muxer is named, not guessed)."""
+    crf = str(settings.crf)
+    if settings.format == "mp4":
+        return [
+            *("-c:v", "libx264", "-preset", settings.preset, "-crf", crf),
+            *("-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"),
+        ]
+    if settings.format == "webm":
+        deadline, cpu_used = VP9_SPEED[settings.preset]
+        return [
+            *("-c:v", "libvpx-vp9", "-crf", crf, "-b:v", "0", "-pix_fmt", "yuv420p"),
+            *("-row-mt", "1", "-deadline", deadline, "-cpu-used", str(cpu_used), "-f", "webm"),
+        ]
+    if settings.format == "mov":
+        return [
+            *("-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"),
+            *("-vendor", "apl0", "-f", "mov"),
+        ]
+    return ["-filter_complex", GIF_FILTER, "-loop", "0", "-f", "gif"]
+
+
+def run_encoder(args: list[str], frames: Iterable[bytes], timeout: float) -> None:
+    """Run ``args`` with each frame written to its stdin in turn; wait for it to finish.
+
+    The process is killed ``timeout`` seconds after it starts (a blocking pipe cannot be
+    interrupted by the task queue's time limit). An exception from ``frames`` kills it too and
+    propagates as it is.
+    """
+    try:
+        process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+    except OSError as error:
+        raise EncodeError(f"cannot start {args[0]}: {error}") from error
+    assert process.stdin is not None and process.stderr is not None  # both were asked for as PIPE
+    stderr = _TailReader(process.stderr, STDERR_TAIL_BYTES)
+    watchdog = _Watchdog(process, timeout)
+    try:
+        complete = _feed(process.stdin, frames)
+        process.wait()
+    finally:
+        watchdog.cancel()
+        _stop(process)
+        stderr.join()
+    _check_outcome(args[0], process.returncode, complete, watchdog, stderr.text())
+
+
+def probe(path: Path, *, decode: bool = True) -> VideoInfo:
+    """ffprobe's view of the first video stream of ``path``.
+
+    ``decode`` counts frames by decoding them all (``nb_read_frames``, the truth); otherwise
+    packets are counted (``nb_read_packets``): demuxing only, far faster on a long video, and
+    one packet per frame for every format written here.
+    """
+    counting = "-count_frames" if decode else "-count_packets"
+    entries = (
+        "stream=codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,duration,"
+        "nb_read_frames,nb_read_packets:format=duration"
+    )
+    args = [FFPROBE, "-v", "error", "-select_streams", "v:0", counting]
+    args += ["-show_entries", entries, "-of", "json", str(path)]
+    try:
+        done = subprocess.run(args, capture_output=True, timeout=PROBE_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise EncodeError(f"cannot probe {path}: {error}") from error
+    if done.returncode != 0:
+        raise EncodeError(f"ffprobe failed on {path}: {_decode_tail(done.stderr)}")
+    return _video_info(json.loads(done.stdout), path)
+
+
+def _feed(stdin: IO[bytes], frames: Iterable[bytes]) -> bool:
+    """Write every frame; False when the encoder stopped reading (it exited or was killed)."""
+    try:
+        for frame in frames:
+            stdin.write(frame)
+        stdin.close()
+    except BrokenPipeError:
+        return False
+    return True
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process if it still runs, reap it, and close our end of its stdin."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    if process.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):  # unflushed frames for a process now gone
+            process.stdin.close()
+
+
+def _check_outcome(
+    program: str, returncode: int, complete: bool, watchdog: _Watchdog, stderr: str
+) -> None:
+    detail = f": {stderr}" if stderr else ""
+    if watchdog.fired:
+        raise EncodeError(f"{program} timed out after {watchdog.timeout:g} s{detail}")
+    if returncode != 0:
+        raise EncodeError(f"{program} failed (exit status {returncode}){detail}")
+    if not complete:
+        raise EncodeError(f"{program} stopped reading frames before the last one{detail}")
+
+
+def _video_info(data: dict[str, Any], path: Path) -> VideoInfo:
+    streams = data.get("streams") or []
+    if not streams:
+        raise EncodeError(f"{path} has no video stream")
+    stream: dict[str, Any] = streams[0]
+    count = stream.get("nb_read_frames", stream.get("nb_read_packets"))
+    if count is None:
+        raise EncodeError(f"ffprobe did not count the frames of {path}")
+    duration = stream.get("duration", data.get("format", {}).get("duration"))
+    rate = stream.get("avg_frame_rate", "0/0")
+    if rate.endswith("/0"):
+        rate = stream["r_frame_rate"]
+    try:
+        return VideoInfo(
+            frame_count=int(count),
+            width=int(stream["width"]),
+            height=int(stream["height"]),
+            fps=Fraction(rate),
+            duration=float(duration),
+            codec=str(stream["codec_name"]),
+            pix_fmt=str(stream["pix_fmt"]),
+        )
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as error:
+        raise EncodeError(f"ffprobe's report on {path} is incomplete: {error!r}") from error
+
+
+def _decode_tail(raw: bytes) -> str:
+    return raw[-STDERR_TAIL_BYTES:].decode("utf-8", "replace").strip()
+
+
+class _TailReader:
+    """Drains a pipe on its own thread (so the child never blocks on it), keeping the tail."""
+
+    def __init__(self, pipe: IO[bytes], limit: int) -> None:
+        self._pipe = pipe
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._limit = limit
+        self._size = 0
+        self._thread = threading.Thread(target=self._drain, name="ffmpeg-stderr", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        for chunk in iter(lambda: self._pipe.read(self._limit), b""):
+            self._chunks.append(chunk)
+            self._size += len(chunk)
+            while self._size - len(self._chunks[0]) >= self._limit:
+                self._size -= len(self._chunks.popleft())
+        self._pipe.close()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def text(self) -> str:
+        return _decode_tail(b"".join(self._chunks))
+
+
+class _Watchdog:
+    """Kills a process once ``timeout`` seconds have passed, unless cancelled first."""
+
+    def __init__(self, process: subprocess.Popen[bytes], timeout: float) -> None:
+        self.timeout = timeout
+        self.fired = False
+        self._process = process
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        if self._process.poll() is None:
+            self.fired = True
+            self._process.kill()
+
+    def cancel(self) -> None:
+        self._timer.cancel()

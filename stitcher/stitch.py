@@ -1,0 +1,221 @@
+"""Stitch one job: check its chunk manifests, stream its frames in order through ffmpeg, store the
+video and its metadata, and announce it."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import itertools
+import json
+import tempfile
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from fractions import Fraction
+from pathlib import Path
+
+from common.jobspec import JobSpec
+from common.keys import JobKeys
+from common.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
+from common.messages import DecodeError, Event, StitchProgress, VideoReady, from_wire
+from common.settings import ExportSettings
+from common.storage import ObjectNotFound, ObjectStore
+from stitcher.ffmpeg import MIME_TYPES, EncodeError, encode_args, probe, run_encoder
+
+BASE_TIMEOUT = 60.0
+"""Seconds the encoder may take on top of ``timeout_per_frame`` for each frame."""
+PROGRESS_INTERVAL = 0.5
+DOWNLOAD_THREADS = 8
+"""Concurrent frame downloads at most (S3 GETs were measured with 8 threads here)."""
+
+
+class _Cancelled(Exception):  # noqa: N818 (a signal inside this module, not an error)
+    """The job was cancelled while its video was being made."""
+
+
+def stitch_job(
+    store: ObjectStore,
+    job_id: str,
+    publish: Callable[[Event], None],
+    *,
+    workdir: Path | None = None,
+    prefetch: int = 16,
+    timeout_per_frame: float = 0.5,
+) -> VideoReady | None:
+    """Make the job's video and return the VideoReady event published for it.
+
+    None (and nothing stored) when the job is cancelled, before or during the stitch. A video
+    stored by an earlier run is announced again, not re-encoded. SpecError, ManifestError and
+    EncodeError are permanent and propagate; StorageError may be worth a retry.
+    """
+    if prefetch < 1:
+        raise ValueError(f"prefetch must be >= 1, got {prefetch}")
+    keys = JobKeys(job_id)
+    if store.exists(keys.cancelled):
+        return None
+    ready = stored_video(store, keys)
+    if ready is None:
+        spec = JobSpec.from_bytes(store.get(keys.spec))
+        export = spec.export()
+        frames = ordered_frames(load_manifests(store, keys, spec), spec.frame_count)
+        timeout = BASE_TIMEOUT + timeout_per_frame * len(frames)
+        try:
+            ready = _make_video(
+                store,
+                keys,
+                export.settings,
+                export.timeline.fps,
+                frames,
+                publish,
+                workdir=workdir,
+                prefetch=prefetch,
+                timeout=timeout,
+            )
+        except _Cancelled:
+            return None
+    publish(ready)
+    return ready
+
+
+def stored_video(store: ObjectStore, keys: JobKeys) -> VideoReady | None:
+    """The VideoReady of a video an earlier run stored completely, else None."""
+    try:
+        event = from_wire(json.loads(store.get(keys.output_metadata)))
+    except ObjectNotFound:
+        return None
+    except (ValueError, DecodeError):
+        return None  # unreadable metadata: making the video again repairs it
+    if not isinstance(event, VideoReady) or event.job_id != keys.job_id:
+        return None
+    if not store.exists(event.output_key) or store.size(event.output_key) != event.size_bytes:
+        return None
+    return event
+
+
+def load_manifests(store: ObjectStore, keys: JobKeys, spec: JobSpec) -> list[ChunkManifest]:
+    """The manifest of every planned chunk; ManifestError names the chunks without one."""
+    present = set(store.list(keys.chunks_prefix))
+    missing = [c.index for c in spec.chunks if keys.chunk_manifest(c.index) not in present]
+    if missing:
+        listed = ", ".join(str(i) for i in missing)
+        raise ManifestError(
+            f"job {keys.job_id}: no manifest for chunk(s) {listed} of {len(spec.chunks)}"
+        )
+    manifests = []
+    for chunk in spec.chunks:
+        manifest = ChunkManifest.from_bytes(store.get(keys.chunk_manifest(chunk.index)))
+        if manifest.job_id != keys.job_id or manifest.chunk_index != chunk.index:
+            raise ManifestError(
+                f"manifest of chunk {chunk.index} of job {keys.job_id} says it is chunk "
+                f"{manifest.chunk_index} of job {manifest.job_id}"
+            )
+        manifests.append(manifest)
+    return manifests
+
+
+def download_frames(
+    store: ObjectStore, records: Iterable[FrameRecord], prefetch: int
+) -> Generator[bytes, None, None]:
+    """Each frame's PNG in order, checked against its record, at most ``prefetch`` ahead."""
+    pending = iter(records)
+    threads = min(prefetch, DOWNLOAD_THREADS)
+    with ThreadPoolExecutor(threads, thread_name_prefix="stitch-download") as pool:
+        window: collections.deque[Future[bytes]] = collections.deque(
+            pool.submit(fetch_frame, store, r) for r in itertools.islice(pending, prefetch)
+        )
+        try:
+            while window:
+                data = window.popleft().result()
+                for record in itertools.islice(pending, 1):
+                    window.append(pool.submit(fetch_frame, store, record))
+                yield data
+        finally:
+            for future in window:
+                future.cancel()
+
+
+def fetch_frame(store: ObjectStore, record: FrameRecord) -> bytes:
+    """A frame's bytes; ManifestError when they are absent or not what the manifest recorded."""
+    try:
+        data = store.get(record.key)
+    except ObjectNotFound:
+        raise ManifestError(
+            f"frame {record.index} is in a chunk manifest but not in the store ({record.key})"
+        ) from None
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) != record.size or digest != record.sha256:
+        raise ManifestError(
+            f"frame {record.index} ({record.key}) does not match its manifest: {len(data)} bytes "
+            f"with sha256 {digest}, expected {record.size} bytes with sha256 {record.sha256}"
+        )
+    return data
+
+
+def _make_video(
+    store: ObjectStore,
+    keys: JobKeys,
+    settings: ExportSettings,
+    fps: Fraction,
+    frames: list[FrameRecord],
+    publish: Callable[[Event], None],
+    *,
+    workdir: Path | None,
+    prefetch: int,
+    timeout: float,
+) -> VideoReady:
+    """Encode into a temporary file (mp4's faststart rewrites it in place), then store it."""
+    report = _reporter(store, keys, len(frames), publish)
+    output_key = keys.output(settings.format)
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"stitch-{keys.job_id}-", dir=workdir) as temporary:
+        video = Path(temporary) / f"video.{settings.format}"
+        with contextlib.closing(download_frames(store, frames, prefetch)) as downloads:
+            stream = _tracked(downloads, len(frames), report)
+            run_encoder(encode_args(settings, fps, video), stream, timeout)
+        check_video(video, settings, len(frames))
+        if store.exists(keys.cancelled):
+            raise _Cancelled
+        store.put_file(output_key, video, MIME_TYPES[settings.format])
+        size = video.stat().st_size
+    ready = VideoReady(keys.job_id, output_key, len(frames), float(len(frames) / fps), size)
+    metadata = json.dumps(ready.to_wire(), sort_keys=True).encode()
+    store.put(keys.output_metadata, metadata, "application/json")
+    return ready
+
+
+def check_video(video: Path, settings: ExportSettings, frame_count: int) -> None:
+    """EncodeError unless the file holds exactly ``frame_count`` frames of the asked size."""
+    info = probe(video, decode=False)
+    size = (settings.width, settings.height)
+    if info.frame_count != frame_count or (info.width, info.height) != size:
+        raise EncodeError(
+            f"ffmpeg wrote {info.frame_count} frames of {info.width}x{info.height}, "
+            f"expected {frame_count} of {size[0]}x{size[1]}"
+        )
+
+
+def _reporter(
+    store: ObjectStore, keys: JobKeys, total: int, publish: Callable[[Event], None]
+) -> Callable[[int], None]:
+    """Publishes progress; stops the stitch (by raising _Cancelled) once the job is cancelled."""
+
+    def report(done: int) -> None:
+        if store.exists(keys.cancelled):
+            raise _Cancelled
+        publish(StitchProgress(keys.job_id, done, total))
+
+    return report
+
+
+def _tracked(frames: Iterable[bytes], total: int, report: Callable[[int], None]) -> Iterator[bytes]:
+    """The frames, reporting 0 first, then about every PROGRESS_INTERVAL, then ``total``."""
+    report(0)
+    last = time.monotonic()
+    for done, frame in enumerate(frames, 1):
+        yield frame
+        now = time.monotonic()
+        if done == total or now - last >= PROGRESS_INTERVAL:
+            report(done)
+            last = now

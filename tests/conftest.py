@@ -1,0 +1,46 @@
+"""Fixtures shared by every test: real services (S3, RabbitMQ) and the two object stores."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from common.storage import LocalStore, S3Store
+from tests.services import RabbitVhost, SeaweedS3
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[SeaweedS3]:
+    """One SeaweedFS S3 server for the whole run (fails, never skips, if it cannot start)."""
+    with SeaweedS3() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rabbit_url() -> Iterator[str]:
+    """The AMQP URL of a vhost of this run's own on the local RabbitMQ."""
+    with RabbitVhost() as url:
+        yield url
+
+
+@pytest.fixture
+def s3_store(s3_server: SeaweedS3) -> Iterator[S3Store]:
+    """An S3Store on a fresh bucket, removed with its objects after the test."""
+    store = S3Store(
+        s3_server.endpoint,
+        s3_server.access_key,
+        s3_server.secret_key,
+        f"test-{uuid.uuid4().hex}",
+    )
+    yield store
+    # SeaweedFS gives each bucket a volume of its own: free it (it deletes non-empty buckets).
+    store.client.remove_bucket(store.bucket)
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> LocalStore:
+    """A LocalStore in the test's temporary directory."""
+    return LocalStore(tmp_path / "store")

@@ -1,0 +1,465 @@
+"""The orchestrator (coordinator/orchestrator.py) over a local store and a recorded send: it submits
+jobs, folds worker events into their state, stitches once, cancels, and picks up where the store
+says a job is after a restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.config import Limits
+from common.jobs import JobState, Phase
+from common.keys import JobKeys
+from common.manifest import ChunkManifest, FrameRecord
+from common.messages import (
+    ChunkCommitted,
+    ChunkProgress,
+    JobFailed,
+    Message,
+    RenderChunk,
+    StitchProgress,
+    StitchVideo,
+    VideoReady,
+)
+from common.storage import LocalStore
+from common.validation import Export, validate_export
+from coordinator.orchestrator import PROGRESS_SAVE_INTERVAL, Orchestrator, UnknownJob
+from tests.factories import project_data
+
+SETTINGS: dict[str, Any] = {"width": 64, "height": 36, "fps": 10}
+PROJECT = project_data(durationBeats=5)  # 2.5 s at 120 bpm: 25 frames at 10 fps
+CHUNKS = {0: 10, 1: 10, 2: 5}
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Farm:
+    """An orchestrator with its store, clock and everything it sent."""
+
+    def __init__(self, root: Path, *, keep_intermediates: bool = False) -> None:
+        self.root = root
+        self.store = LocalStore(root)
+        self.clock = Clock()
+        self.sent: list[Message] = []
+        self.orchestrator = self.restart(keep_intermediates=keep_intermediates)
+
+    def restart(self, *, keep_intermediates: bool = False) -> Orchestrator:
+        """A new orchestrator on the same store (the old one's memory is gone)."""
+        self.orchestrator = Orchestrator(
+            self.store,
+            self.sent.append,
+            clock=self.clock,
+            keep_intermediates=keep_intermediates,
+        )
+        return self.orchestrator
+
+    def submit(self, chunk_frames: int | None = 10) -> JobState:
+        state = self.orchestrator.submit(
+            export(), PROJECT, SETTINGS, chunk_frames=chunk_frames, name="song"
+        )
+        self.clock.now += 1.0
+        return state
+
+    def stored_state(self, job_id: str) -> JobState:
+        return JobState.from_json(json.loads(self.store.get(JobKeys(job_id).status)))
+
+    def stitches(self) -> list[Message]:
+        return [m for m in self.sent if isinstance(m, StitchVideo)]
+
+    def store_chunk(self, job_id: str, index: int) -> None:
+        """What a worker leaves behind for a committed chunk: its frames, then its manifest."""
+        keys = JobKeys(job_id)
+        first = index * 10
+        records = []
+        for frame in range(first, first + CHUNKS[index]):
+            self.store.put(keys.frame(frame), b"png")
+            records.append(FrameRecord(frame, keys.frame(frame), "0" * 64, 3))
+        manifest = ChunkManifest(job_id, index, first, tuple(records), 1.0, "llvmpipe", "w")
+        self.store.put(keys.chunk_manifest(index), manifest.to_bytes())
+
+
+def export() -> Export:
+    return validate_export(PROJECT, SETTINGS, Limits())
+
+
+def commit(job_id: str, index: int) -> ChunkCommitted:
+    return ChunkCommitted(job_id, index, CHUNKS[index], 1.0, "w")
+
+
+def progress(job_id: str, index: int, done: int) -> ChunkProgress:
+    return ChunkProgress(job_id, index, done, CHUNKS[index], "w")
+
+
+def ready(job_id: str) -> VideoReady:
+    return VideoReady(job_id, JobKeys(job_id).output("mp4"), 25, 2.5, 4096)
+
+
+@pytest.fixture
+def farm(tmp_path: Path) -> Farm:
+    return Farm(tmp_path)
+
+
+def render_all(farm: Farm, job_id: str) -> JobState | None:
+    state = None
+    for index in CHUNKS:
+        farm.store_chunk(job_id, index)
+        state = farm.orchestrator.handle(commit(job_id, index))
+    return state
+
+
+# --- submitting ---------------------------------------------------------------------------------
+
+
+def test_submit_stores_the_spec_and_status_and_sends_one_command_per_chunk(farm: Farm) -> None:
+    state = farm.submit(chunk_frames=10)
+    keys = JobKeys(state.job_id)
+    assert farm.store.exists(keys.spec)
+    assert farm.store.exists(keys.status)
+    assert farm.stored_state(state.job_id) == state
+    assert state.phase is Phase.QUEUED
+    assert (state.frame_count, dict(state.chunk_frames)) == (25, CHUNKS)
+    assert farm.sent == [
+        RenderChunk(state.job_id, 0, 0, 10),
+        RenderChunk(state.job_id, 1, 10, 10),
+        RenderChunk(state.job_id, 2, 20, 5),
+    ]
+
+
+def test_the_stored_spec_rebuilds_the_export(farm: Farm) -> None:
+    state = farm.submit()
+    spec = farm.orchestrator.spec(state.job_id)
+    assert (spec.job_id, spec.name, spec.frame_count) == (state.job_id, "song", 25)
+    assert spec.project == PROJECT
+    assert spec.settings == SETTINGS
+    assert [c.first_frame for c in spec.chunks] == [0, 10, 20]
+    assert spec.export().frame_count == 25
+
+
+def test_submit_without_a_chunk_size_plans_automatically(farm: Farm) -> None:
+    state = farm.submit(chunk_frames=None)
+    assert state.chunk_count == 2  # 25 frames, at least 24 a chunk
+    assert [m for m in farm.sent if isinstance(m, RenderChunk)] == [
+        RenderChunk(state.job_id, 0, 0, 24),
+        RenderChunk(state.job_id, 1, 24, 1),
+    ]
+
+
+def test_each_job_gets_its_own_id(farm: Farm) -> None:
+    assert farm.submit().job_id != farm.submit().job_id
+
+
+def test_unknown_jobs_are_an_error_for_queries_and_cancel(farm: Farm) -> None:
+    missing = "0" * 32
+    for call in (farm.orchestrator.state, farm.orchestrator.spec, farm.orchestrator.cancel):
+        with pytest.raises(UnknownJob, match=f"no job {missing}"):
+            call(missing)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def test_progress_moves_the_job_to_rendering(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    state = farm.orchestrator.handle(progress(job_id, 1, 4))
+    assert state is not None
+    assert state.phase is Phase.RENDERING
+    assert state.frames_done == 4
+    assert farm.orchestrator.state(job_id) == state
+
+
+def test_progress_is_saved_at_most_every_few_seconds(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(progress(job_id, 0, 3))
+    assert farm.stored_state(job_id).frames_done == 3  # the first save for this job is due
+    farm.clock.now += PROGRESS_SAVE_INTERVAL / 4
+    farm.orchestrator.handle(progress(job_id, 0, 6))
+    assert farm.stored_state(job_id).frames_done == 3  # a hint: not worth a write yet
+    farm.clock.now += PROGRESS_SAVE_INTERVAL
+    farm.orchestrator.handle(progress(job_id, 0, 8))
+    assert farm.stored_state(job_id).frames_done == 8
+
+
+def test_commits_are_saved_at_once(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(progress(job_id, 0, 3))
+    farm.orchestrator.handle(commit(job_id, 0))
+    farm.orchestrator.handle(commit(job_id, 1))
+    assert farm.stored_state(job_id).committed == {0, 1}
+
+
+def test_all_commits_send_exactly_one_stitch_even_when_the_last_is_redelivered(
+    farm: Farm,
+) -> None:
+    job_id = farm.submit().job_id
+    state = render_all(farm, job_id)
+    assert state is not None
+    assert state.phase is Phase.STITCHING
+    again = farm.orchestrator.handle(commit(job_id, 2))
+    assert again == state
+    assert farm.stitches() == [StitchVideo(job_id)]
+    assert farm.stored_state(job_id).phase is Phase.STITCHING
+
+
+def test_no_stitch_before_every_chunk_is_committed(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(commit(job_id, 0))
+    farm.orchestrator.handle(commit(job_id, 0))
+    farm.orchestrator.handle(commit(job_id, 2))
+    assert farm.stitches() == []
+
+
+def test_late_progress_after_stitching_is_ignored(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    state = render_all(farm, job_id)
+    assert farm.orchestrator.handle(progress(job_id, 0, 1)) == state
+
+
+def test_a_commit_for_a_chunk_outside_the_plan_is_ignored(farm: Farm) -> None:
+    state = farm.submit()
+    assert farm.orchestrator.handle(ChunkCommitted(state.job_id, 9, 10, 1.0, "w")) == state
+
+
+def test_stitch_progress_is_tracked(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    render_all(farm, job_id)
+    state = farm.orchestrator.handle(StitchProgress(job_id, 20, 25))
+    assert state is not None
+    assert state.stitched_frames == 20
+    assert state.percent == 98.0
+
+
+def test_video_ready_completes_the_job_and_removes_intermediates(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    keys = JobKeys(job_id)
+    render_all(farm, job_id)
+    farm.store.put(keys.output("mp4"), b"video")
+    state = farm.orchestrator.handle(ready(job_id))
+    assert state is not None
+    assert state.phase is Phase.COMPLETE
+    assert state.percent == 100.0
+    assert state.output_key == keys.output("mp4")
+    assert farm.stored_state(job_id) == state
+    assert farm.store.list(keys.frames_prefix) == []
+    assert farm.store.list(keys.chunks_prefix) == []
+    assert farm.store.exists(keys.output("mp4"))
+    assert farm.store.exists(keys.spec)
+
+
+def test_intermediates_can_be_kept(tmp_path: Path) -> None:
+    farm = Farm(tmp_path, keep_intermediates=True)
+    job_id = farm.submit().job_id
+    keys = JobKeys(job_id)
+    render_all(farm, job_id)
+    state = farm.orchestrator.handle(ready(job_id))
+    assert state is not None
+    assert state.phase is Phase.COMPLETE
+    assert len(farm.store.list(keys.frames_prefix)) == 25
+    assert len(farm.store.list(keys.chunks_prefix)) == 3
+
+
+def test_a_failure_fails_the_job_and_tells_workers_to_stop(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    keys = JobKeys(job_id)
+    farm.store_chunk(job_id, 0)
+    farm.orchestrator.handle(commit(job_id, 0))
+    state = farm.orchestrator.handle(JobFailed(job_id, "shader failed", "render_chunk", 1))
+    assert state is not None
+    assert state.phase is Phase.FAILED
+    assert state.error == "shader failed"
+    assert farm.stored_state(job_id).phase is Phase.FAILED
+    assert farm.store.exists(keys.cancelled)
+    assert farm.store.list(keys.frames_prefix) == []
+    assert farm.store.list(keys.chunks_prefix) == []
+    assert farm.orchestrator.handle(commit(job_id, 1)) == state  # later events change nothing
+
+
+def test_a_failure_while_stitching_fails_the_job(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    render_all(farm, job_id)
+    state = farm.orchestrator.handle(JobFailed(job_id, "ffmpeg exited 1", "stitch_video"))
+    assert state is not None
+    assert state.phase is Phase.FAILED
+    assert farm.orchestrator.handle(ready(job_id)) == state
+
+
+def test_events_for_unknown_jobs_return_none(farm: Farm) -> None:
+    farm.submit()
+    assert farm.orchestrator.handle(progress("f" * 32, 0, 1)) is None
+    assert farm.orchestrator.handle(commit("f" * 32, 0)) is None
+
+
+def test_events_with_a_malformed_job_id_return_none(farm: Farm) -> None:
+    assert farm.orchestrator.handle(JobFailed("../escape", "x", "render_chunk")) is None
+
+
+# --- cancelling ---------------------------------------------------------------------------------
+
+
+def test_cancel_stops_the_job_and_removes_its_files(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    keys = JobKeys(job_id)
+    farm.store_chunk(job_id, 0)
+    farm.orchestrator.handle(commit(job_id, 0))
+    farm.store.put(keys.output("mp4"), b"partial")
+    state = farm.orchestrator.cancel(job_id)
+    assert state.phase is Phase.CANCELLED
+    assert farm.stored_state(job_id).phase is Phase.CANCELLED
+    assert farm.store.exists(keys.cancelled)
+    assert farm.store.list(keys.frames_prefix) == []
+    assert farm.store.list(keys.chunks_prefix) == []
+    assert farm.store.list(keys.output_prefix) == []
+
+
+def test_events_after_cancel_are_ignored(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    cancelled = farm.orchestrator.cancel(job_id)
+    for event in (
+        progress(job_id, 0, 5),
+        commit(job_id, 0),
+        commit(job_id, 1),
+        commit(job_id, 2),
+        ready(job_id),
+        JobFailed(job_id, "late", "render_chunk", 1),
+    ):
+        assert farm.orchestrator.handle(event) == cancelled
+    assert farm.stitches() == []
+    assert farm.stored_state(job_id).phase is Phase.CANCELLED
+
+
+def test_cancelling_a_finished_job_changes_nothing(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    render_all(farm, job_id)
+    farm.store.put(JobKeys(job_id).output("mp4"), b"video")
+    complete = farm.orchestrator.handle(ready(job_id))
+    assert farm.orchestrator.cancel(job_id) == complete
+    assert farm.store.exists(JobKeys(job_id).output("mp4"))
+    assert not farm.store.exists(JobKeys(job_id).cancelled)
+
+
+# --- listeners ----------------------------------------------------------------------------------
+
+
+def test_listeners_hear_every_state_change(farm: Farm) -> None:
+    heard: list[JobState] = []
+    farm.orchestrator.subscribe(heard.append)
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(progress(job_id, 0, 2))
+    farm.orchestrator.handle(progress(job_id, 0, 2))  # no change: not announced
+    farm.orchestrator.handle(commit(job_id, 0))
+    farm.orchestrator.cancel(job_id)
+    assert [s.phase for s in heard] == [
+        Phase.QUEUED,
+        Phase.RENDERING,
+        Phase.RENDERING,
+        Phase.CANCELLED,
+    ]
+    assert heard[-1] == farm.orchestrator.state(job_id)
+
+
+def test_unsubscribed_listeners_hear_nothing_and_failing_ones_do_not_break_others(
+    farm: Farm,
+) -> None:
+    heard: list[JobState] = []
+
+    def broken(state: JobState) -> None:
+        raise RuntimeError("listener bug")
+
+    farm.orchestrator.subscribe(broken)
+    unsubscribe = farm.orchestrator.subscribe(heard.append)
+    job_id = farm.submit().job_id
+    unsubscribe()
+    farm.orchestrator.handle(progress(job_id, 0, 2))
+    assert [s.phase for s in heard] == [Phase.QUEUED]
+
+
+# --- restart and recovery -----------------------------------------------------------------------
+
+
+def test_state_survives_a_restart(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(commit(job_id, 1))
+    before = farm.orchestrator.state(job_id)
+    restarted = farm.restart()
+    assert restarted.state(job_id) == before
+    state = restarted.handle(commit(job_id, 0))
+    assert state is not None
+    assert state.committed == {0, 1}
+
+
+def test_recover_stitches_a_job_whose_last_commits_were_lost(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.store_chunk(job_id, 0)
+    farm.orchestrator.handle(commit(job_id, 0))
+    farm.store_chunk(job_id, 1)  # these two commit events never arrive
+    farm.store_chunk(job_id, 2)
+    assert farm.stored_state(job_id).phase is Phase.RENDERING
+    farm.sent.clear()
+    [state] = farm.restart().recover()
+    assert state.phase is Phase.STITCHING
+    assert state.committed == {0, 1, 2}
+    assert farm.stored_state(job_id) == state
+    assert farm.sent == [StitchVideo(job_id)]
+
+
+def test_recover_counts_partial_progress_from_manifests(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.store_chunk(job_id, 2)
+    [state] = farm.restart().recover()
+    assert state.phase is Phase.RENDERING
+    assert state.committed == {2}
+    assert farm.stitches() == []
+
+
+def test_recover_skips_finished_jobs_and_ignores_unreadable_manifests(farm: Farm) -> None:
+    done = farm.submit().job_id
+    farm.orchestrator.cancel(done)
+    live = farm.submit().job_id
+    farm.store.put(JobKeys(live).chunk_manifest(0), b"{truncated")
+    [state] = farm.restart().recover()
+    assert state.job_id == live
+    assert state.phase is Phase.QUEUED
+
+
+def test_recover_resends_the_stitch_of_a_stitching_job(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    render_all(farm, job_id)
+    farm.sent.clear()
+    farm.restart().recover()
+    assert farm.sent == [StitchVideo(job_id)]
+
+
+def test_recovered_commits_replace_their_progress_hints(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(progress(job_id, 1, 5))
+    farm.store_chunk(job_id, 0)
+    farm.orchestrator.handle(commit(job_id, 0))  # saved with chunk 1's hint of 5 frames
+    farm.store_chunk(job_id, 1)  # chunk 1 and 2 commit events are lost
+    farm.store_chunk(job_id, 2)
+    [state] = farm.restart().recover()
+    assert state.phase is Phase.STITCHING
+    assert state.frames_done == 25
+    assert state.percent == 90.0
+
+
+def test_job_ids_lists_newest_first(farm: Farm) -> None:
+    first = farm.submit().job_id
+    second = farm.submit().job_id
+    third = farm.submit().job_id
+    assert farm.orchestrator.job_ids() == [third, second, first]
+    assert farm.restart().job_ids() == [third, second, first]
+
+
+def test_job_ids_skips_unreadable_status(farm: Farm) -> None:
+    good = farm.submit().job_id
+    bad = "a" * 32
+    farm.store.put(JobKeys(bad).status, b'{"version": 99}')
+    assert farm.restart().job_ids() == [good]

@@ -1,0 +1,305 @@
+"""Stitching a stored job end to end: a local store, real ffmpeg, and the events it publishes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stitcher.stitch
+from common.jobspec import JobSpec, SpecError
+from common.keys import JobKeys
+from common.manifest import ChunkManifest, FrameRecord, ManifestError
+from common.messages import Event, StitchProgress, VideoReady
+from common.planning import ChunkPlan
+from common.storage import LocalStore, ObjectStore, S3Store
+from stitcher.ffmpeg import EncodeError, probe
+from stitcher.stitch import stitch_job
+from tests.stitcher.media import (
+    HEIGHT,
+    JOB_ID,
+    WIDTH,
+    frame_png,
+    markers,
+    settings_data,
+    store_chunk,
+    store_job,
+    store_spec,
+)
+
+KEYS = JobKeys(JOB_ID)
+NTSC = Fraction(30000, 1001)
+FRAMES = 30  # one second at 30000/1001, in chunks of 12, 12 and 6
+
+
+class RecordingStore(LocalStore):
+    """A local store that remembers each write's key and content type, in order."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.writes: list[tuple[str, str]] = []
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.writes.append((key, content_type))
+        super().put(key, data, content_type)
+
+    def put_file(
+        self, key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None:
+        self.writes.append((key, content_type))
+        super().put_file(key, path, content_type)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RecordingStore:
+    return RecordingStore(tmp_path / "store")
+
+
+@pytest.fixture
+def events() -> list[Event]:
+    return []
+
+
+def stitch(store: ObjectStore, events: list[Event], tmp_path: Path, **options: Any) -> VideoReady:
+    ready = stitch_job(store, JOB_ID, events.append, workdir=tmp_path / "work", **options)
+    assert ready is not None
+    return ready
+
+
+def test_stitching_stores_every_frame_in_order_at_the_exact_rate(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4"))
+    ready = stitch(store, events, tmp_path)
+
+    video = store.local_path(KEYS.output("mp4"))
+    assert ready == VideoReady(
+        JOB_ID, KEYS.output("mp4"), FRAMES, float(FRAMES / NTSC), video.stat().st_size
+    )
+    info = probe(video)
+    assert (info.frame_count, info.width, info.height, info.fps) == (FRAMES, WIDTH, HEIGHT, NTSC)
+    assert info.duration == pytest.approx(1.001, abs=1e-6)
+    assert markers(video) == list(range(FRAMES))
+
+
+def test_stitching_streams_from_a_real_s3_server(
+    s3_store: S3Store, events: list[Event], tmp_path: Path
+) -> None:
+    store_job(s3_store, settings_data("mp4"))
+    ready = stitch(s3_store, events, tmp_path)
+
+    video = tmp_path / "video.mp4"
+    s3_store.get_file(ready.output_key, video)
+    assert markers(video) == list(range(FRAMES))
+    stat = s3_store.client.stat_object(s3_store.bucket, ready.output_key)
+    assert (stat.content_type, stat.size) == ("video/mp4", ready.size_bytes)
+    assert stitch(s3_store, events, tmp_path) == ready
+
+
+def test_progress_runs_from_zero_to_every_frame_then_the_video_is_announced(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4"))
+    ready = stitch(store, events, tmp_path)
+
+    progress = [e for e in events if isinstance(e, StitchProgress)]
+    assert events[-1] == ready and len(progress) == len(events) - 1
+    done = [p.frames_done for p in progress]
+    assert done[0] == 0 and done[-1] == FRAMES and done == sorted(done)
+    assert {p.frame_count for p in progress} == {FRAMES}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "codec"),
+    [
+        ("mp4", "video/mp4", "h264"),
+        ("webm", "video/webm", "vp9"),
+        ("mov", "video/quicktime", "prores"),
+        ("gif", "image/gif", "gif"),
+    ],
+)
+def test_each_format_is_stored_with_its_mime_type_then_its_metadata(
+    store: RecordingStore, events: list[Event], tmp_path: Path, fmt: str, mime: str, codec: str
+) -> None:
+    store_job(store, settings_data(fmt, fps=25) if fmt == "gif" else settings_data(fmt))
+    store.writes.clear()
+    ready = stitch(store, events, tmp_path)
+
+    assert store.writes == [
+        (KEYS.output(fmt), mime),
+        (KEYS.output_metadata, "application/json"),
+    ]
+    frames = 25 if fmt == "gif" else FRAMES  # the song's 1 s at 25 fps (GIF) or 30000/1001
+    info = probe(store.local_path(ready.output_key))
+    assert (info.codec, info.frame_count, ready.frame_count) == (codec, frames, frames)
+    metadata = json.loads(store.get(KEYS.output_metadata))
+    assert metadata["frame_count"] == frames and metadata["size_bytes"] == ready.size_bytes
+    assert metadata["duration_seconds"] == ready.duration_seconds
+
+
+def test_a_second_stitch_announces_the_stored_video_without_encoding(
+    store: RecordingStore, events: list[Event], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_job(store, settings_data("mp4"))
+    first = stitch(store, events, tmp_path)
+    video = store.local_path(first.output_key)
+    modified = video.stat().st_mtime_ns
+
+    def no_encoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the video was encoded again")
+
+    monkeypatch.setattr(stitcher.stitch, "run_encoder", no_encoding)
+    events.clear()
+    again = stitch(store, events, tmp_path)
+
+    assert again == first and events == [first]
+    assert video.stat().st_mtime_ns == modified
+
+
+def test_a_video_without_its_metadata_is_made_again(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    """A crash between storing the video and its metadata: the next run redoes the video."""
+    store_job(store, settings_data("mp4"))
+    first = stitch(store, events, tmp_path)
+    store.delete(KEYS.output_metadata)
+    store.writes.clear()
+
+    assert stitch(store, events, tmp_path) == first
+    assert [key for key, _ in store.writes] == [first.output_key, KEYS.output_metadata]
+
+
+def test_a_cancelled_job_is_not_stitched(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4"))
+    store.put(KEYS.cancelled, b"")
+
+    assert stitch_job(store, JOB_ID, events.append, workdir=tmp_path) is None
+    assert events == [] and store.list(KEYS.output_prefix) == []
+
+
+def test_cancelling_during_the_stitch_stops_it_and_stores_nothing(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4"))
+
+    def cancel_on_first_progress(event: Event) -> None:
+        events.append(event)
+        store.put(KEYS.cancelled, b"")
+
+    assert stitch_job(store, JOB_ID, cancel_on_first_progress, workdir=tmp_path / "w") is None
+    assert store.list(KEYS.output_prefix) == []
+    assert list((tmp_path / "w").iterdir()) == []  # the temporary video is gone too
+
+
+def test_a_missing_chunk_manifest_is_named(store: RecordingStore, tmp_path: Path) -> None:
+    spec = store_spec(store, settings_data("mp4"))
+    store_chunk(store, spec.chunks[0])
+    store_chunk(store, spec.chunks[2])
+
+    with pytest.raises(ManifestError, match=r"no manifest for chunk\(s\) 1 of 3"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    assert store.list(KEYS.output_prefix) == []
+
+
+def test_a_frame_changed_after_its_manifest_is_named(store: RecordingStore, tmp_path: Path) -> None:
+    store_job(store, settings_data("mp4"))
+    store.put(KEYS.frame(17), frame_png(3))
+
+    with pytest.raises(ManifestError, match=r"frame 17 .* does not match its manifest"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path / "w")
+    assert store.list(KEYS.output_prefix) == []
+    assert list((tmp_path / "w").iterdir()) == []
+
+
+def test_a_frame_missing_from_the_store_is_named(store: RecordingStore, tmp_path: Path) -> None:
+    store_job(store, settings_data("mp4"))
+    store.delete(KEYS.frame(25))
+
+    with pytest.raises(ManifestError, match="frame 25 is in a chunk manifest but not in the store"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+
+
+def test_chunks_that_overlap_and_leave_a_gap_are_refused(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    spec = store_spec(store, settings_data("mp4"))
+    store_chunk(store, spec.chunks[0])
+    store_chunk(store, spec.chunks[1], frames=range(11, 23))  # repeats 11, leaves out 23
+    store_chunk(store, spec.chunks[2])
+
+    with pytest.raises(ManifestError, match="missing frames 23; duplicate frames 11"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+
+
+def test_a_manifest_of_another_chunk_is_refused(store: RecordingStore, tmp_path: Path) -> None:
+    spec = store_spec(store, settings_data("mp4"))
+    for chunk in spec.chunks:
+        store_chunk(store, chunk)
+    stray = ChunkManifest(JOB_ID, 0, 0, (FrameRecord(0, KEYS.frame(0), "0" * 64, 1),), 0, "", "")
+    store.put(KEYS.chunk_manifest(2), stray.to_bytes())
+
+    with pytest.raises(ManifestError, match=r"manifest of chunk 2 .* says it is chunk 0"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+
+
+def test_a_corrupt_spec_is_a_spec_error(store: RecordingStore, tmp_path: Path) -> None:
+    store.put(KEYS.spec, b"{not json")
+    with pytest.raises(SpecError):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+
+
+def test_a_spec_whose_frame_count_disagrees_with_its_settings_is_a_spec_error(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    spec = store_spec(store, settings_data("mp4"))
+    wrong = JobSpec(JOB_ID, spec.project, spec.settings, FRAMES + 1, spec.chunks, 0.0)
+    store.put(KEYS.spec, wrong.to_bytes())
+    with pytest.raises(SpecError, match="31 frames"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+
+
+def test_an_encoder_past_its_time_is_stopped(
+    store: RecordingStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_job(store, settings_data("mp4"))
+    monkeypatch.setattr(stitcher.stitch, "BASE_TIMEOUT", 0.0)
+
+    with pytest.raises(EncodeError, match="timed out"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path, timeout_per_frame=1e-4)
+    assert store.list(KEYS.output_prefix) == []
+
+
+def test_frames_of_the_wrong_size_are_an_encode_error(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """The encoder takes the frames' own size; the stitcher checks it against the settings."""
+    store_job(store, settings_data("mp4", width=80))
+    with pytest.raises(EncodeError, match=f"of {WIDTH}x{HEIGHT}, expected {FRAMES} of 80x"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+
+
+def test_a_window_of_one_frame_still_stitches_everything(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    store_job(store, settings_data("webm"), chunk_frames=7)
+    ready = stitch(store, events, tmp_path, prefetch=1)
+    assert markers(store.local_path(ready.output_key)) == list(range(FRAMES))
+
+
+def test_manifest_hashes_are_of_the_stored_bytes(store: RecordingStore) -> None:
+    """The helpers commit chunks as render workers do (guards the tests above)."""
+    spec = store_job(store, settings_data("mp4"))
+    manifest = ChunkManifest.from_bytes(store.get(KEYS.chunk_manifest(1)))
+    assert manifest.frames[0] == FrameRecord(
+        12,
+        KEYS.frame(12),
+        hashlib.sha256(store.get(KEYS.frame(12))).hexdigest(),
+        store.size(KEYS.frame(12)),
+    )
+    assert spec.chunks[1] == ChunkPlan(1, 12, 12)
