@@ -357,7 +357,10 @@ def _render(args: argparse.Namespace) -> int:
         if bar is None:
             bar = ProgressBar(state.frame_count, sys.stderr)
         phase = state.phase.value
-        bar.update(state.frame_count if phase == "stitching" else state.frames_done, phase)
+        if phase == "stitching":
+            bar.update(state.stitched_frames, "encoding")
+        elif phase != "complete":
+            bar.update(state.frames_done, phase)
 
     try:
         final = render_video(

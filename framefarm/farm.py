@@ -57,26 +57,29 @@ class Farm:
         broker.add_middleware(FailureReporter(bus))
         return cls(broker, queues, store, bus)
 
-    def start_renderers(self, threads: int = 1, name: str | None = None) -> None:
-        """Render workers: ``threads`` threads, each with its own GL context, prefetching one
-        chunk each so a busy worker never hoards chunks another could take."""
+    def register_renderer(self, name: str | None = None) -> str:
+        """The render_chunk actor on this farm's broker; returns its queue."""
         from farm_worker.actors import register_render_actor
         from farm_worker.chunk import ChunkRenderer
 
         chunks = ChunkRenderer(self.store, self.bus.send, name or worker_name("render"))
         register_render_actor(self.broker, self.queues, chunks, self.bus)
-        self._start_worker({self.queues.render}, threads)
         self.closers.append(chunks.close)
+        return self.queues.render
 
-    def start_stitchers(self, threads: int = 1, workdir: Path | None = None) -> None:
+    def register_stitcher(self, workdir: Path | None = None) -> str:
+        """The stitch_video actor on this farm's broker; returns its queue."""
         from stitcher.actors import register_stitch_actor
 
         register_stitch_actor(self.broker, self.queues, self.store, self.bus, workdir)
-        self._start_worker({self.queues.stitch}, threads)
+        return self.queues.stitch
 
-    def _start_worker(self, queues: set[str], threads: int) -> None:
+    def start_worker(self, queues: set[str], threads: int) -> None:
+        """One dramatiq worker for these queues. A render thread gets its own GL context; each
+        thread prefetches one message, so a busy worker never hoards chunks (acks are late:
+        a worker killed mid-chunk has its chunk redelivered)."""
         worker = dramatiq.Worker(self.broker, queues=queues, worker_threads=threads)
-        worker.queue_prefetch = threads  # late acks + prefetch 1 per thread
+        worker.queue_prefetch = threads
         worker.start()
         self.workers.append(worker)
 

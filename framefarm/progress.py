@@ -38,19 +38,24 @@ class ProgressBar:
         self.min_interval = 0.1 if self.interactive else log_every
         self.last_draw = -float("inf")
         self.done = 0
+        self.start_done = 0
         self.phase = ""
 
     def update(self, done: int, phase: str = "") -> None:
+        changed = bool(phase) and phase != self.phase
+        finished = done >= self.total and self.done < self.total
         self.done = min(done, self.total)
         self.phase = phase or self.phase
+        if changed:
+            self.started, self.start_done = self.clock(), self.done  # each phase has its own rate
         now = self.clock()
-        if now - self.last_draw >= self.min_interval or self.done == self.total:
+        if changed or finished or now - self.last_draw >= self.min_interval:
             self.last_draw = now
             self._draw(now)
 
     def line(self, now: float | None = None) -> str:
         elapsed = max((self.clock() if now is None else now) - self.started, 1e-9)
-        rate = self.done / elapsed
+        rate = (self.done - self.start_done) / elapsed
         fraction = self.done / self.total
         filled = round(self.width * fraction)
         bar = "#" * filled + "-" * (self.width - filled)

@@ -28,9 +28,7 @@ def serve(role: str, threads: int) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with Farm.distributed(settings) as farm:
-        if role == "worker":
-            farm.start_renderers(threads, name=worker_name("render"))
-        else:
-            farm.start_stitchers(threads)
+        queue = farm.register_renderer() if role == "worker" else farm.register_stitcher()
+        farm.start_worker({queue}, threads)
         log.info("%s ready: %s", role, worker_name(role))
         stop.wait()
