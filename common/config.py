@@ -60,3 +60,15 @@ def make_store(settings: ServiceSettings) -> ObjectStore:
             region=settings.s3_region,
         )
     return LocalStore(settings.local_store)
+
+
+class CoordinatorSettings(BaseSettings):
+    """The HTTP service: who may call it and how long download links live."""
+
+    model_config = SettingsConfigDict(env_prefix="FRAMEFARM_", frozen=True, extra="ignore")
+
+    api_token: str | None = Field(
+        None, description="if set, required on every route but /healthz (Bearer or ?token=)"
+    )
+    download_expires_seconds: int = Field(3600, ge=60, description="lifetime of download links")
+    recent_jobs: int = Field(50, ge=1, description="jobs listed by GET /api/exports")

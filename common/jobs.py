@@ -68,6 +68,8 @@ class JobState:
     error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    rendering_since: float | None = None  # first sign of rendering: the start of the fps clock
+    stitching_since: float | None = None
 
     @property
     def chunk_count(self) -> int:
@@ -171,7 +173,13 @@ def advance(state: JobState, event: Event, now: float) -> JobState:
         in_flight = {k: v for k, v in state.frames_in_flight.items() if k != event.chunk_index}
         phase = Phase.STITCHING if len(committed) == state.chunk_count else Phase.RENDERING
         return dataclasses.replace(
-            state, phase=phase, committed=committed, frames_in_flight=in_flight, updated_at=now
+            state,
+            phase=phase,
+            committed=committed,
+            frames_in_flight=in_flight,
+            updated_at=now,
+            rendering_since=state.rendering_since or now,
+            stitching_since=now if phase is Phase.STITCHING else None,
         )
     if isinstance(event, StitchProgress):
         done = min(max(state.stitched_frames, event.frames_done), state.frame_count)

@@ -150,6 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
         )
         service.add_argument("--threads", type=int, default=1, help="worker threads (default 1)")
         service.set_defaults(handler=_serve, role=role)
+
+    coordinator = commands.add_parser(
+        "coordinator",
+        help="run the HTTP/WebSocket API and the export page",
+        description="Serve the export API (POST /api/exports, WS /ws/exports/{id}, downloads, "
+        "/openapi.json) and the export page at /. Uses the distributed farm configured by "
+        "FRAMEFARM_* variables, or with --embedded renders in this process (local store).",
+    )
+    coordinator.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    coordinator.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    coordinator.add_argument(
+        "--embedded", action="store_true", help="render in this process instead of on the farm"
+    )
+    coordinator.add_argument(
+        "--workers", type=int, default=1, help="render threads with --embedded"
+    )
+    coordinator.set_defaults(handler=_coordinator)
     return parser
 
 
@@ -387,4 +406,15 @@ def _serve(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise InvalidInput([Issue("--threads", "expected 1 or more", args.threads)], "options")
     serve(args.role, args.threads)
+    return EXIT_OK
+
+
+def _coordinator(args: argparse.Namespace) -> int:
+    from framefarm.service import serve_coordinator
+
+    if args.workers < 1:
+        raise InvalidInput([Issue("--workers", "expected 1 or more", args.workers)], "options")
+    if not 0 < args.port < 65536:
+        raise InvalidInput([Issue("--port", "expected 1..65535", args.port)], "options")
+    serve_coordinator(args.host, args.port, embedded=args.embedded, workers=args.workers)
     return EXIT_OK

@@ -92,6 +92,13 @@ class Farm:
         self.closers.append(pump.stop)
         return pump
 
+    def ping_broker(self) -> None:
+        """Raise unless the broker answers (declaring a known queue is a cheap round trip)."""
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        if isinstance(self.broker, RabbitmqBroker):
+            self.broker.channel.queue_declare(queue=self.queues.events, passive=True)
+
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()

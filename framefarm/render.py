@@ -41,7 +41,7 @@ def render_video(
 ) -> JobState:
     """Validate, submit, follow the job to its end, and copy the video to ``output``."""
     export = validate_export(project, settings, limits or Limits())
-    name = _file_stem(str(project.get("name", "video")))
+    name = file_stem(str(project.get("name", "video")))
     with tempfile.TemporaryDirectory(prefix="framefarm-") as scratch:
         if distributed is not None:
             farm = Farm.distributed(distributed)
@@ -68,7 +68,7 @@ def render_video(
             return final
 
 
-def _file_stem(name: str) -> str:
+def file_stem(name: str) -> str:
     """A safe download name from the project's name: letters, digits, '-', '_'."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
     return stem[:80] or "video"

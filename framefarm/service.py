@@ -32,3 +32,29 @@ def serve(role: str, threads: int) -> None:
         farm.start_worker({queue}, threads)
         log.info("%s ready: %s", role, worker_name(role))
         stop.wait()
+
+
+def coordinator_farm(embedded: bool, workers: int) -> Farm:
+    """The coordinator's farm: the configured distributed one, or render threads in-process."""
+    from common.config import make_store
+
+    settings = ServiceSettings()
+    if not embedded:
+        return Farm.distributed(settings)
+    farm = Farm.embedded(make_store(settings), settings.queue_prefix)
+    queues = {farm.register_renderer("embedded"), farm.register_stitcher()}
+    farm.start_worker(queues, threads=workers + 1)
+    return farm
+
+
+def serve_coordinator(host: str, port: int, *, embedded: bool, workers: int) -> None:
+    import uvicorn
+
+    from coordinator.app import create_app
+    from coordinator.page import STATIC_DIR
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(lambda: coordinator_farm(embedded, workers), static_dir=STATIC_DIR)
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")

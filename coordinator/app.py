@@ -1,0 +1,393 @@
+"""The coordinator's HTTP and WebSocket API (Starlette): submit, follow, cancel and download
+exports. Resources are opened in the lifespan; blocking calls (store, broker) run in threads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from common.config import CoordinatorSettings, Limits
+from common.errors import InvalidInput, Issue, LimitExceeded
+from common.jobs import JobState, Phase
+from common.keys import check_job_id
+from common.storage import LocalStore
+from common.validation import validate_export
+from coordinator.feed import JobFeed
+from coordinator.openapi import openapi_document
+from coordinator.orchestrator import Orchestrator, UnknownJob
+from coordinator.views import links, socket_message, status_document
+from framefarm.farm import Farm
+from framefarm.render import file_stem
+
+log = logging.getLogger(__name__)
+
+FarmFactory = Callable[[], Farm]
+
+
+@dataclass
+class Services:
+    farm: Farm
+    orchestrator: Orchestrator
+    feed: JobFeed
+    limits: Limits
+    settings: CoordinatorSettings
+
+
+def create_app(
+    farm_factory: FarmFactory,
+    *,
+    limits: Limits | None = None,
+    settings: CoordinatorSettings | None = None,
+    static_dir: Path | None = None,
+) -> Starlette:
+    """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers)."""
+    limits = limits or Limits()
+    settings = settings or CoordinatorSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        farm = await run_in_threadpool(farm_factory)
+        orchestrator = farm.orchestrator()
+        await run_in_threadpool(orchestrator.recover)
+        farm.pump(orchestrator)
+        feed = JobFeed(orchestrator, asyncio.get_running_loop())
+        app.state.services = Services(farm, orchestrator, feed, limits, settings)
+        try:
+            yield
+        finally:
+            feed.close()
+            await run_in_threadpool(farm.close)
+
+    routes = [
+        Route("/api/exports", submit_export, methods=["POST"]),
+        Route("/api/exports", list_exports, methods=["GET"]),
+        Route("/api/exports/{job_id}", get_export, methods=["GET"]),
+        Route("/api/exports/{job_id}", cancel_export, methods=["DELETE"]),
+        Route("/api/exports/{job_id}/download", download_export, methods=["GET"]),
+        WebSocketRoute("/ws/exports/{job_id}", export_feed),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    if static_dir is not None:
+        from starlette.staticfiles import StaticFiles
+
+        routes.append(Route("/", index_page(static_dir), methods=["GET"]))
+        from starlette.routing import Mount
+
+        routes.append(Mount("/static", StaticFiles(directory=static_dir), name="static"))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(TokenAuth, token=settings.api_token)
+    return app
+
+
+def services(request: Request | WebSocket) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def problem(status: int, message: str, issues: list[Issue] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if issues is not None:
+        body["issues"] = [issue.to_json() for issue in issues]
+    return JSONResponse(body, status_code=status)
+
+
+# --- routes -----------------------------------------------------------------------------------
+
+
+async def submit_export(request: Request) -> Response:
+    svc = services(request)
+    body = await _read_body(request, svc.limits.max_body_bytes)
+    if isinstance(body, Response):
+        return body
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return problem(400, f"malformed JSON: {error}")
+    if not isinstance(data, dict):
+        return problem(400, 'expected a JSON object {"project": {...}, "settings": {...}}')
+    unknown = sorted(set(data) - {"project", "settings"})
+    missing = [Issue("project", "a value is required")] if "project" not in data else []
+    extra = [Issue(key, "unknown field (expected project and settings)") for key in unknown]
+    if missing or extra:
+        return problem(422, "invalid export", missing + extra)
+    project, settings = data["project"], data.get("settings") or {}
+    try:
+        export = validate_export(project, settings, svc.limits)
+    except LimitExceeded as error:
+        return problem(422, "export beyond the service limits", list(error.issues))
+    except InvalidInput as error:
+        return problem(422, "invalid export", list(error.issues))
+    name = str(project.get("name", "video")) if isinstance(project, dict) else "video"
+    state = await run_in_threadpool(
+        svc.orchestrator.submit, export, project, settings, name=file_stem(name)
+    )
+    document = {
+        "job_id": state.job_id,
+        "phase": state.phase.value,
+        "frames_total": state.frame_count,
+        "chunks_total": state.chunk_count,
+        **links(state.job_id),
+    }
+    return JSONResponse(
+        document, status_code=202, headers={"Location": links(state.job_id)["status_url"]}
+    )
+
+
+async def list_exports(request: Request) -> Response:
+    svc = services(request)
+    try:
+        limit = int(request.query_params.get("limit", svc.settings.recent_jobs))
+    except ValueError:
+        return problem(400, "limit: expected an integer")
+    limit = max(1, min(limit, svc.settings.recent_jobs))
+
+    def recent() -> list[dict[str, Any]]:
+        now = time.time()
+        ids = svc.orchestrator.job_ids()[:limit]
+        out = []
+        for job_id in ids:
+            state = svc.orchestrator.state(job_id)
+            document = status_document(state, now)
+            document["name"] = _job_name(svc.orchestrator, job_id)
+            out.append(document)
+        return out
+
+    return JSONResponse({"exports": await run_in_threadpool(recent)})
+
+
+async def get_export(request: Request) -> Response:
+    state = await _job_state(request)
+    if isinstance(state, Response):
+        return state
+    return JSONResponse(status_document(state, time.time()))
+
+
+async def cancel_export(request: Request) -> Response:
+    job_id = _job_id(request)
+    if isinstance(job_id, Response):
+        return job_id
+    try:
+        state = await run_in_threadpool(services(request).orchestrator.cancel, job_id)
+    except UnknownJob:
+        return problem(404, f"no export {job_id}")
+    return JSONResponse(status_document(state, time.time()))
+
+
+async def download_export(request: Request) -> Response:
+    svc = services(request)
+    state = await _job_state(request)
+    if isinstance(state, Response):
+        return state
+    if state.phase is not Phase.COMPLETE or state.output_key is None:
+        return problem(409, f"export {state.job_id} is {state.phase.value}, not complete")
+    extension = state.output_key.rsplit(".", 1)[-1]
+    filename = f"{_job_name(svc.orchestrator, state.job_id)}.{extension}"
+    store = svc.farm.store
+    if isinstance(store, LocalStore):
+        return FileResponse(store.local_path(state.output_key), filename=filename)
+    expires = timedelta(seconds=svc.settings.download_expires_seconds)
+    url = await run_in_threadpool(store.presigned_url, state.output_key, expires, filename)
+    if url is None:  # a store that cannot presign: stream through us
+        data = await run_in_threadpool(store.get, state.output_key)
+        disposition = f'attachment; filename="{filename}"'
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": disposition},
+        )
+    return RedirectResponse(url, status_code=307)
+
+
+async def export_feed(websocket: WebSocket) -> None:
+    """Current state first, then every change until ``complete`` or ``error``; percent never
+    goes backwards. Also awaits the client, so a closed tab ends the handler at once."""
+    svc = services(websocket)
+    job_id = websocket.path_params["job_id"]
+    try:
+        check_job_id(job_id)
+        state = await run_in_threadpool(svc.orchestrator.state, job_id)
+    except (InvalidInput, UnknownJob):
+        await websocket.close(code=4404, reason="no such export")
+        return
+    await websocket.accept()
+    watcher = svc.feed.watch(job_id)
+    sent_percent = -1.0
+
+    async def send(current: JobState) -> bool:
+        nonlocal sent_percent
+        message = socket_message(current, time.time())
+        if message["type"] == "progress":
+            message["percent"] = max(message["percent"], sent_percent)
+        sent_percent = max(sent_percent, float(message.get("percent", sent_percent)))
+        await websocket.send_json(message)
+        return bool(message["type"] != "progress")
+
+    async def pump_states() -> None:
+        current = svc.orchestrator.state(job_id)
+        if await send(current):
+            return
+        while True:
+            if await send(await watcher.next()):
+                return
+
+    async def until_client_leaves() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()
+
+    sender = asyncio.create_task(pump_states())
+    listener = asyncio.create_task(until_client_leaves())
+    try:
+        done, _ = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+        if sender in done:
+            sender.result()
+            await websocket.close()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        watcher.close()
+        for task in (sender, listener):
+            task.cancel()
+        del state
+
+
+async def healthz(request: Request) -> Response:
+    svc = services(request)
+    checks: dict[str, str] = {}
+
+    def check_store() -> None:
+        svc.farm.store.ping()
+
+    def check_broker() -> None:
+        svc.farm.ping_broker()
+
+    for name, check in (("store", check_store), ("broker", check_broker)):
+        try:
+            await asyncio.wait_for(run_in_threadpool(check), timeout=5)
+            checks[name] = "ok"
+        except Exception as error:  # any failure is "unhealthy", with its reason
+            checks[name] = f"error: {type(error).__name__}: {error}"
+    healthy = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if healthy else "unhealthy", **checks}, status_code=200 if healthy else 503
+    )
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+def index_page(static_dir: Path) -> Callable[[Request], Awaitable[Response]]:
+    async def page(request: Request) -> Response:
+        return FileResponse(static_dir / "index.html", media_type="text/html")
+
+    return page
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+async def _read_body(request: Request, limit: int) -> bytes | Response:
+    """The body, or 413 as soon as it passes ``limit`` bytes (without reading the rest)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return problem(
+            413, f"request body of {declared} bytes exceeds {limit} bytes (limit max_body_bytes)"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return problem(413, f"request body exceeds {limit} bytes (limit max_body_bytes)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _job_id(request: Request) -> str | Response:
+    job_id = str(request.path_params["job_id"])
+    try:
+        return check_job_id(job_id)
+    except InvalidInput:
+        return problem(404, f"no export {job_id}")
+
+
+async def _job_state(request: Request) -> JobState | Response:
+    job_id = _job_id(request)
+    if isinstance(job_id, Response):
+        return job_id
+    try:
+        return await run_in_threadpool(services(request).orchestrator.state, job_id)
+    except UnknownJob:
+        return problem(404, f"no export {job_id}")
+
+
+def _job_name(orchestrator: Orchestrator, job_id: str) -> str:
+    try:
+        return orchestrator.spec(job_id).name
+    except Exception:  # a missing or unreadable spec only costs the nice file name
+        return "video"
+
+
+class TokenAuth:
+    """Require ``Authorization: Bearer <token>`` (or ``?token=``, for WebSockets and links) on
+    every route except /healthz and the page itself, when a token is configured."""
+
+    OPEN_PATHS = ("/healthz", "/", "/favicon.ico")
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.token is None
+            or scope["type"] not in ("http", "websocket")
+            or self._open(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        if self._authorised(scope):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send(
+                {"type": "websocket.close", "code": 4401, "reason": "missing or wrong token"}
+            )
+            return
+        response = problem(401, "missing or wrong API token (Authorization: Bearer <token>)")
+        await response(scope, receive, send)
+
+    def _open(self, path: str) -> bool:
+        return path in self.OPEN_PATHS or path.startswith("/static/")
+
+    def _authorised(self, scope: Scope) -> bool:
+        assert self.token is not None
+        offered = ""
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                text = value.decode("latin-1")
+                if text.lower().startswith("bearer "):
+                    offered = text[7:].strip()
+        if not offered:
+            from urllib.parse import parse_qs
+
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            offered = (query.get("token") or [""])[0]
+        return hmac.compare_digest(offered.encode(), self.token.encode())

@@ -1,0 +1,269 @@
+"""The OpenAPI 3.1 description of the coordinator, with the project and settings JSON Schemas
+generated from the same pydantic models that validate requests (so it cannot drift)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from common.project import Project
+from common.settings import ExportSettings
+
+API_VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+PROBLEM = _ref("Problem")
+JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{7,63}$"},
+}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(Project, "validation"), (ExportSettings, "validation")],
+        by_alias=True,
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
+    schemas.update(
+        {
+            "ExportRequest": {
+                "type": "object",
+                "required": ["project"],
+                "additionalProperties": False,
+                "properties": {"project": _ref("Project"), "settings": _ref("ExportSettings")},
+            },
+            "Issue": {
+                "type": "object",
+                "required": ["path", "message"],
+                "properties": {
+                    "path": {
+                        "type": "string",
+                        "examples": ["project.tracks[2].instrument.params.envelope.attack"],
+                    },
+                    "message": {"type": "string"},
+                    "value": {"description": "the offending value, when there is one"},
+                },
+            },
+            "Problem": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "issues": {"type": "array", "items": _ref("Issue")},
+                },
+            },
+            "Accepted": {
+                "type": "object",
+                "properties": {
+                    "job_id": {"type": "string"},
+                    "phase": {"type": "string"},
+                    "frames_total": {"type": "integer"},
+                    "chunks_total": {"type": "integer"},
+                    "status_url": {"type": "string"},
+                    "events_url": {"type": "string"},
+                    "download_url": {"type": "string"},
+                },
+            },
+            "ExportStatus": {
+                "type": "object",
+                "properties": {
+                    "job_id": {"type": "string"},
+                    "phase": {
+                        "enum": [
+                            "queued",
+                            "rendering",
+                            "stitching",
+                            "complete",
+                            "failed",
+                            "cancelled",
+                        ]
+                    },
+                    "message": {"type": "string"},
+                    "percent": {"type": "number", "minimum": 0, "maximum": 100},
+                    "frames_done": {"type": "integer"},
+                    "frames_total": {"type": "integer"},
+                    "chunks_done": {"type": "integer"},
+                    "chunks_total": {"type": "integer"},
+                    "render_fps": {"type": ["number", "null"]},
+                    "eta_seconds": {"type": ["number", "null"]},
+                    "error": {"type": ["string", "null"]},
+                    "created_at": {"type": "number"},
+                    "updated_at": {"type": "number"},
+                    "duration_seconds": {"type": ["number", "null"]},
+                    "size_bytes": {"type": ["integer", "null"]},
+                    "status_url": {"type": "string"},
+                    "events_url": {"type": "string"},
+                    "download_url": {"type": ["string", "null"]},
+                    "name": {"type": "string", "description": "in listings only"},
+                },
+            },
+            "SocketMessage": {
+                "description": "Sent over WS /ws/exports/{job_id}: the current state first, then "
+                "progress until one complete or error message, after which the server closes.",
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "properties": {
+                            "type": {"const": "progress"},
+                            "percent": {"type": "number"},
+                            "message": {"type": "string"},
+                            "phase": {"type": "string"},
+                            "framesDone": {"type": "integer"},
+                            "framesTotal": {"type": "integer"},
+                            "etaSeconds": {"type": ["number", "null"]},
+                            "renderFps": {"type": ["number", "null"]},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "properties": {"type": {"const": "complete"}, "url": {"type": "string"}},
+                    },
+                    {
+                        "type": "object",
+                        "properties": {"type": {"const": "error"}, "message": {"type": "string"}},
+                    },
+                ],
+            },
+        }
+    )
+    unauthorised = _json(PROBLEM, "missing or wrong API token (when one is configured)")
+    not_found = _json(PROBLEM, "no such export")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "framefarm coordinator",
+            "version": API_VERSION,
+            "description": "Export a music project's visualization to video. When the service has "
+            "an API token, send it as `Authorization: Bearer <token>` (or `?token=` on "
+            "WebSockets and download links) on every route but /healthz.",
+        },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "query": {"type": "apiKey", "in": "query", "name": "token"},
+            },
+        },
+        "security": [{"bearer": []}, {"query": []}],
+        "paths": {
+            "/api/exports": {
+                "post": {
+                    "summary": "Submit an export: validated fully before anything is queued",
+                    "requestBody": {
+                        "required": True,
+                        **_json(_ref("ExportRequest"), "project and settings"),
+                    },
+                    "responses": {
+                        "202": _json(_ref("Accepted"), "queued"),
+                        "400": _json(PROBLEM, "malformed JSON"),
+                        "401": unauthorised,
+                        "413": _json(PROBLEM, "body over max_body_bytes"),
+                        "422": _json(
+                            PROBLEM,
+                            "invalid, or beyond a limit: every issue with its path",
+                        ),
+                    },
+                },
+                "get": {
+                    "summary": "Recent exports, newest first",
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "exports": {"type": "array", "items": _ref("ExportStatus")}
+                                },
+                            },
+                            "exports",
+                        ),
+                        "401": unauthorised,
+                    },
+                },
+            },
+            "/api/exports/{job_id}": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "State of an export",
+                    "responses": {
+                        "200": _json(_ref("ExportStatus"), "state"),
+                        "401": unauthorised,
+                        "404": not_found,
+                    },
+                },
+                "delete": {
+                    "summary": "Cancel an export: queued chunks skipped, intermediates removed",
+                    "responses": {
+                        "200": _json(_ref("ExportStatus"), "state after cancelling"),
+                        "401": unauthorised,
+                        "404": not_found,
+                    },
+                },
+            },
+            "/api/exports/{job_id}/download": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "The video: a redirect to an expiring S3 URL, or the file itself",
+                    "responses": {
+                        "200": {
+                            "description": "the video (local store)",
+                            "content": {"video/*": {}, "image/gif": {}},
+                        },
+                        "307": {"description": "redirect to a presigned, expiring URL"},
+                        "401": unauthorised,
+                        "404": not_found,
+                        "409": _json(PROBLEM, "the export is not complete"),
+                    },
+                },
+            },
+            "/ws/exports/{job_id}": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "WebSocket progress feed (upgrade); messages are SocketMessage",
+                    "responses": {
+                        "101": {
+                            "description": "switching protocols",
+                            **_json(_ref("SocketMessage"), ""),
+                        }
+                    },
+                },
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Broker and store reachable",
+                    "security": [],
+                    "responses": {
+                        "200": {"description": "healthy"},
+                        "503": {"description": "unhealthy, with the reason per check"},
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1"}},
+                }
+            },
+        },
+    }
