@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -56,6 +57,7 @@ def create_app(
     limits: Limits | None = None,
     settings: CoordinatorSettings | None = None,
     static_dir: Path | None = None,
+    examples_dir: Path | None = None,
 ) -> Starlette:
     """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers)."""
     limits = limits or Limits()
@@ -86,12 +88,10 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     if static_dir is not None:
-        from starlette.staticfiles import StaticFiles
-
         routes.append(Route("/", index_page(static_dir), methods=["GET"]))
-        from starlette.routing import Mount
-
         routes.append(Mount("/static", StaticFiles(directory=static_dir), name="static"))
+    if examples_dir is not None:
+        routes.append(Mount("/examples", StaticFiles(directory=examples_dir), name="examples"))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(TokenAuth, token=settings.api_token)
     return app
@@ -350,6 +350,7 @@ class TokenAuth:
     every route except /healthz and the page itself, when a token is configured."""
 
     OPEN_PATHS = ("/healthz", "/", "/favicon.ico")
+    OPEN_PREFIXES = ("/static/", "/examples/")
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
@@ -375,7 +376,7 @@ class TokenAuth:
         await response(scope, receive, send)
 
     def _open(self, path: str) -> bool:
-        return path in self.OPEN_PATHS or path.startswith("/static/")
+        return path in self.OPEN_PATHS or path.startswith(self.OPEN_PREFIXES)
 
     def _authorised(self, scope: Scope) -> bool:
         assert self.token is not None

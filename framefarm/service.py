@@ -51,10 +51,13 @@ def serve_coordinator(host: str, port: int, *, embedded: bool, workers: int) -> 
     import uvicorn
 
     from coordinator.app import create_app
-    from coordinator.page import STATIC_DIR
+    from coordinator.page import EXAMPLES_DIR, STATIC_DIR
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(lambda: coordinator_farm(embedded, workers), static_dir=STATIC_DIR)
+    examples = EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else None
+    app = create_app(
+        lambda: coordinator_farm(embedded, workers), static_dir=STATIC_DIR, examples_dir=examples
+    )
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
