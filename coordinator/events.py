@@ -67,8 +67,8 @@ class EventPump:
         try:
             for message in consumer:
                 if self._stop.is_set():
-                    if message is not None:
-                        consumer.nack(message)  # back to the queue for the next consumer
+                    # A message in hand is left unacknowledged: closing the consumer returns it
+                    # to the queue for the next consumer (a nack would dead-letter it).
                     return
                 if message is None:
                     continue

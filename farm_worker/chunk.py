@@ -118,6 +118,13 @@ class ChunkRenderer:
             worker=self.worker_name,
         )
         self.store.put(manifest_key, manifest.to_bytes(), "application/json")  # the commit
+        if self.store.exists(keys.cancelled):
+            # Cancelled (or failed) since the last check: the orchestrator's clean-up may have run
+            # before these objects were stored. Checking after the commit closes that window: a
+            # marker written after this check is followed by a clean-up that sees them.
+            self.store.delete(manifest_key)
+            self._abandon(keys, records, pending)
+            return None
         self._announce(manifest)
         return manifest
 

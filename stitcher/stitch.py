@@ -182,6 +182,13 @@ def _make_video(
     ready = VideoReady(keys.job_id, output_key, len(frames), float(len(frames) / fps), size)
     metadata = json.dumps(ready.to_wire(), sort_keys=True).encode()
     store.put(keys.output_metadata, metadata, "application/json")
+    if store.exists(keys.cancelled):
+        # Cancelled while the video was being stored: the cancel's clean-up may have run before
+        # these objects existed. A marker written after this check is followed by a clean-up
+        # that sees them.
+        store.delete(keys.output_metadata)
+        store.delete(output_key)
+        raise _Cancelled
     return ready
 
 

@@ -1,0 +1,651 @@
+"""The coordinator's HTTP and WebSocket API (coordinator/app.py) in this process: the app served
+by uvicorn on a thread, over an embedded farm (in-process broker, local store, render and stitch
+threads), called by a real HTTP and a real WebSocket client (tests/coordinator/api_client.py).
+
+The same API against RabbitMQ, S3 and farm processes: tests/integration/test_coordinator.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from websockets.exceptions import InvalidStatus
+
+from common.broker import Queues, rabbitmq_broker
+from common.config import CoordinatorSettings, Limits
+from common.storage import LocalStore
+from coordinator.app import Services, create_app
+from coordinator.page import STATIC_DIR
+from framefarm.farm import Farm
+from framefarm.service import coordinator_farm
+from tests.coordinator.api_client import (
+    DEMO_FILE_NAME,
+    LONGER,
+    LONGER_FRAMES,
+    TINY,
+    TINY_FRAMES,
+    Api,
+    check_complete_feed,
+    check_progress,
+    demo,
+    read_feed,
+    receive,
+)
+from tests.factories import note, project_data, track
+from tests.integration.helpers import ffprobe, wait_for
+
+UNKNOWN_JOB = "0123456789abcdef"  # a well-formed id that no job has
+TOKEN = "s3cret-token"
+
+
+class LiveServer:
+    """``app`` served by uvicorn on a thread of this process, on a free port of 127.0.0.1; the
+    lifespan runs as in production (the farm opens on start and closes on exit)."""
+
+    def __init__(self, app: Starlette, token: str | None = None) -> None:
+        self.app = app
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        port = int(self._socket.getsockname()[1])
+        self.api = Api(f"http://127.0.0.1:{port}", token)
+        config = uvicorn.Config(
+            app, lifespan="on", log_level="warning", timeout_graceful_shutdown=10
+        )
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError("the coordinator did not start (see the captured log)")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(20)
+        self._socket.close()
+        assert not self._thread.is_alive(), "the server did not stop within 20 s"
+
+
+def embedded_farm(root: Path, *, workers: bool = True) -> Callable[[], Farm]:
+    """A farm factory: in-process broker, a local store under ``root``, one render and one
+    stitch thread (started later by ``start_workers`` when ``workers`` is False)."""
+
+    def factory() -> Farm:
+        farm = Farm.embedded(LocalStore(root / "store"))
+        (root / "work").mkdir(parents=True, exist_ok=True)
+        farm.register_renderer("embedded")
+        farm.register_stitcher(root / "work")
+        if workers:
+            start_workers(farm)
+        return farm
+
+    return factory
+
+
+def start_workers(farm: Farm) -> None:
+    farm.start_worker({farm.queues.render, farm.queues.stitch}, threads=2)
+
+
+Serve = Callable[..., LiveServer]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    """Start coordinators for this test: ``serve(factory=..., limits=..., settings=...)``; the
+    default farm has running workers. All are stopped when the test ends."""
+    started: list[LiveServer] = []
+
+    def start(
+        factory: Callable[[], Farm] | None = None,
+        *,
+        limits: Limits | None = None,
+        settings: CoordinatorSettings | None = None,
+        static_dir: Path | None = None,
+    ) -> LiveServer:
+        root = tmp_path / f"farm{len(started)}"
+        app = create_app(
+            factory or embedded_farm(root),
+            limits=limits,
+            settings=settings,
+            static_dir=static_dir,
+        )
+        settings = settings or CoordinatorSettings(api_token=None)  # whatever the shell says
+        server = LiveServer(app, settings.api_token).__enter__()
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            server.__exit__()
+
+
+@pytest.fixture(scope="module")
+def idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One coordinator without workers, for requests that never need a job to run."""
+    root = tmp_path_factory.mktemp("idle")
+    app = create_app(
+        embedded_farm(root, workers=False), settings=CoordinatorSettings(api_token=None)
+    )
+    with LiveServer(app) as server:
+        yield server
+
+
+# --- an export end to end --------------------------------------------------------------------
+
+
+def test_an_export_is_followed_over_the_websocket_and_downloaded(
+    serve: Serve, tmp_path: Path
+) -> None:
+    server = serve(embedded_farm(tmp_path / "farm", workers=False))
+    api = server.api
+    accepted = api.submit_ok(demo(), TINY)
+    job_id = accepted["job_id"]
+    assert accepted == {
+        "job_id": job_id,
+        "phase": "queued",
+        "frames_total": TINY_FRAMES,
+        "chunks_total": 1,
+        "status_url": f"/api/exports/{job_id}",
+        "events_url": f"/ws/exports/{job_id}",
+        "download_url": f"/api/exports/{job_id}/download",
+    }
+    with api.connect(job_id) as feed:
+        first = receive(feed)  # no worker yet: the job is queued, and the feed says so first
+        assert first == {
+            "type": "progress",
+            "percent": 0.0,
+            "message": "Waiting for a render worker",
+            "phase": "queued",
+            "framesDone": 0,
+            "framesTotal": TINY_FRAMES,
+            "etaSeconds": None,
+            "renderFps": None,
+        }
+        start_workers(server.services.farm)
+        messages = [first, *read_feed(feed)]
+    check_complete_feed(messages, job_id, TINY_FRAMES)
+
+    status = api.status(job_id)
+    assert status["phase"] == "complete"
+    assert (status["percent"], status["frames_done"], status["eta_seconds"]) == (100.0, 20, 0.0)
+    assert status["download_url"] == f"/api/exports/{job_id}/download"
+    download = api.get(f"/api/exports/{job_id}/download")
+    assert download.status == 200
+    assert download.headers["content-type"] == "video/mp4"
+    assert download.headers["content-disposition"] == (
+        f'attachment; filename="{DEMO_FILE_NAME}.mp4"'
+    )
+    assert len(download.body) == status["size_bytes"]
+    video = tmp_path / "download.mp4"
+    video.write_bytes(download.body)
+    probe = ffprobe(video)
+    assert (probe.frame_count, probe.width, probe.height, probe.fps) == (
+        TINY_FRAMES,
+        96,
+        54,
+        Fraction(10),
+    )
+    assert probe.codec == "h264"
+
+
+def test_the_production_wiring_runs_an_export(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``framefarm coordinator --embedded``'s farm (framefarm.service.coordinator_farm)."""
+    monkeypatch.setenv("FRAMEFARM_LOCAL_STORE", str(tmp_path / "store"))
+    api = serve(lambda: coordinator_farm(embedded=True, workers=1)).api
+    job_id = api.submit_ok(demo(), {**TINY, "format": "webm"})["job_id"]
+    check_complete_feed(api.follow(job_id), job_id, TINY_FRAMES)
+    download = api.get(f"/api/exports/{job_id}/download")
+    assert download.status == 200
+    assert download.headers["content-disposition"].endswith(f'filename="{DEMO_FILE_NAME}.webm"')
+    assert list((tmp_path / "store").rglob("*.webm"))  # the configured directory was used
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def bad_pitch() -> dict[str, Any]:
+    return project_data(track("lead", notes=[note(0, pitch=300)]))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "path", "words"),
+    [
+        pytest.param(b'{"project": ', 400, None, "malformed JSON", id="malformed-json"),
+        pytest.param(b"\xff\xfe{}", 400, None, "malformed JSON", id="not-utf8"),
+        pytest.param(b"[1, 2]", 400, None, "expected a JSON object", id="not-an-object"),
+        pytest.param(
+            {"project": bad_pitch(), "settings": TINY},
+            422,
+            "project.tracks[0].notes[0].pitch",
+            "<= 127",
+            id="pitch-300",
+        ),
+        pytest.param(
+            {"project": demo(), "settings": {**TINY, "width": 99999}},
+            422,
+            "settings.width",
+            "max_width",
+            id="width-beyond-max_width",
+        ),
+        pytest.param(
+            {"project": demo(), "settings": {**TINY, "fps": 1000}},
+            422,
+            "settings.fps",
+            "max_fps",
+            id="fps-beyond-max_fps",
+        ),
+        pytest.param(
+            {"project": demo(), "settings": {**TINY, "width": 97}},
+            422,
+            "settings.width",
+            "even",
+            id="odd-width-for-mp4",
+        ),
+        pytest.param(
+            {"project": demo(), "settings": TINY, "priority": 1},
+            422,
+            "priority",
+            "unknown field",
+            id="unknown-top-level-key",
+        ),
+        pytest.param({"settings": TINY}, 422, "project", "required", id="missing-project"),
+        pytest.param(
+            {"project": demo(), "settings": {**TINY, "frameRate": 30}},
+            422,
+            "settings.frameRate",
+            "unknown field",
+            id="unknown-setting",
+        ),
+        pytest.param(
+            {"project": demo(), "settings": {**TINY, "end_beat": 4}},
+            422,
+            "settings.end_beat",
+            "unknown field",
+            id="snake-case-setting",
+        ),
+        pytest.param(
+            {"project": demo(durationBeats=-1), "settings": TINY},
+            422,
+            "project.durationBeats",
+            "> 0",
+            id="negative-duration",
+        ),
+        pytest.param(
+            {"project": demo(), "settings": {**TINY, "endBeat": 400}},
+            422,
+            "settings.endBeat",
+            "durationBeats",
+            id="end-beat-past-the-project",
+        ),
+        pytest.param({"project": "song"}, 422, "project", "object", id="project-not-an-object"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field(
+    idle: LiveServer, body: bytes | dict[str, Any], status: int, path: str | None, words: str
+) -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    queued = len(idle.api.get("/api/exports").json()["exports"])
+    reply = idle.api.request(
+        "POST", "/api/exports", body=data, headers={"Content-Type": "application/json"}
+    )
+    assert reply.status == status, reply.body
+    if path is None:
+        assert words in reply.error, reply.error
+        assert "issues" not in reply.json()
+    else:
+        reply.issue(path, words)
+    assert len(idle.api.get("/api/exports").json()["exports"]) == queued  # nothing was queued
+
+
+def test_every_problem_is_listed_at_once(idle: LiveServer) -> None:
+    project = bad_pitch()
+    project["bpm"] = 0
+    reply = idle.api.submit(project, {**TINY, "width": 99999, "crf": "high"})
+    assert reply.status == 422
+    assert sorted(reply.issue_paths()) == [
+        "project.bpm",
+        "project.tracks[0].notes[0].pitch",
+        "settings.crf",
+    ]  # the width is checked against the limits once the rest is valid
+    assert reply.issue("project.tracks[0].notes[0].pitch")["value"] == 300
+
+
+def test_a_body_over_max_body_bytes_is_refused_with_413(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRAMEFARM_MAX_BODY_BYTES", "2048")
+    api = serve().api  # the limit read from the environment, as in production
+    big = {"project": demo(), "settings": TINY}
+    assert len(json.dumps(big)) > 2048
+    declared = api.submit(demo(), TINY)
+    assert declared.status == 413
+    assert "max_body_bytes" in declared.error and "2048" in declared.error, declared.error
+
+    text = json.dumps(big).encode()
+    pieces = [text[i : i + 512] for i in range(0, len(text), 512)]
+    chunked = api.request("POST", "/api/exports", body=iter(pieces))  # no Content-Length
+    assert chunked.status == 413
+    assert "max_body_bytes" in chunked.error, chunked.error
+
+    small = project_data(track("lead", notes=[note(0)]))
+    assert api.submit(small, TINY).status == 202  # under the limit is fine
+    assert len(api.get("/api/exports").json()["exports"]) == 1
+
+
+# --- unknown jobs, unfinished jobs, listing --------------------------------------------------
+
+
+@pytest.mark.parametrize("job_id", [UNKNOWN_JOB, "NOT-A-JOB", "x"])
+def test_an_unknown_job_is_404_everywhere(idle: LiveServer, job_id: str) -> None:
+    api = idle.api
+    for method, path in (
+        ("GET", f"/api/exports/{job_id}"),
+        ("DELETE", f"/api/exports/{job_id}"),
+        ("GET", f"/api/exports/{job_id}/download"),
+    ):
+        reply = api.request(method, path)
+        assert reply.status == 404, (method, path, reply.body)
+        assert reply.error == f"no export {job_id}"
+    with pytest.raises(InvalidStatus) as refused:
+        api.connect(job_id)  # closed before the handshake completes (code 4404 in the app)
+    assert refused.value.response.status_code == 403
+
+
+def test_an_unfinished_job_cannot_be_downloaded_and_cancelling_it_ends_its_feed(
+    idle: LiveServer,
+) -> None:
+    api = idle.api
+    job_id = api.submit_ok(demo(), TINY)["job_id"]
+    early = api.get(f"/api/exports/{job_id}/download")
+    assert early.status == 409
+    assert early.error == f"export {job_id} is queued, not complete"
+    assert api.status(job_id)["download_url"] is None
+
+    with api.connect(job_id) as feed:
+        assert receive(feed)["phase"] == "queued"
+        cancelled = api.delete(f"/api/exports/{job_id}")
+        assert cancelled.status == 200
+        assert cancelled.json()["phase"] == "cancelled"
+        assert read_feed(feed) == [
+            {"type": "error", "message": "the export was cancelled", "phase": "cancelled"}
+        ]
+    assert api.delete(f"/api/exports/{job_id}").json()["phase"] == "cancelled"  # idempotent
+    late = api.get(f"/api/exports/{job_id}/download")
+    assert late.status == 409
+    assert late.error == f"export {job_id} is cancelled, not complete"
+    assert api.follow(job_id) == [  # a feed opened afterwards ends at once
+        {"type": "error", "message": "the export was cancelled", "phase": "cancelled"}
+    ]
+
+
+def test_recent_exports_are_listed_newest_first(serve: Serve, tmp_path: Path) -> None:
+    api = serve(embedded_farm(tmp_path / "farm", workers=False)).api
+    assert api.get("/api/exports").json() == {"exports": []}
+    ids = []
+    for name in ("first", "second", "third"):
+        ids.append(api.submit_ok(demo(name=f"Song {name}"), TINY)["job_id"])
+        time.sleep(0.01)
+    exports = api.get("/api/exports").json()["exports"]
+    assert [e["job_id"] for e in exports] == ids[::-1]
+    assert [e["name"] for e in exports] == ["Song-third", "Song-second", "Song-first"]
+    assert {e["phase"] for e in exports} == {"queued"}
+    assert exports[0] == {**api.status(ids[2]), "name": "Song-third"}
+    two = api.get("/api/exports?limit=2").json()["exports"]
+    assert [e["job_id"] for e in two] == ids[:0:-1]
+    bad = api.get("/api/exports?limit=many")
+    assert bad.status == 400
+    assert "limit" in bad.error
+
+
+# --- the API token ---------------------------------------------------------------------------
+
+
+def test_with_a_token_every_route_but_health_and_the_page_needs_it(serve: Serve) -> None:
+    server = serve(settings=CoordinatorSettings(api_token=TOKEN), static_dir=STATIC_DIR)
+    api = server.api
+    job_id = api.submit_ok(demo(), TINY)["job_id"]  # Authorization: Bearer
+    routes = [
+        ("POST", "/api/exports"),
+        ("GET", "/api/exports"),
+        ("GET", f"/api/exports/{job_id}"),
+        ("DELETE", f"/api/exports/{job_id}"),
+        ("GET", f"/api/exports/{job_id}/download"),
+        ("GET", f"/api/exports/{UNKNOWN_JOB}"),
+        ("GET", "/openapi.json"),
+    ]
+    for method, path in routes:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+            reply = api.request(method, path, headers=headers, auth=False)
+            assert reply.status == 401, (method, path, headers, reply.body)
+            assert "token" in reply.error
+        wrong = api.request(method, f"{path}?token=wrong", auth=False)
+        assert wrong.status == 401, (method, path)
+
+    assert api.get("/healthz", auth=False).status == 200
+    page = api.get("/", auth=False)
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert api.get("/static/index.html", auth=False).status == 200
+
+    assert api.get(f"/api/exports/{job_id}").status == 200  # Bearer
+    by_query = api.get(f"/api/exports/{job_id}?token={TOKEN}", auth=False)
+    assert by_query.status == 200 and by_query.json()["job_id"] == job_id
+    assert api.get(f"/api/exports?token={TOKEN}", auth=False).json()["exports"][0]["job_id"] == (
+        job_id
+    )
+    assert api.get("/openapi.json").status == 200
+
+    for token in ("", "wrong"):
+        with pytest.raises(InvalidStatus) as refused:
+            api.connect(job_id, token=token)  # closed with 4401 before the handshake completes
+        assert refused.value.response.status_code == 403
+    messages = api.follow(job_id)  # ?token=
+    check_complete_feed(messages, job_id, TINY_FRAMES)
+    download = api.get(f"/api/exports/{job_id}/download?token={TOKEN}", auth=False)
+    assert download.status == 200  # a plain link works with ?token=
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+def test_health_is_ok_with_store_and_broker_reachable(idle: LiveServer) -> None:
+    reply = idle.api.get("/healthz")
+    assert reply.status == 200
+    assert reply.json() == {"status": "ok", "store": "ok", "broker": "ok"}
+
+
+def test_health_is_503_naming_an_unreachable_broker(serve: Serve, tmp_path: Path) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    port = closed.getsockname()[1]
+    try:
+
+        def factory() -> Farm:
+            broker = rabbitmq_broker(f"amqp://guest:guest@127.0.0.1:{port}/%2F")
+            return Farm._assemble(broker, Queues("health"), LocalStore(tmp_path / "store"))
+
+        started = time.monotonic()
+        reply = serve(factory).api.get("/healthz")
+        assert time.monotonic() - started < 5
+    finally:
+        closed.close()
+    assert reply.status == 503
+    body = reply.json()
+    assert (body["status"], body["store"]) == ("unhealthy", "ok")
+    assert body["broker"].startswith("error: AMQPConnectionError"), body
+
+
+def test_health_is_503_naming_a_missing_store(serve: Serve, tmp_path: Path) -> None:
+    server = serve(embedded_farm(tmp_path / "farm"))
+    assert server.api.get("/healthz").status == 200
+    shutil.rmtree(tmp_path / "farm" / "store")
+    reply = server.api.get("/healthz")
+    assert reply.status == 503
+    body = reply.json()
+    assert (body["status"], body["broker"]) == ("unhealthy", "ok")
+    assert body["store"].startswith("error: StorageError") and "not writable" in body["store"]
+
+
+# --- OpenAPI ---------------------------------------------------------------------------------
+
+
+def resolve(document: dict[str, Any], node: Any, seen: set[str]) -> None:
+    """Every ``$ref`` under ``node`` points at a component that exists."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            assert ref.startswith("#/components/schemas/"), ref
+            name = ref.rsplit("/", 1)[1]
+            assert name in document["components"]["schemas"], ref
+            seen.add(name)
+        for value in node.values():
+            resolve(document, value, seen)
+    elif isinstance(node, list):
+        for value in node:
+            resolve(document, value, seen)
+
+
+def properties(schema: dict[str, Any]) -> set[str]:
+    return set(schema.get("properties", {}))
+
+
+def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveServer) -> None:
+    reply = idle.api.get("/openapi.json")
+    assert reply.status == 200
+    document = reply.json()
+    assert document["openapi"] == "3.1.0"
+    assert {"title", "version"} <= set(document["info"])
+    paths = document["paths"]
+    expected = {
+        "/api/exports": {"get", "post"},
+        "/api/exports/{job_id}": {"get", "delete"},
+        "/api/exports/{job_id}/download": {"get"},
+        "/ws/exports/{job_id}": {"get"},
+        "/healthz": {"get"},
+        "/openapi.json": {"get"},
+    }
+    methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+    assert {path: set(item) & methods for path, item in paths.items()} == expected
+    for path, item in paths.items():
+        parameters = [p["name"] for p in item.get("parameters", []) if p["in"] == "path"]
+        assert parameters == (["job_id"] if "{job_id}" in path else []), path
+        for method in set(item) & methods:
+            operation = item[method]
+            assert operation["responses"], (path, method)
+            for code, response in operation["responses"].items():
+                assert code.isdigit() and "description" in response, (path, method, code)
+    post = paths["/api/exports"]["post"]
+    assert {"202", "400", "401", "413", "422"} <= set(post["responses"])
+    assert {"307", "404", "409"} <= set(paths["/api/exports/{job_id}/download"]["get"]["responses"])
+    assert paths["/healthz"]["get"]["security"] == []
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "query"}
+
+    schemas = document["components"]["schemas"]
+    seen: set[str] = set()
+    resolve(document, document, seen)
+    assert {"ExportRequest", "Project", "ExportSettings", "Problem", "ExportStatus"} <= seen
+    assert {"project", "settings"} == properties(schemas["ExportRequest"])
+    project = properties(schemas["Project"])
+    assert {"format", "name", "bpm", "durationBeats", "tracks", "tempoChanges"} <= project
+    settings = properties(schemas["ExportSettings"])
+    assert {"width", "height", "fps", "format", "startBeat", "endBeat"} <= settings
+    every_property = {p for schema in schemas.values() for p in properties(schema)}
+    assert "luminanceThreshold" in every_property
+    snake = {p for schema in ("Project", "ExportSettings") for p in properties(schemas[schema])}
+    assert not {p for p in snake if "_" in p}, snake  # the app's camelCase, as validated
+    assert schemas["ExportSettings"].get("additionalProperties") is False
+    json.dumps(document)  # plain JSON all the way down
+
+
+# --- several jobs, cancelling, clients that come and go ---------------------------------------
+
+
+def test_two_jobs_complete_and_cancelling_a_third_leaves_them_intact(
+    serve: Serve, tmp_path: Path
+) -> None:
+    api = serve().api
+    doomed = api.submit_ok(demo(), LONGER)["job_id"]
+    first = api.submit_ok(demo(), TINY)["job_id"]
+    second = api.submit_ok(demo(name="Other Song"), TINY)["job_id"]
+
+    with api.connect(doomed) as feed:
+        messages = [receive(feed)]
+        while messages[-1]["type"] == "progress" and messages[-1]["framesDone"] == 0:
+            messages.append(receive(feed))
+        assert messages[-1]["type"] == "progress", messages  # it is rendering: cancel it
+        assert api.delete(f"/api/exports/{doomed}").json()["phase"] == "cancelled"
+        messages += read_feed(feed)
+    *progress, last = messages
+    check_progress(progress, LONGER_FRAMES)
+    assert last == {"type": "error", "message": "the export was cancelled", "phase": "cancelled"}
+
+    for job_id, name in ((first, DEMO_FILE_NAME), (second, "Other-Song")):
+        check_complete_feed(api.follow(job_id), job_id, TINY_FRAMES)
+        download = api.get(f"/api/exports/{job_id}/download")
+        assert download.status == 200
+        assert download.headers["content-disposition"].endswith(f'filename="{name}.mp4"')
+        video = tmp_path / f"{job_id}.mp4"
+        video.write_bytes(download.body)
+        assert ffprobe(video).frame_count == TINY_FRAMES
+    assert api.status(doomed)["phase"] == "cancelled"
+    assert api.get(f"/api/exports/{doomed}/download").status == 409
+    phases = {e["job_id"]: e["phase"] for e in api.get("/api/exports").json()["exports"]}
+    assert phases == {doomed: "cancelled", first: "complete", second: "complete"}
+
+
+def test_clients_that_leave_mid_job_or_come_after_it_are_served(
+    serve: Serve, tmp_path: Path
+) -> None:
+    server = serve(embedded_farm(tmp_path / "farm", workers=False))
+    api = server.api
+    job_id = api.submit_ok(demo(), TINY)["job_id"]
+
+    def watchers() -> int:
+        return len(server.services.feed._watchers.get(job_id, ()))
+
+    with api.connect(job_id) as staying:
+        assert receive(staying)["phase"] == "queued"
+        with api.connect(job_id) as polite:
+            assert receive(polite)["phase"] == "queued"
+        # closed with a close frame
+        with api.connect(job_id) as rude:
+            assert receive(rude)["phase"] == "queued"
+            rude.socket.shutdown(socket.SHUT_RDWR)  # the network goes: no close frame
+        wait_for(lambda: watchers() == 1, 5, "the departed clients' watchers to go")
+        assert api.get("/healthz").status == 200  # the server carries on
+        start_workers(server.services.farm)
+        check_complete_feed(read_feed(staying), job_id, TINY_FRAMES)
+    wait_for(lambda: watchers() == 0, 5, "the last watcher to go")
+
+    started = time.monotonic()
+    assert api.follow(job_id) == [  # after completion: complete at once, then closed
+        {"type": "complete", "url": f"/api/exports/{job_id}/download", "percent": 100.0}
+    ]
+    assert time.monotonic() - started < 2
+    assert api.get(f"/api/exports/{job_id}/download").status == 200
