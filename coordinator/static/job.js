@@ -1,0 +1,320 @@
+// The export in the panel: start it, follow its WebSocket (progress, then complete or error),
+// cancel it, and preview and offer the result.
+
+import { ExportFollower, Unauthorized, request, withToken } from "./api.js";
+import { clock, trim } from "./music.js";
+import {
+  $,
+  FORMATS,
+  PHASE_LABELS,
+  TERMINAL,
+  announce,
+  bytes,
+  describeJob,
+  el,
+  jobMeta,
+  rememberJob,
+  state,
+} from "./page.js";
+import { patchRecent, refreshRecent, renderRecent } from "./recent.js";
+import { clearIssues, readSettings, showFormError, showIssues } from "./settings.js";
+import { askToken } from "./token.js";
+
+/** POST the project and settings; follow the new export, or show what the server refused. */
+export async function startExport() {
+  if (!state.project) return;
+  clearIssues();
+  $("project-error").hidden = true;
+  const settings = readSettings();
+  const button = $("start");
+  button.disabled = true;
+  $("start-label").textContent = "Starting…";
+  try {
+    const response = await request("/api/exports", {
+      method: "POST",
+      body: { project: state.project, settings },
+    });
+    if (response.status === 202 && response.data) {
+      const meta = {
+        name: state.summary.name,
+        format: settings.format,
+        width: settings.width,
+        height: settings.height,
+        fps: settings.fps,
+        frames: response.data.frames_total,
+      };
+      rememberJob(response.data.job_id, meta);
+      follow(response.data.job_id, meta);
+      refreshRecent();
+    } else if (response.status === 422 && response.data) {
+      showIssues(response.data.error || "Invalid export", response.data.issues || []);
+    } else {
+      const message = response.data?.error || `the server answered HTTP ${response.status}`;
+      showFormError(`Could not start the export: ${message}`);
+    }
+  } catch (error) {
+    if (error instanceof Unauthorized) {
+      askToken("Starting an export needs an API token.", () => startExport());
+    } else {
+      showFormError(`Could not start the export: ${error.message}`);
+    }
+  } finally {
+    button.disabled = !state.project;
+    $("start-label").textContent = "Export video";
+  }
+}
+
+/** Show one export in the panel and follow its WebSocket (current state first, then changes). */
+export function follow(jobId, meta = jobMeta(jobId), name = null) {
+  if (state.job?.follower) state.job.follower.close();
+  const job = { id: jobId, meta, phase: null, lastQuarter: 0, follower: null, name };
+  state.job = job;
+  history.replaceState(null, "", `#job=${jobId}`);
+  $("export-idle").hidden = true;
+  $("export-job").hidden = false;
+  $("running-actions").hidden = false;
+  $("cancel").disabled = false;
+  $("cancel").textContent = "Cancel export";
+  $("export-result").hidden = true;
+  $("export-error").hidden = true;
+  $("export-notice").hidden = true;
+  $("connection").hidden = true;
+  $("preview").replaceChildren();
+  const title = meta?.name || name || "Export";
+  const details = describeJob(meta);
+  const detailsText = details ? el("span", { class: "muted" }, ` · ${details}`) : "";
+  $("job-title").replaceChildren(title, detailsText);
+  $("progress").classList.add("resetting");
+  setProgress(0, "queued");
+  void $("progress-fill").offsetWidth; // apply the jump to 0 before transitions resume
+  $("progress").classList.remove("resetting");
+  $("export-panel").dataset.jobId = jobId;
+  $("progress-message").textContent = "Connecting…";
+  $("stat-frames").textContent = meta?.frames ? `0 / ${meta.frames}` : "—";
+  $("stat-fps").textContent = "—";
+  $("stat-eta").textContent = "—";
+  $("export-panel").scrollIntoView({ block: "nearest", behavior: "smooth" });
+  announce(`Export of ${title} started`);
+  job.follower = new ExportFollower(jobId, {
+    onMessage: (message) => state.job === job && onJobMessage(job, message),
+    onOpen: () => {
+      if (state.job === job) $("connection").hidden = true;
+    },
+    onRetry: (delay) => {
+      if (state.job !== job) return;
+      $("connection").hidden = false;
+      const seconds = Math.max(1, Math.round(delay / 1000));
+      $("connection").textContent = `Connection lost, reconnecting in ${seconds} s…`;
+    },
+    onUnauthorized: () =>
+      askToken("Following the export needs an API token.", () => follow(jobId, meta, name)),
+    onMissing: () => {
+      if (state.job !== job) return;
+      finishWithError(job, "This export does not exist on the server (any more).");
+    },
+  });
+  renderRecent();
+}
+
+function setProgress(percent, phase) {
+  const value = Math.max(0, Math.min(100, Number(percent) || 0));
+  const bar = $("progress");
+  const shown = Math.floor(value * 10) / 10;
+  bar.setAttribute("aria-valuenow", String(shown));
+  const label = PHASE_LABELS[phase] || phase || "";
+  bar.setAttribute("aria-valuetext", `${trim(shown, 1)}%${label ? `, ${label}` : ""}`);
+  bar.classList.toggle("active", !TERMINAL.has(phase));
+  bar.classList.toggle("failed", phase === "failed");
+  bar.classList.toggle("cancelled", phase === "cancelled");
+  $("progress-fill").style.width = `${value}%`;
+  $("progress-percent").textContent = `${Math.floor(value)}%`;
+  const badge = $("job-phase");
+  badge.hidden = !phase;
+  badge.className = `badge phase-${phase}`;
+  badge.textContent = label;
+}
+
+function onJobMessage(job, message) {
+  if (message.type === "progress") {
+    setProgress(message.percent, message.phase);
+    $("progress-message").textContent = message.message || PHASE_LABELS[message.phase] || "";
+    if (Number.isFinite(message.framesTotal)) {
+      const done = Math.min(message.framesDone ?? 0, message.framesTotal);
+      const total = message.framesTotal.toLocaleString();
+      $("stat-frames").textContent = `${done.toLocaleString()} / ${total}`;
+    }
+    const fps = message.renderFps;
+    $("stat-fps").textContent = Number.isFinite(fps) ? `${trim(fps, 1)} fps` : "—";
+    const eta = message.etaSeconds;
+    $("stat-eta").textContent = Number.isFinite(eta) ? clock(eta) : "—";
+    patchRecent(job.id, {
+      phase: message.phase,
+      percent: message.percent,
+      frames_done: message.framesDone,
+    });
+    if (message.phase !== job.phase) {
+      job.phase = message.phase;
+      const what = message.message || PHASE_LABELS[message.phase];
+      announce(`${what}, ${Math.floor(message.percent)}%`);
+    } else {
+      const quarter = Math.floor((message.percent || 0) / 25);
+      if (quarter > job.lastQuarter && quarter < 4) announce(`${quarter * 25}% done`);
+      job.lastQuarter = Math.max(job.lastQuarter, quarter);
+    }
+  } else if (message.type === "complete") {
+    complete(job, message.url);
+  } else if (message.type === "error") {
+    if (message.phase === "cancelled") {
+      job.phase = "cancelled";
+      setProgress(currentPercent(), "cancelled");
+      $("progress-message").textContent = "Cancelled";
+      $("running-actions").hidden = true;
+      $("export-notice").textContent = "The export was cancelled.";
+      $("export-notice").hidden = false;
+      $("stat-eta").textContent = "—";
+      announce("Export cancelled");
+      refreshRecent();
+    } else {
+      finishWithError(job, message.message || "the export failed");
+    }
+  }
+}
+
+function currentPercent() {
+  return Number($("progress").getAttribute("aria-valuenow")) || 0;
+}
+
+function finishWithError(job, text) {
+  job.phase = "failed";
+  setProgress(currentPercent(), "failed");
+  $("progress-message").textContent = "Failed";
+  $("running-actions").hidden = true;
+  $("stat-eta").textContent = "—";
+  const box = $("export-error");
+  box.replaceChildren(
+    el("strong", {}, "The export failed"),
+    el("span", { class: "message" }, text),
+  );
+  box.hidden = false;
+  refreshRecent();
+}
+
+async function complete(job, url) {
+  job.phase = "complete";
+  setProgress(100, "complete");
+  $("progress-message").textContent = "Done";
+  $("stat-eta").textContent = "0:00";
+  $("running-actions").hidden = true;
+  const download = $("download");
+  download.href = withToken(url);
+  const label = job.meta?.format ? FORMATS[job.meta.format]?.label : null;
+  $("download-label").textContent = label ? `Download ${label}` : "Download";
+  $("result-info").replaceChildren();
+  showPreview(url, job.meta?.format);
+  $("export-result").hidden = false;
+  announce("Export complete. The download is ready.");
+  refreshRecent();
+  try {
+    const response = await request(`/api/exports/${encodeURIComponent(job.id)}`);
+    if (state.job !== job || !response.ok || !response.data) return;
+    const doc = response.data;
+    const parts = [];
+    if (Number.isFinite(doc.frames_total)) {
+      $("stat-frames").textContent = `${doc.frames_total} / ${doc.frames_total}`;
+    }
+    if (Number.isFinite(doc.size_bytes)) parts.push(el("strong", {}, bytes(doc.size_bytes)));
+    if (Number.isFinite(doc.duration_seconds)) parts.push(` · ${clock(doc.duration_seconds)} long`);
+    if (Number.isFinite(doc.created_at) && Number.isFinite(doc.updated_at)) {
+      const took = doc.updated_at - doc.created_at;
+      parts.push(` · exported in ${clock(took)}`);
+      if (took > 0 && Number.isFinite(doc.frames_total) && !Number.isFinite(doc.render_fps)) {
+        const overall = trim(doc.frames_total / took, 1);
+        $("stat-fps").replaceChildren(`${overall} fps `, el("small", {}, "overall"));
+      }
+    }
+    if (Number.isFinite(doc.render_fps)) {
+      $("stat-fps").textContent = `${trim(doc.render_fps, 1)} fps`;
+    }
+    $("result-info").replaceChildren(...parts);
+    if (Number.isFinite(doc.size_bytes)) {
+      const downloadLabel = $("download-label");
+      downloadLabel.textContent = `${downloadLabel.textContent} · ${bytes(doc.size_bytes)}`;
+    }
+  } catch (error) {
+    if (error instanceof Unauthorized) askToken("This server needs an API token.", null);
+  }
+}
+
+const NO_PREVIEW = "No preview in this browser: download the file to watch it.";
+const NO_PRORES = "Browsers cannot play ProRes: download the .mov to watch it.";
+
+/** A <video> (or <img> for GIF); when the format is unknown, try video, then image. */
+function showPreview(url, knownFormat) {
+  const box = $("preview");
+  const src = withToken(url);
+  const unavailable = (why) => box.replaceChildren(el("p", { class: "empty" }, why));
+  const image = () => {
+    const img = el("img", { src, alt: "Preview of the exported GIF" });
+    img.addEventListener("error", () => unavailable(NO_PREVIEW), { once: true });
+    box.replaceChildren(img);
+  };
+  if (knownFormat === "gif") {
+    image();
+    return;
+  }
+  const video = el("video", {
+    src,
+    controls: true,
+    playsinline: true,
+    preload: "metadata",
+    "aria-label": "Preview of the exported video",
+  });
+  // A container the browser reads but a codec it cannot decode (ProRes) loads as sound only.
+  video.addEventListener(
+    "loadedmetadata",
+    () => {
+      if (video.videoWidth === 0) unavailable(knownFormat === "mov" ? NO_PRORES : NO_PREVIEW);
+    },
+    { once: true },
+  );
+  video.addEventListener(
+    "error",
+    () => {
+      if (!knownFormat) image();
+      else if (knownFormat === "mov") unavailable(NO_PRORES);
+      else unavailable(NO_PREVIEW);
+    },
+    { once: true },
+  );
+  box.replaceChildren(video);
+}
+
+export async function cancelExport() {
+  const job = state.job;
+  if (!job) return;
+  const button = $("cancel");
+  button.disabled = true;
+  button.textContent = "Cancelling…";
+  try {
+    const path = `/api/exports/${encodeURIComponent(job.id)}`;
+    const response = await request(path, { method: "DELETE" });
+    if (!response.ok) {
+      button.disabled = false;
+      button.textContent = "Cancel export";
+      const message = response.data?.error || `HTTP ${response.status}`;
+      $("export-error").replaceChildren(el("strong", {}, "Could not cancel"), message);
+      $("export-error").hidden = false;
+    } else if (response.data?.phase === "cancelled" && state.job === job) {
+      job.follower?.close(); // the socket would only say the same again
+      onJobMessage(job, { type: "error", phase: "cancelled", message: "the export was cancelled" });
+    }
+  } catch (error) {
+    button.disabled = false;
+    button.textContent = "Cancel export";
+    if (error instanceof Unauthorized) askToken("Cancelling needs an API token.", cancelExport);
+    else {
+      $("export-error").replaceChildren(el("strong", {}, "Could not cancel"), error.message);
+      $("export-error").hidden = false;
+    }
+  }
+}
