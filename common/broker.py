@@ -16,11 +16,12 @@ import msgpack
 from dramatiq.brokers.stub import StubBroker
 
 from common.errors import PermanentFailure
-from common.messages import JobFailed, Message, RenderChunk, StitchVideo
+from common.messages import JobFailed, Message, RenderAudio, RenderChunk, StitchVideo
 
 log = logging.getLogger(__name__)
 
 RENDER_ACTOR = "render_chunk"
+AUDIO_ACTOR = "render_audio"
 STITCH_ACTOR = "stitch_video"
 EVENT_ACTOR = "job_event"  # never run by a worker: the orchestrator consumes the queue itself
 
@@ -52,6 +53,10 @@ class Queues:
         return f"{self.prefix}.render"
 
     @property
+    def audio(self) -> str:
+        return f"{self.prefix}.audio"
+
+    @property
     def stitch(self) -> str:
         return f"{self.prefix}.stitch"
 
@@ -59,8 +64,8 @@ class Queues:
     def events(self) -> str:
         return f"{self.prefix}.events"
 
-    def all(self) -> tuple[str, str, str]:
-        return (self.render, self.stitch, self.events)
+    def all(self) -> tuple[str, ...]:
+        return (self.render, self.audio, self.stitch, self.events)
 
 
 def rabbitmq_broker(url: str) -> dramatiq.Broker:
@@ -91,6 +96,8 @@ class Bus:
     def send(self, message: Message) -> None:
         if isinstance(message, RenderChunk):
             queue, actor = self.queues.render, RENDER_ACTOR
+        elif isinstance(message, RenderAudio):
+            queue, actor = self.queues.audio, AUDIO_ACTOR
         elif isinstance(message, StitchVideo):
             queue, actor = self.queues.stitch, STITCH_ACTOR
         else:

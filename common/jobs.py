@@ -16,6 +16,7 @@ from typing import Any
 
 from common.errors import FramefarmError
 from common.messages import (
+    AudioReady,
     ChunkCommitted,
     ChunkProgress,
     Event,
@@ -43,6 +44,7 @@ class Phase(enum.StrEnum):
 class JobEventKind(enum.StrEnum):
     CHUNK_PROGRESS = "chunk_progress"  # queued|rendering -> rendering
     CHUNK_COMMITTED = "chunk_committed"  # queued|rendering -> rendering, or -> stitching (last one)
+    AUDIO_READY = "audio_ready"  # queued|rendering -> same, or -> stitching (frames all done)
     STITCH_PROGRESS = "stitch_progress"  # stitching -> stitching
     VIDEO_READY = "video_ready"  # stitching -> complete
     FAILED = "failed"  # any live phase -> failed
@@ -70,6 +72,8 @@ class JobState:
     updated_at: float = 0.0
     rendering_since: float | None = None  # first sign of rendering: the start of the fps clock
     stitching_since: float | None = None
+    audio: bool = False  # the video gets a soundtrack: stitching waits for it
+    audio_ready: bool = False
 
     @property
     def chunk_count(self) -> int:
@@ -114,9 +118,17 @@ class JobState:
         return cls(**values)
 
 
-def new_job(job_id: str, chunk_frames: Mapping[int, int], now: float) -> JobState:
+def new_job(
+    job_id: str, chunk_frames: Mapping[int, int], now: float, *, audio: bool = False
+) -> JobState:
+    """A queued job; with ``audio`` its stitch waits for the soundtrack too."""
     return JobState(
-        job_id, sum(chunk_frames.values()), dict(chunk_frames), created_at=now, updated_at=now
+        job_id,
+        sum(chunk_frames.values()),
+        dict(chunk_frames),
+        created_at=now,
+        updated_at=now,
+        audio=audio,
     )
 
 
@@ -125,6 +137,8 @@ def kind_of(event: Event) -> JobEventKind:
         return JobEventKind.CHUNK_PROGRESS
     if isinstance(event, ChunkCommitted):
         return JobEventKind.CHUNK_COMMITTED
+    if isinstance(event, AudioReady):
+        return JobEventKind.AUDIO_READY
     if isinstance(event, StitchProgress):
         return JobEventKind.STITCH_PROGRESS
     if isinstance(event, VideoReady):
@@ -135,6 +149,7 @@ def kind_of(event: Event) -> JobEventKind:
 _ALLOWED: dict[JobEventKind, frozenset[Phase]] = {
     JobEventKind.CHUNK_PROGRESS: frozenset({Phase.QUEUED, Phase.RENDERING}),
     JobEventKind.CHUNK_COMMITTED: frozenset({Phase.QUEUED, Phase.RENDERING}),
+    JobEventKind.AUDIO_READY: frozenset({Phase.QUEUED, Phase.RENDERING}),
     JobEventKind.STITCH_PROGRESS: frozenset({Phase.STITCHING}),
     JobEventKind.VIDEO_READY: frozenset({Phase.STITCHING}),
     JobEventKind.FAILED: frozenset({Phase.QUEUED, Phase.RENDERING, Phase.STITCHING}),
@@ -162,7 +177,11 @@ def advance(state: JobState, event: Event, now: float) -> JobState:
         done = min(max(previous, event.frames_done), state.chunk_frames[event.chunk_index])
         in_flight = {**state.frames_in_flight, event.chunk_index: done}
         return dataclasses.replace(
-            state, phase=Phase.RENDERING, frames_in_flight=in_flight, updated_at=now
+            state,
+            phase=Phase.RENDERING,
+            frames_in_flight=in_flight,
+            updated_at=now,
+            rendering_since=state.rendering_since or now,
         )
     if isinstance(event, ChunkCommitted):
         if event.chunk_index not in state.chunk_frames:
@@ -171,16 +190,21 @@ def advance(state: JobState, event: Event, now: float) -> JobState:
             return state  # delivered twice, or re-announced by an idempotent worker
         committed = state.committed | {event.chunk_index}
         in_flight = {k: v for k, v in state.frames_in_flight.items() if k != event.chunk_index}
-        phase = Phase.STITCHING if len(committed) == state.chunk_count else Phase.RENDERING
-        return dataclasses.replace(
-            state,
-            phase=phase,
-            committed=committed,
-            frames_in_flight=in_flight,
-            updated_at=now,
-            rendering_since=state.rendering_since or now,
-            stitching_since=now if phase is Phase.STITCHING else None,
+        return _ready_to_stitch(
+            dataclasses.replace(
+                state,
+                phase=Phase.RENDERING,
+                committed=committed,
+                frames_in_flight=in_flight,
+                updated_at=now,
+                rendering_since=state.rendering_since or now,
+            ),
+            now,
         )
+    if isinstance(event, AudioReady):
+        if state.audio_ready:
+            return state  # delivered twice
+        return _ready_to_stitch(dataclasses.replace(state, audio_ready=True, updated_at=now), now)
     if isinstance(event, StitchProgress):
         done = min(max(state.stitched_frames, event.frames_done), state.frame_count)
         return dataclasses.replace(state, stitched_frames=done, updated_at=now)
@@ -196,6 +220,14 @@ def advance(state: JobState, event: Event, now: float) -> JobState:
         )
     assert isinstance(event, JobFailed)
     return dataclasses.replace(state, phase=Phase.FAILED, error=event.error, updated_at=now)
+
+
+def _ready_to_stitch(state: JobState, now: float) -> JobState:
+    """Every chunk committed and the soundtrack (if wanted) stored: on to stitching."""
+    frames_done = len(state.committed) == state.chunk_count
+    if frames_done and (state.audio_ready or not state.audio):
+        return dataclasses.replace(state, phase=Phase.STITCHING, stitching_since=now)
+    return state
 
 
 def cancel(state: JobState, now: float) -> JobState:

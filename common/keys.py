@@ -88,6 +88,11 @@ class JobKeys:
         return f"{self.prefix}audio/soundtrack.wav"
 
     @property
+    def audio_metadata(self) -> str:
+        """The AudioReady facts of a stored soundtrack, written after it (its commit)."""
+        return f"{self.prefix}audio/soundtrack.json"
+
+    @property
     def intermediate_prefixes(self) -> tuple[str, ...]:
         """What a finished or cancelled job no longer needs."""
         return (self.frames_prefix, self.chunks_prefix, f"{self.prefix}audio/")

@@ -48,6 +48,13 @@ class RenderChunk(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class RenderAudio(Message):
+    """Render the job's soundtrack once (never split across chunks) and store it."""
+
+    TYPE: ClassVar[str] = "render_audio"
+
+
+@dataclass(frozen=True, slots=True)
 class StitchVideo(Message):
     """All chunks are committed: assemble the frames into the job's video."""
 
@@ -80,6 +87,17 @@ class ChunkCommitted(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class AudioReady(Message):
+    """The soundtrack is stored at ``audio_key`` (also re-sent when it already was)."""
+
+    TYPE: ClassVar[str] = "audio_ready"
+    audio_key: str
+    sample_count: int
+    sample_rate: int
+    render_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class StitchProgress(Message):
     TYPE: ClassVar[str] = "stitch_progress"
     frames_done: int
@@ -107,21 +125,12 @@ class JobFailed(Message):
     chunk_index: int | None = None
 
 
-Command = RenderChunk | StitchVideo
-Event = ChunkProgress | ChunkCommitted | StitchProgress | VideoReady | JobFailed
-EVENT_TYPES = (ChunkProgress, ChunkCommitted, StitchProgress, VideoReady, JobFailed)
+Command = RenderChunk | RenderAudio | StitchVideo
+Event = ChunkProgress | ChunkCommitted | AudioReady | StitchProgress | VideoReady | JobFailed
+EVENT_TYPES = (ChunkProgress, ChunkCommitted, AudioReady, StitchProgress, VideoReady, JobFailed)
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls
-    for cls in (
-        RenderChunk,
-        StitchVideo,
-        ChunkProgress,
-        ChunkCommitted,
-        StitchProgress,
-        VideoReady,
-        JobFailed,
-    )
+    cls.TYPE: cls for cls in (RenderChunk, RenderAudio, StitchVideo, *EVENT_TYPES)
 }
 
 

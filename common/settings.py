@@ -76,3 +76,8 @@ class ExportSettings(StrictModel):
     @property
     def frame_rate(self) -> Fraction:
         return parse_fps(self.fps)
+
+
+def wants_audio(settings: ExportSettings) -> bool:
+    """A soundtrack is rendered and muxed when asked for and the format can carry one."""
+    return settings.audio and settings.format != "gif"

@@ -29,7 +29,7 @@ from common.errors import InvalidInput, Issue, LimitExceeded
 from common.jobs import JobState, Phase
 from common.keys import check_job_id
 from common.storage import LocalStore
-from common.validation import validate_export
+from common.validation import parse_settings, validate_export
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
@@ -165,9 +165,7 @@ async def list_exports(request: Request) -> Response:
         out = []
         for job_id in ids:
             state = svc.orchestrator.state(job_id)
-            document = status_document(state, now)
-            document["name"] = _job_name(svc.orchestrator, job_id)
-            out.append(document)
+            out.append({**status_document(state, now), **_spec_facts(svc.orchestrator, job_id)})
         return out
 
     return JSONResponse({"exports": await run_in_threadpool(recent)})
@@ -177,7 +175,8 @@ async def get_export(request: Request) -> Response:
     state = await _job_state(request)
     if isinstance(state, Response):
         return state
-    return JSONResponse(status_document(state, time.time()))
+    facts = await run_in_threadpool(_spec_facts, services(request).orchestrator, state.job_id)
+    return JSONResponse({**status_document(state, time.time()), **facts})
 
 
 async def cancel_export(request: Request) -> Response:
@@ -334,6 +333,22 @@ async def _job_state(request: Request) -> JobState | Response:
         return await run_in_threadpool(services(request).orchestrator.state, job_id)
     except UnknownJob:
         return problem(404, f"no export {job_id}")
+
+
+def _spec_facts(orchestrator: Orchestrator, job_id: str) -> dict[str, Any]:
+    """What was asked for: the name and the video's format, size and rate (from the spec)."""
+    try:
+        spec = orchestrator.spec(job_id)
+        settings = parse_settings(spec.settings)
+    except Exception:  # an unreadable spec only costs these details
+        return {"name": "video"}
+    return {
+        "name": spec.name,
+        "format": settings.format,
+        "width": settings.width,
+        "height": settings.height,
+        "fps": settings.fps,
+    }
 
 
 def _job_name(orchestrator: Orchestrator, job_id: str) -> str:

@@ -109,7 +109,11 @@ def openapi_document() -> dict[str, Any]:
                     "status_url": {"type": "string"},
                     "events_url": {"type": "string"},
                     "download_url": {"type": ["string", "null"]},
-                    "name": {"type": "string", "description": "in listings only"},
+                    "name": {"type": "string", "description": "file name stem, from the project"},
+                    "format": {"enum": ["mp4", "webm", "mov", "gif"]},
+                    "width": {"type": "integer"},
+                    "height": {"type": "integer"},
+                    "fps": {"type": ["integer", "string"]},
                 },
             },
             "SocketMessage": {

@@ -30,8 +30,9 @@ from common.jobs import (
 from common.jobspec import JobSpec
 from common.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
 from common.manifest import ChunkManifest
-from common.messages import Event, Message, RenderChunk, StitchProgress, StitchVideo
+from common.messages import Event, Message, RenderAudio, RenderChunk, StitchProgress, StitchVideo
 from common.planning import plan_chunks
+from common.settings import wants_audio
 from common.storage import ObjectNotFound, ObjectStore
 from common.validation import Export
 
@@ -129,8 +130,11 @@ class Orchestrator:
         now = self.clock()
         spec = JobSpec(job_id, project, settings, export.frame_count, chunks, now, name)
         self.store.put(keys.spec, spec.to_bytes(), "application/json")
-        state = new_job(job_id, {c.index: c.frame_count for c in chunks}, now)
+        audio = wants_audio(export.settings)
+        state = new_job(job_id, {c.index: c.frame_count for c in chunks}, now, audio=audio)
         self._save(state)
+        if audio:
+            self.send(RenderAudio(job_id))  # first: it is short and runs beside the frames
         for chunk in chunks:
             self.send(RenderChunk(job_id, chunk.index, chunk.first_frame, chunk.frame_count))
         log.info("job %s: %d frames in %d chunks", job_id, export.frame_count, len(chunks))
@@ -203,14 +207,18 @@ class Orchestrator:
                 except FramefarmError:
                     log.warning("unreadable manifest %s", key)
             committed &= set(state.chunk_frames)
-            if state.phase in (Phase.QUEUED, Phase.RENDERING) and committed != state.committed:
-                phase = Phase.STITCHING if len(committed) == state.chunk_count else Phase.RENDERING
+            audio_ready = state.audio_ready or (state.audio and self.store.exists(keys.audio))
+            live = state.phase in (Phase.QUEUED, Phase.RENDERING)
+            if live and (committed != state.committed or audio_ready != state.audio_ready):
+                frames_done = len(committed) == state.chunk_count
+                stitch = frames_done and (audio_ready or not state.audio)
                 in_flight = {k: v for k, v in state.frames_in_flight.items() if k not in committed}
                 state = replace(
                     state,
                     committed=frozenset(committed),
                     frames_in_flight=in_flight,
-                    phase=phase,
+                    audio_ready=audio_ready,
+                    phase=Phase.STITCHING if stitch else Phase.RENDERING,
                     updated_at=self.clock(),
                 )
                 self._save(state)

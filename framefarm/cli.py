@@ -169,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="render threads with --embedded"
     )
     coordinator.set_defaults(handler=_coordinator)
+    _add_audio_parser(commands)
     return parser
 
 
@@ -417,4 +418,56 @@ def _coordinator(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InvalidInput([Issue("--port", "expected 1..65535", args.port)], "options")
     serve_coordinator(args.host, args.port, embedded=args.embedded, workers=args.workers)
+    return EXIT_OK
+
+
+def _add_audio_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audio = commands.add_parser(
+        "audio",
+        help="render a project's soundtrack to a WAV file",
+        description="Render the project's audio (Tone.js-style synths and effects, offline) "
+        "to a 16-bit stereo WAV file.",
+    )
+    audio.add_argument("project", metavar="PROJECT", help="project JSON file")
+    audio.add_argument("-o", "--output", required=True, metavar="FILE.wav", help="WAV to write")
+    audio.add_argument("--start-beat", type=float, default=0.0, help="first beat (default 0)")
+    audio.add_argument("--end-beat", type=float, default=None, help="last beat (default: the end)")
+    audio.add_argument(
+        "--sample-rate", type=int, default=48000, help="samples per second (default 48000)"
+    )
+    audio.set_defaults(handler=_audio)
+
+
+def _audio(args: argparse.Namespace) -> int:
+    from common.audio import render_soundtrack
+    from common.audio.wav import write_wav
+    from common.config import Limits
+    from common.validation import load_project_file
+
+    project = load_project_file(args.project)
+    end_beat = project.duration_beats if args.end_beat is None else args.end_beat
+    problems: list[Issue] = []
+    if not 8000 <= args.sample_rate <= 192000:
+        problems.append(Issue("--sample-rate", "expected 8000..192000", args.sample_rate))
+    if not 0 < end_beat <= project.duration_beats:
+        message = f"expected a beat > 0, at most durationBeats ({project.duration_beats:g})"
+        problems.append(Issue("--end-beat", message, end_beat))
+    elif not 0 <= args.start_beat < end_beat:
+        message = f"expected a beat >= 0 before the end ({end_beat:g})"
+        problems.append(Issue("--start-beat", message, args.start_beat))
+    if problems:
+        raise InvalidInput(problems, "options")
+    tempo = project.tempo_map
+    start = float(tempo.beat_to_time(Fraction(args.start_beat)))
+    end = float(tempo.beat_to_time(Fraction(end_beat)))
+    limit = Limits().max_duration_seconds
+    if end - start > limit:
+        message = f"the audio lasts {end - start:.1f} s, over {limit:g} s (max_duration_seconds)"
+        raise InvalidInput([Issue("--end-beat", message, end_beat)], "options")
+    samples = render_soundtrack(project, start, end, args.sample_rate)
+    try:
+        write_wav(args.output, samples, args.sample_rate)
+    except OSError as error:
+        raise FramefarmError(f"cannot write {args.output}: {error.strerror}") from None
+    print(f"{args.output}: {len(samples) / args.sample_rate:.2f} s, {args.sample_rate} Hz, stereo")
     return EXIT_OK

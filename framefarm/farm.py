@@ -67,12 +67,13 @@ class Farm:
         self.closers.append(chunks.close)
         return self.queues.render
 
-    def register_stitcher(self, workdir: Path | None = None) -> str:
-        """The stitch_video actor on this farm's broker; returns its queue."""
-        from stitcher.actors import register_stitch_actor
+    def register_stitcher(self, workdir: Path | None = None) -> set[str]:
+        """The stitch_video and render_audio actors (the CPU side); returns their queues."""
+        from stitcher.actors import register_audio_actor, register_stitch_actor
 
         register_stitch_actor(self.broker, self.queues, self.store, self.bus, workdir)
-        return self.queues.stitch
+        register_audio_actor(self.broker, self.queues, self.store, self.bus, workdir)
+        return {self.queues.stitch, self.queues.audio}
 
     def start_worker(self, queues: set[str], threads: int) -> None:
         """One dramatiq worker for these queues. A render thread gets its own GL context; each

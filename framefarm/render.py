@@ -49,8 +49,11 @@ def render_video(
             farm = Farm.embedded(LocalStore(store_dir or Path(scratch) / "store"))
         with farm:
             if distributed is None:
-                queues = {farm.register_renderer("embedded"), farm.register_stitcher(Path(scratch))}
-                farm.start_worker(queues, threads=workers + 1)  # + 1 so the stitch never waits
+                queues = {
+                    farm.register_renderer("embedded"),
+                    *farm.register_stitcher(Path(scratch)),
+                }
+                farm.start_worker(queues, threads=workers + 1)  # + 1: audio and stitch never wait
             orchestrator = farm.orchestrator(keep_intermediates)
             farm.pump(orchestrator)
             state = orchestrator.submit(

@@ -28,8 +28,8 @@ def serve(role: str, threads: int) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with Farm.distributed(settings) as farm:
-        queue = farm.register_renderer() if role == "worker" else farm.register_stitcher()
-        farm.start_worker({queue}, threads)
+        queues = {farm.register_renderer()} if role == "worker" else farm.register_stitcher()
+        farm.start_worker(queues, threads)
         log.info("%s ready: %s", role, worker_name(role))
         stop.wait()
 
@@ -42,7 +42,7 @@ def coordinator_farm(embedded: bool, workers: int) -> Farm:
     if not embedded:
         return Farm.distributed(settings)
     farm = Farm.embedded(make_store(settings), settings.queue_prefix)
-    queues = {farm.register_renderer("embedded"), farm.register_stitcher()}
+    queues = {farm.register_renderer("embedded"), *farm.register_stitcher()}
     farm.start_worker(queues, threads=workers + 1)
     return farm
 

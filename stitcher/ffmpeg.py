@@ -69,7 +69,17 @@ class VideoInfo:
     pix_fmt: str
 
 
-def encode_args(settings: ExportSettings, fps: Fraction, output: Path) -> list[str]:
+AUDIO_CODECS: dict[str, list[str]] = {
+    "mp4": ["-c:a", "aac", "-b:a", "192k"],
+    "mov": ["-c:a", "aac", "-b:a", "256k"],
+    "webm": ["-c:a", "libopus", "-b:a", "160k"],
+}
+"""AAC in MP4/MOV, Opus in WebM; GIF has no sound."""
+
+
+def encode_args(
+    settings: ExportSettings, fps: Fraction, output: Path, audio: Path | None = None
+) -> list[str]:
     """The ffmpeg command that encodes PNG frames read from stdin into ``output``.
 
     Every input frame becomes exactly one output frame (``-fps_mode passthrough``: nothing is
@@ -88,6 +98,21 @@ def encode_args(settings: ExportSettings, fps: Fraction, output: Path) -> list[s
     """
     rate = f"{fps.numerator}/{fps.denominator}"
     source = ["-f", "image2pipe", "-framerate", rate, "-c:v", "png", "-i", "-"]
+    if audio is not None:
+        if settings.format not in AUDIO_CODECS:
+            raise EncodeError(f"{settings.format} cannot carry audio")
+        # The soundtrack is rendered to exactly the video's length; -shortest only guards
+        # against an encoder's padding of the last audio frame.
+        source += [
+            "-i",
+            str(audio),
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0",
+            *AUDIO_CODECS[settings.format],
+        ]
+        source += ["-shortest"]
     return [
         FFMPEG,
         "-hide_banner",

@@ -19,7 +19,7 @@ from common.jobspec import JobSpec
 from common.keys import JobKeys
 from common.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
 from common.messages import DecodeError, Event, StitchProgress, VideoReady, from_wire
-from common.settings import ExportSettings
+from common.settings import ExportSettings, wants_audio
 from common.storage import ObjectNotFound, ObjectStore
 from stitcher.ffmpeg import MIME_TYPES, EncodeError, encode_args, probe, run_encoder
 
@@ -171,9 +171,13 @@ def _make_video(
         workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"stitch-{keys.job_id}-", dir=workdir) as temporary:
         video = Path(temporary) / f"video.{settings.format}"
+        audio = None
+        if wants_audio(settings):
+            audio = Path(temporary) / "soundtrack.wav"
+            store.get_file(keys.audio, audio)  # ObjectNotFound is permanent: it was promised
         with contextlib.closing(download_frames(store, frames, prefetch)) as downloads:
             stream = _tracked(downloads, len(frames), report)
-            run_encoder(encode_args(settings, fps, video), stream, timeout)
+            run_encoder(encode_args(settings, fps, video, audio), stream, timeout)
         check_video(video, settings, len(frames))
         if store.exists(keys.cancelled):
             raise _Cancelled

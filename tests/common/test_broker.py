@@ -75,7 +75,12 @@ def test_stub_broker_installs_the_msgpack_encoder(broker: StubBroker) -> None:
 
 
 def test_queue_names_share_a_prefix() -> None:
-    assert Queues().all() == ("framefarm.render", "framefarm.stitch", "framefarm.events")
+    assert Queues().all() == (
+        "framefarm.render",
+        "framefarm.audio",
+        "framefarm.stitch",
+        "framefarm.events",
+    )
     assert Queues("test").render == "test.render"
 
 

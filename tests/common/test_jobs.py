@@ -23,6 +23,7 @@ from common.jobs import (
     new_job,
 )
 from common.messages import (
+    AudioReady,
     ChunkCommitted,
     ChunkProgress,
     Event,
@@ -59,6 +60,7 @@ def event_of_kind(kind: JobEventKind) -> Event:
     events: dict[JobEventKind, Event] = {
         JobEventKind.CHUNK_PROGRESS: progress(0, 3),
         JobEventKind.CHUNK_COMMITTED: commit(0),
+        JobEventKind.AUDIO_READY: AudioReady(JOB, "jobs/x/audio/soundtrack.wav", 10, 48_000, 0.1),
         JobEventKind.STITCH_PROGRESS: StitchProgress(JOB, 5, 25),
         JobEventKind.VIDEO_READY: ready(),
         JobEventKind.FAILED: failed(),
@@ -78,6 +80,8 @@ TRANSITIONS: dict[tuple[Phase, JobEventKind], Phase] = {
     (Phase.RENDERING, JobEventKind.CHUNK_PROGRESS): Phase.RENDERING,
     (Phase.QUEUED, JobEventKind.CHUNK_COMMITTED): Phase.RENDERING,
     (Phase.RENDERING, JobEventKind.CHUNK_COMMITTED): Phase.RENDERING,
+    (Phase.QUEUED, JobEventKind.AUDIO_READY): Phase.QUEUED,
+    (Phase.RENDERING, JobEventKind.AUDIO_READY): Phase.RENDERING,
     (Phase.STITCHING, JobEventKind.STITCH_PROGRESS): Phase.STITCHING,
     (Phase.STITCHING, JobEventKind.VIDEO_READY): Phase.COMPLETE,
     **{(p, JobEventKind.FAILED): Phase.FAILED for p in LIVE},

@@ -11,11 +11,13 @@ import pytest
 from common.errors import FramefarmError
 from common.messages import (
     MESSAGE_TYPES,
+    AudioReady,
     ChunkCommitted,
     ChunkProgress,
     DecodeError,
     JobFailed,
     Message,
+    RenderAudio,
     RenderChunk,
     StitchProgress,
     StitchVideo,
@@ -29,7 +31,9 @@ JOB = "job-00000001"
 
 EXAMPLES: list[Message] = [
     RenderChunk(JOB, 2, 20, 10),
+    RenderAudio(JOB),
     StitchVideo(JOB),
+    AudioReady(JOB, f"jobs/{JOB}/audio/soundtrack.wav", 96_000, 48_000, 0.4),
     ChunkProgress(JOB, 2, 4, 10, "worker-a"),
     ChunkCommitted(JOB, 2, 10, 3.25, "worker-a"),
     StitchProgress(JOB, 12, 25),
@@ -41,6 +45,8 @@ EXAMPLES: list[Message] = [
 WIRE_KEYS: dict[type[Message], set[str]] = {
     RenderChunk: {"chunk_index", "first_frame", "frame_count"},
     StitchVideo: set(),
+    RenderAudio: set(),
+    AudioReady: {"audio_key", "sample_count", "sample_rate", "render_seconds"},
     ChunkProgress: {"chunk_index", "frames_done", "frame_count", "worker"},
     ChunkCommitted: {"chunk_index", "frame_count", "render_seconds", "worker"},
     StitchProgress: {"frames_done", "frame_count"},

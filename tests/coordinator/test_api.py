@@ -106,7 +106,7 @@ def embedded_farm(root: Path, *, workers: bool = True) -> Callable[[], Farm]:
 
 
 def start_workers(farm: Farm) -> None:
-    farm.start_worker({farm.queues.render, farm.queues.stitch}, threads=2)
+    farm.start_worker({farm.queues.render, farm.queues.stitch, farm.queues.audio}, threads=2)
 
 
 Serve = Callable[..., LiveServer]

@@ -15,10 +15,12 @@ from common.jobs import JobState, Phase
 from common.keys import JobKeys
 from common.manifest import ChunkManifest, FrameRecord
 from common.messages import (
+    AudioReady,
     ChunkCommitted,
     ChunkProgress,
     JobFailed,
     Message,
+    RenderAudio,
     RenderChunk,
     StitchProgress,
     StitchVideo,
@@ -29,7 +31,7 @@ from common.validation import Export, validate_export
 from coordinator.orchestrator import PROGRESS_SAVE_INTERVAL, Orchestrator, UnknownJob
 from tests.factories import project_data
 
-SETTINGS: dict[str, Any] = {"width": 64, "height": 36, "fps": 10}
+SETTINGS: dict[str, Any] = {"width": 64, "height": 36, "fps": 10, "audio": False}
 PROJECT = project_data(durationBeats=5)  # 2.5 s at 120 bpm: 25 frames at 10 fps
 CHUNKS = {0: 10, 1: 10, 2: 5}
 
@@ -62,9 +64,14 @@ class Farm:
         )
         return self.orchestrator
 
-    def submit(self, chunk_frames: int | None = 10) -> JobState:
+    def submit(self, chunk_frames: int | None = 10, *, audio: bool = False) -> JobState:
+        settings = {**SETTINGS, "audio": audio}
         state = self.orchestrator.submit(
-            export(), PROJECT, SETTINGS, chunk_frames=chunk_frames, name="song"
+            validate_export(PROJECT, settings, Limits()),
+            PROJECT,
+            settings,
+            chunk_frames=chunk_frames,
+            name="song",
         )
         self.clock.now += 1.0
         return state
@@ -463,3 +470,47 @@ def test_job_ids_skips_unreadable_status(farm: Farm) -> None:
     bad = "a" * 32
     farm.store.put(JobKeys(bad).status, b'{"version": 99}')
     assert farm.restart().job_ids() == [good]
+
+
+# --- the soundtrack -----------------------------------------------------------------------------
+
+
+def audio_ready(job_id: str) -> AudioReady:
+    return AudioReady(job_id, JobKeys(job_id).audio, 120_000, 48_000, 0.2)
+
+
+def test_a_job_with_audio_sends_the_soundtrack_first(farm: Farm) -> None:
+    state = farm.submit(audio=True)
+    assert state.audio and not state.audio_ready
+    assert farm.sent[0] == RenderAudio(state.job_id)
+    assert sum(isinstance(m, RenderChunk) for m in farm.sent) == len(CHUNKS)
+
+
+def test_the_stitch_waits_for_the_soundtrack(farm: Farm) -> None:
+    job_id = farm.submit(audio=True).job_id
+    state = render_all(farm, job_id)
+    assert state is not None and state.phase is Phase.RENDERING  # frames done, audio not
+    assert farm.stitches() == []
+    state = farm.orchestrator.handle(audio_ready(job_id))
+    assert state is not None and state.phase is Phase.STITCHING
+    assert farm.stitches() == [StitchVideo(job_id)]
+    farm.orchestrator.handle(audio_ready(job_id))  # delivered twice
+    assert farm.stitches() == [StitchVideo(job_id)]
+
+
+def test_a_soundtrack_ready_before_the_frames_stitches_on_the_last_commit(farm: Farm) -> None:
+    job_id = farm.submit(audio=True).job_id
+    farm.orchestrator.handle(audio_ready(job_id))
+    state = render_all(farm, job_id)
+    assert state is not None and state.phase is Phase.STITCHING
+    assert farm.stitches() == [StitchVideo(job_id)]
+
+
+def test_recover_finds_a_stored_soundtrack_whose_event_was_lost(farm: Farm) -> None:
+    job_id = farm.submit(audio=True).job_id
+    for index in CHUNKS:
+        farm.store_chunk(job_id, index)
+    farm.store.put(JobKeys(job_id).audio, b"RIFF")
+    [state] = farm.restart().recover()
+    assert state.audio_ready and state.phase is Phase.STITCHING
+    assert farm.stitches() == [StitchVideo(job_id)]

@@ -29,7 +29,7 @@ JOB_ID = "stitchtest-0001"
 
 def settings_data(fmt: str = "mp4", fps: int | str = "30000/1001", **extra: Any) -> dict[str, Any]:
     """Settings JSON for a 64x36 export of the first second (two beats at 120 bpm)."""
-    data = {"width": WIDTH, "height": HEIGHT, "fps": fps, "format": fmt, "crf": 18}
+    data = {"width": WIDTH, "height": HEIGHT, "fps": fps, "format": fmt, "crf": 18, "audio": False}
     return {**data, "preset": "veryfast", "endBeat": 2, **extra}
 
 

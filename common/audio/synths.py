@@ -1,0 +1,374 @@
+"""One note of each Tone.js instrument, rendered from its note-on: the voices of a track.
+
+Amplitude envelopes come from :func:`common.instruments.voice_envelope` and
+:meth:`common.envelope.Envelope.level`, the code the visuals pulse with. Signal paths follow
+Tone.js: ``Synth`` is oscillator x envelope; ``FMSynth`` and
+``AMSynth`` are two -10 dB ``Synth``s, the modulator driving the carrier's frequency
+(f + f * modulationIndex * m) or gain ((m + 1) / 2); ``MembraneSynth`` sweeps its sine from
+f * octaves to f exponentially over ``pitchDecay``; ``MetalSynth`` sums six square FM oscillators
+at the TR-808 ratios through a highpass whose cutoff follows the envelope; ``NoiseSynth`` is
+looped noise x envelope; ``PluckSynth`` is Karplus-Strong (a pink-noise burst of ``attackNoise``
+periods, a one-pole lowpass at ``dampening``, a feedback comb at the note's period whose
+feedback ``resonance`` ramps to 0 over ``release`` after note-off).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from common.audio.biquad import coefficients
+from common.audio.iir import LinearFilter, biquad_lockstep
+from common.audio.noise import looped, noise_buffer
+from common.audio.oscillators import Wave, render_oscillator, render_wave
+from common.audio.units import FloatArray, cents_to_ratio, db_to_gain, midi_to_hz
+from common.envelope import Envelope
+from common.instruments import (
+    AMSynthOptions,
+    FMSynthOptions,
+    MembraneSynthOptions,
+    MetalSynthOptions,
+    NoiseSynthOptions,
+    PluckSynthOptions,
+    SynthOptions,
+    VoiceOptions,
+    tone_seconds,
+    voice_envelope,
+)
+from common.randomness import hash_uniform
+
+MODULATION_SYNTH_DB = -10.0
+"""``ModulationSynth`` builds its carrier and modulator Synths with ``volume: -10``."""
+METAL_RATIOS = (1.0, 1.483, 1.932, 2.546, 2.63, 3.897)
+SILENT = 1e-5
+"""A ringing voice (PluckSynth) is cut once it has decayed below this (-100 dB)."""
+MIN_FADE, MAX_FADE = 0.001, 0.05
+
+VelocityUse = Literal["gain", "render", "ignore"]
+
+
+@dataclass(frozen=True)
+class NoteEvent:
+    """One note as a voice sees it: pitch, velocity 0..1, seconds held, index in its track."""
+
+    pitch: int
+    velocity: float
+    gate: float
+    index: int
+
+
+def envelope_length(envelope: Envelope, gate: float) -> float:
+    """Seconds from note-on until ``envelope.level`` is 0 for good."""
+    if envelope.decay > 0 and envelope.sustain == 0 and gate >= envelope.attack + envelope.decay:
+        return envelope.attack + envelope.decay  # decayed to 0 before the release began
+    return gate + envelope.release
+
+
+class Voice(ABC):
+    """Renders notes of one instrument, each from its note-on, as (samples, channels) arrays.
+
+    ``velocity``: "gain" renders at velocity 1 and the caller scales (so notes differing only in
+    velocity share one rendering), "render" passes it in (it changes the timbre), "ignore" means
+    the instrument has none (Tone.js's PluckSynth).
+    """
+
+    channels = 1
+    velocity: VelocityUse = "gain"
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+
+    @abstractmethod
+    def length(self, note: NoteEvent) -> float:
+        """Seconds from note-on until the note is silent."""
+
+    @property
+    def fade(self) -> float:
+        """Seconds a note fades over when a monophonic instrument's next note cuts it."""
+        return MIN_FADE
+
+    def key(self, note: NoteEvent) -> Hashable:
+        """Notes with equal keys render identically (before any velocity gain)."""
+        if self.velocity == "render":
+            return (note.pitch, note.gate, note.velocity)
+        return (note.pitch, note.gate)
+
+    def count(self, note: NoteEvent) -> int:
+        return math.ceil(self.length(note) * self.sample_rate) + 1
+
+    def times(self, count: int) -> FloatArray:
+        return np.arange(count) / self.sample_rate
+
+    def render(self, notes: Sequence[NoteEvent], counts: Sequence[int]) -> list[FloatArray]:
+        """The first ``counts[i]`` samples (at most :meth:`count`) of each note."""
+        return [self.render_one(note, count) for note, count in zip(notes, counts, strict=True)]
+
+    @abstractmethod
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        """The note's first ``count`` samples from its note-on, shape (count, channels)."""
+
+
+class EnvelopedVoice(Voice):
+    """A voice whose loudness is one ``Envelope`` (all but PluckSynth)."""
+
+    def __init__(self, options: VoiceOptions, sample_rate: int, seconds_per_beat: float) -> None:
+        super().__init__(sample_rate)
+        self.envelope = voice_envelope(options, seconds_per_beat)
+        self.gain = db_to_gain(options.volume)
+        self.tune = cents_to_ratio(getattr(options, "detune", 0.0))
+
+    def length(self, note: NoteEvent) -> float:
+        return envelope_length(self.envelope, note.gate)
+
+    @property
+    def fade(self) -> float:
+        return min(max(self.envelope.attack, MIN_FADE), MAX_FADE)
+
+    def hertz(self, note: NoteEvent) -> float:
+        return midi_to_hz(note.pitch) * self.tune
+
+    def level(self, note: NoteEvent, count: int) -> FloatArray:
+        return self.envelope.level(self.times(count), np.asarray(note.gate))
+
+
+class SynthVoice(EnvelopedVoice):
+    def __init__(self, options: SynthOptions, sample_rate: int, seconds_per_beat: float) -> None:
+        super().__init__(options, sample_rate, seconds_per_beat)
+        self.oscillator = options.oscillator
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        wave = render_oscillator(self.oscillator, self.hertz(note), count, self.sample_rate)
+        return (wave * self.level(note, count) * self.gain)[:, None]
+
+
+class ModulationVoice(EnvelopedVoice):
+    """``FMSynth`` / ``AMSynth``: the modulator's envelope scales with velocity, so render it."""
+
+    velocity: VelocityUse = "render"
+
+    def __init__(
+        self,
+        options: FMSynthOptions | AMSynthOptions,
+        sample_rate: int,
+        seconds_per_beat: float,
+    ) -> None:
+        super().__init__(options, sample_rate, seconds_per_beat)
+        self.options = options
+        self.modulation_envelope = options.modulation_envelope.at_tempo(seconds_per_beat)
+        self.inner = db_to_gain(MODULATION_SYNTH_DB)
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        options, rate = self.options, self.sample_rate
+        hertz = self.hertz(note)
+        t = self.times(count)
+        modulator = render_oscillator(options.modulation, hertz * options.harmonicity, count, rate)
+        modulator *= self.modulation_envelope.level(t, np.asarray(note.gate))
+        modulator *= note.velocity * self.inner
+        carrier_level = self.level(note, count) * note.velocity * self.inner * self.gain
+        if isinstance(options, FMSynthOptions):
+            swept = hertz * (1.0 + options.modulation_index * modulator)
+            return (render_oscillator(options.oscillator, swept, count, rate) * carrier_level)[
+                :, None
+            ]
+        carrier = render_oscillator(options.oscillator, hertz, count, rate)
+        return (carrier * carrier_level * (modulator + 1) / 2)[:, None]
+
+
+class MembraneVoice(EnvelopedVoice):
+    def __init__(
+        self, options: MembraneSynthOptions, sample_rate: int, seconds_per_beat: float
+    ) -> None:
+        super().__init__(options, sample_rate, seconds_per_beat)
+        self.options = options
+        self.pitch_decay = tone_seconds(options.pitch_decay, seconds_per_beat)
+
+    def sweep(self, hertz: float, count: int) -> FloatArray:
+        """f * octaves -> f, exponentially over pitchDecay (``exponentialRampToValueAtTime``)."""
+        t = self.times(count)
+        top = max(hertz * self.options.octaves, 1e-7)  # Tone.js clamps ramps at 1e-7
+        if self.pitch_decay <= 0:
+            return np.full(count, hertz)
+        progress = np.minimum(t / self.pitch_decay, 1.0)
+        return np.asarray(top * (hertz / top) ** progress, dtype=np.float64)
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        hertz = self.sweep(self.hertz(note), count)
+        wave = render_oscillator(self.options.oscillator, hertz, count, self.sample_rate)
+        return (wave * self.level(note, count) * self.gain)[:, None]
+
+
+class MetalVoice(EnvelopedVoice):
+    """Six square FM pairs, highpassed at resonance..resonance * 2^octaves by the envelope.
+
+    The envelope (velocity included) also drives the filter, so velocity changes the timbre.
+    The swept biquad runs sample by sample, all notes of a batch at once.
+    """
+
+    velocity: VelocityUse = "render"
+
+    def __init__(self, options: MetalSynthOptions, sample_rate: int, seconds_per_beat: float):
+        super().__init__(options, sample_rate, seconds_per_beat)
+        self.options = options
+        self.square = Wave("square")
+
+    def oscillators(self, hertz: float, count: int) -> FloatArray:
+        options, rate = self.options, self.sample_rate
+        out = np.zeros(count)
+        for ratio in METAL_RATIOS:
+            base = hertz * ratio
+            modulator = render_wave(self.square, base * options.harmonicity, count, rate)
+            swept = base * (1.0 + options.modulation_index * modulator)
+            out += render_wave(self.square, swept, count, rate)
+        return out
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        return self.render([note], [count])[0]
+
+    def render(self, notes: Sequence[NoteEvent], counts: Sequence[int]) -> list[FloatArray]:
+        if not notes:
+            return []
+        longest = max(counts)
+        source = np.zeros((len(notes), longest))
+        level = np.zeros((len(notes), longest))
+        t = self.times(longest)
+        for row, (note, count) in enumerate(zip(notes, counts, strict=True)):
+            source[row, :count] = self.oscillators(self.hertz(note), count)
+            level[row] = self.envelope.level(t, np.asarray(note.gate)) * note.velocity
+        low = self.options.resonance
+        high = low * 2.0**self.options.octaves
+        cutoff = low + level * (high - low)
+        filtered = biquad_lockstep(
+            source, coefficients("highpass", cutoff, 0.0, 0.0, self.sample_rate)
+        )
+        out = filtered * level * self.gain
+        return [out[row, :count, None].copy() for row, count in enumerate(counts)]
+
+
+class NoiseVoice(EnvelopedVoice):
+    """Stereo noise from a seeded looped buffer, each note from its own offset."""
+
+    channels = 2
+
+    def __init__(
+        self,
+        options: NoiseSynthOptions,
+        sample_rate: int,
+        seconds_per_beat: float,
+        seed: tuple[int, int],
+    ) -> None:
+        super().__init__(options, sample_rate, seconds_per_beat)
+        self.options = options
+        self.seed = seed
+        noise = options.noise
+        self.gain *= 0.0 if noise.mute else db_to_gain(noise.volume)
+        self.fade_in = tone_seconds(noise.fade_in, seconds_per_beat)
+        self.buffer = noise_buffer(noise.type, sample_rate, (*seed, 1))
+
+    def key(self, note: NoteEvent) -> Hashable:
+        return note.index  # every note reads its own stretch of the buffer
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        offset = float(hash_uniform(*self.seed, note.index, 1))
+        noise = looped(self.buffer, offset, count, self.options.noise.playback_rate)
+        level = self.level(note, count) * self.gain
+        if self.fade_in > 0:
+            level *= np.minimum(self.times(count) / self.fade_in, 1.0)
+        return noise * level[:, None]
+
+
+class PluckVoice(Voice):
+    """Karplus-Strong as Tone.js wires it: Noise(pink) -> OnePole lowpass -> feedback comb."""
+
+    channels = 2
+    velocity: VelocityUse = "ignore"
+
+    def __init__(
+        self,
+        options: PluckSynthOptions,
+        sample_rate: int,
+        seconds_per_beat: float,
+        seed: tuple[int, int],
+    ) -> None:
+        super().__init__(sample_rate)
+        self.options = options
+        self.seed = seed
+        self.gain = db_to_gain(options.volume)
+        self.release = tone_seconds(options.release, seconds_per_beat)
+        self.buffer = noise_buffer("pink", sample_rate, (*seed, 2))
+        # Tone.js OnePoleFilter lowpass: y = a0 x + (1 - a0) y[-1], a0 = 2 pi f / sampleRate
+        a0 = min(2 * math.pi * options.dampening / sample_rate, 1.999)  # stable below 2
+        self.lowpass = LinearFilter([a0], [1.0, a0 - 1.0], self.channels, block=256)
+
+    def key(self, note: NoteEvent) -> Hashable:
+        return note.index  # every note has its own noise burst
+
+    def length(self, note: NoteEvent) -> float:
+        """Until the feedback has ramped to 0 (or the ring decayed below SILENT), plus a period."""
+        period = 1.0 / midi_to_hz(note.pitch)
+        burst = period * self.options.attack_noise
+        resonance = self.options.resonance
+        ring = period * math.log(SILENT) / math.log(resonance) if resonance > 0 else 0.0
+        return min(note.gate + self.release, ring) + period + burst
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        rate = self.sample_rate
+        delay = rate / midi_to_hz(note.pitch)
+        whole = int(delay)
+        if whole < 1:
+            return np.zeros((count, self.channels))
+        frac = delay - whole
+        burst = min(count, max(1, round(delay * self.options.attack_noise)))
+        offset = float(hash_uniform(*self.seed, note.index, 2))
+        excitation = np.zeros((count, self.channels))
+        excitation[:burst] = looped(self.buffer, offset, burst)
+        self.lowpass.reset()
+        excitation = self.lowpass.process(excitation)
+        t = self.times(count)
+        feedback = self.options.resonance * np.clip(
+            1 - (t - note.gate) / max(self.release, 1e-9), 0.0, 1.0
+        )
+        return _comb(excitation, feedback, whole, frac) * self.gain
+
+
+def _comb(x: FloatArray, feedback: FloatArray, whole: int, frac: float) -> FloatArray:
+    """Tone.js FeedbackCombFilter: w = x + g * w[n - d]; y = w[n - d] (d = whole + frac).
+
+    Runs ``whole`` samples at a time: every sample of a block reads only earlier blocks.
+    """
+    count, channels = x.shape
+    history = whole + 1
+    w = np.zeros((history + count, channels))
+    out = np.empty_like(x)
+    for start in range(0, count, whole):
+        stop = min(start + whole, count)
+        near = w[history + start - whole : history + stop - whole]
+        far = w[history + start - whole - 1 : history + stop - whole - 1]
+        delayed = (1 - frac) * near + frac * far
+        w[history + start : history + stop] = x[start:stop] + feedback[start:stop, None] * delayed
+        out[start:stop] = delayed
+    return out
+
+
+def make_voice(
+    options: VoiceOptions, sample_rate: int, seconds_per_beat: float, seed: tuple[int, int]
+) -> Voice:
+    """The voice for an instrument's (or a PolySynth's voice's) options.
+
+    ``seed`` is (project seed, track index): it keys the noise of NoiseSynth and PluckSynth.
+    """
+    if isinstance(options, SynthOptions):
+        return SynthVoice(options, sample_rate, seconds_per_beat)
+    if isinstance(options, FMSynthOptions | AMSynthOptions):
+        return ModulationVoice(options, sample_rate, seconds_per_beat)
+    if isinstance(options, MembraneSynthOptions):
+        return MembraneVoice(options, sample_rate, seconds_per_beat)
+    if isinstance(options, MetalSynthOptions):
+        return MetalVoice(options, sample_rate, seconds_per_beat)
+    if isinstance(options, NoiseSynthOptions):
+        return NoiseVoice(options, sample_rate, seconds_per_beat, seed)
+    return PluckVoice(options, sample_rate, seconds_per_beat, seed)

@@ -1,0 +1,104 @@
+"""The soundtrack: rendered once per job, stored beside the frames, muxed to the video's length."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import wave
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from common.keys import JobKeys
+from common.messages import AudioReady, Event, VideoReady
+from common.storage import LocalStore
+from stitcher.soundtrack import SAMPLE_RATE, render_job_audio
+from stitcher.stitch import stitch_job
+from tests.stitcher.media import JOB_ID, settings_data, store_job
+
+KEYS = JobKeys(JOB_ID)
+VIDEO_SECONDS = 30 / Fraction(30000, 1001)  # 30 frames at 30000/1001
+
+
+def streams(path: Path) -> list[dict[str, str]]:
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    return list(json.loads(out)["streams"])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    return LocalStore(tmp_path / "store")
+
+
+def test_the_soundtrack_spans_exactly_the_video(store: LocalStore, tmp_path: Path) -> None:
+    store_job(store, settings_data("mp4", audio=True))
+    events: list[Event] = []
+    ready = render_job_audio(store, JOB_ID, events.append, workdir=tmp_path)
+    assert ready is not None and events == [ready]
+    assert ready.sample_count == round(VIDEO_SECONDS * SAMPLE_RATE)
+    with wave.open(str(store.local_path(KEYS.audio))) as wav:
+        assert (wav.getnchannels(), wav.getframerate(), wav.getnframes()) == (
+            2,
+            SAMPLE_RATE,
+            ready.sample_count,
+        )
+
+
+def test_a_stored_soundtrack_is_announced_again_not_rendered(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4", audio=True))
+    first = render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    modified = store.local_path(KEYS.audio).stat().st_mtime_ns
+    again: list[Event] = []
+    assert render_job_audio(store, JOB_ID, again.append, workdir=tmp_path) == first
+    assert again == [first]
+    assert store.local_path(KEYS.audio).stat().st_mtime_ns == modified
+
+
+def test_a_cancelled_job_gets_no_soundtrack(store: LocalStore) -> None:
+    store_job(store, settings_data("mp4", audio=True))
+    store.put(KEYS.cancelled, b"")
+    assert render_job_audio(store, JOB_ID, lambda event: None) is None
+    assert not store.exists(KEYS.audio)
+
+
+@pytest.mark.parametrize(("fmt", "codec"), [("mp4", "aac"), ("mov", "aac"), ("webm", "opus")])
+def test_the_video_carries_the_soundtrack_for_its_length(
+    store: LocalStore, tmp_path: Path, fmt: str, codec: str
+) -> None:
+    store_job(store, settings_data(fmt, audio=True))
+    render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    events: list[Event] = []
+    ready = stitch_job(store, JOB_ID, events.append, workdir=tmp_path)
+    assert isinstance(ready, VideoReady)
+    found = {s["codec_type"]: s for s in streams(store.local_path(ready.output_key))}
+    assert found["audio"]["codec_name"] == codec
+    if fmt != "webm":  # Matroska keeps per-stream durations in tags, not in the stream
+        video, audio = float(found["video"]["duration"]), float(found["audio"]["duration"])
+        assert abs(audio - video) <= 1 / 30  # within one frame
+    assert not any(isinstance(e, AudioReady) for e in events)
+
+
+def test_audio_false_gives_a_video_without_an_audio_stream(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4", audio=False))
+    ready = stitch_job(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    assert ready is not None
+    assert [s["codec_type"] for s in streams(store.local_path(ready.output_key))] == ["video"]
