@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from common.errors import FramefarmError, InvalidInput, Issue
 
 if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
     from common.jobs import JobState
     from common.validation import Export
 
@@ -50,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
+    _add_inspection_commands(commands)
+    _add_render_command(commands)
+    _add_service_commands(commands)
+    _add_audio_parser(commands)
+    return parser
+
+
+def _add_inspection_commands(commands: Commands) -> None:
     validate = commands.add_parser(
         "validate",
         help="check a project file (and optional export settings); print ok or every error",
@@ -101,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(frames)
     frames.set_defaults(handler=_frames)
 
+
+def _add_render_command(commands: Commands) -> None:
     render = commands.add_parser(
         "render",
         help="export a project to a video file (embedded farm, or a running distributed one)",
@@ -121,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--crf", type=int, default=18, help="quality for mp4/webm, lower is better (default 18)"
     )
     video.add_argument("--preset", default="medium", help="x264 preset (default medium)")
+    video.add_argument(
+        "--no-audio", action="store_true", help="leave the soundtrack out (GIF never has one)"
+    )
     farm = render.add_argument_group("farm")
     farm.add_argument(
         "--workers", type=int, default=1, help="render worker threads (embedded; default 1)"
@@ -137,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     farm.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(handler=_render)
 
+
+def _add_service_commands(commands: Commands) -> None:
     for role, text in (
         ("worker", "run a render worker on the distributed farm (until SIGTERM)"),
         ("stitcher", "run a stitcher on the distributed farm (until SIGTERM)"),
@@ -169,8 +185,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="render threads with --embedded"
     )
     coordinator.set_defaults(handler=_coordinator)
-    _add_audio_parser(commands)
-    return parser
 
 
 SETTINGS_FLAGS = {
@@ -365,9 +379,10 @@ def _render(args: argparse.Namespace) -> int:
     for flag, value in (("--workers", args.workers), ("--chunk-frames", args.chunk_frames)):
         if value is not None and value < 1:
             raise InvalidInput([Issue(flag, "expected 1 or more", value)], "options")
-    _plan_from_flags(args, format=fmt, crf=args.crf, preset=args.preset)  # flags named in errors
+    video = {"format": fmt, "crf": args.crf, "preset": args.preset, "audio": not args.no_audio}
+    _plan_from_flags(args, **video)  # flags named in errors
     project = read_json_file(args.project, "project")
-    settings = _settings_from_flags(args, format=fmt, crf=args.crf, preset=args.preset)
+    settings = _settings_from_flags(args, **video)
     bar: ProgressBar | None = None
 
     def show(state: JobState) -> None:
@@ -421,7 +436,7 @@ def _coordinator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_audio_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_audio_parser(commands: Commands) -> None:
     audio = commands.add_parser(
         "audio",
         help="render a project's soundtrack to a WAV file",
