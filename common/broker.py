@@ -8,17 +8,27 @@ mode (RabbitMQ) run the same code side by side, even in one test process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 import msgpack
 from dramatiq.brokers.stub import StubBroker
 
 from common.errors import PermanentFailure
-from common.messages import JobFailed, Message, RenderAudio, RenderChunk, StitchVideo
+from common.messages import (
+    DecodeError,
+    JobFailed,
+    Message,
+    RenderAudio,
+    RenderChunk,
+    StitchVideo,
+    from_wire,
+)
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Message)
 
 RENDER_ACTOR = "render_chunk"
 AUDIO_ACTOR = "render_audio"
@@ -140,3 +150,30 @@ class FailureReporter(dramatiq.Middleware):
         self.bus.send(
             JobFailed(job_id, error, message.actor_name, chunk if isinstance(chunk, int) else None)
         )
+
+
+def run_command(
+    payload: Any,
+    expected: type[M],
+    run: Callable[[M], object],
+    *,
+    bus: Bus,
+    component: str,
+    permanent: tuple[type[BaseException], ...],
+) -> None:
+    """The body every actor shares: decode ``payload`` as ``expected`` and run it; a permanent
+    error fails the job (one JobFailed) and raises PermanentFailure, so dramatiq dead-letters
+    the message without retrying. Other errors propagate and are retried."""
+    job_id = payload.get("job_id") if isinstance(payload, dict) else None
+    catch: tuple[type[BaseException], ...] = (DecodeError, *permanent)
+    try:
+        command = from_wire(payload)
+        if not isinstance(command, expected):
+            raise DecodeError(f"expected {expected.TYPE}, got {type(command).__name__}")
+        run(command)
+    except catch as error:
+        if isinstance(job_id, str):
+            chunk = payload.get("chunk_index")
+            index = chunk if isinstance(chunk, int) and not isinstance(chunk, bool) else None
+            bus.send(JobFailed(job_id, f"{component}: {error}", component, index))
+        raise PermanentFailure(str(error)) from error

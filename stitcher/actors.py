@@ -1,4 +1,5 @@
-"""The stitch_video actor: assemble a job's frames into its video; permanent errors fail the job."""
+"""The CPU-side actors: stitch_video (frames into the video) and render_audio (the soundtrack);
+permanent errors fail the job at once."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ from typing import Any
 
 import dramatiq
 
-from common.broker import AUDIO_ACTOR, STITCH_ACTOR, Bus, Queues
+from common.broker import AUDIO_ACTOR, STITCH_ACTOR, Bus, Queues, run_command
 from common.errors import PermanentFailure
 from common.jobspec import SpecError
 from common.manifest import ManifestError
-from common.messages import DecodeError, JobFailed, RenderAudio, StitchVideo, from_wire
+from common.messages import RenderAudio, StitchVideo
 from common.storage import ObjectNotFound, ObjectStore
 from stitcher.ffmpeg import EncodeError
 from stitcher.soundtrack import render_job_audio
 from stitcher.stitch import stitch_job
 
-PERMANENT_ERRORS = (DecodeError, SpecError, ManifestError, EncodeError, ObjectNotFound)
+PERMANENT_ERRORS = (SpecError, ManifestError, EncodeError, ObjectNotFound)
 
 STITCH_OPTIONS: dict[str, Any] = {
     "max_retries": 3,
@@ -38,17 +39,13 @@ def register_audio_actor(
 ) -> dramatiq.Actor[[dict[str, Any]], None]:
     """render_audio: the job's soundtrack, once (CPU work: it runs beside the stitcher)."""
 
+    def run(command: RenderAudio) -> None:
+        render_job_audio(store, command.job_id, bus.send, workdir=workdir)
+
     def render_audio(payload: dict[str, Any]) -> None:
-        job_id = payload.get("job_id") if isinstance(payload, dict) else None
-        try:
-            command = from_wire(payload)
-            if not isinstance(command, RenderAudio):
-                raise DecodeError(f"expected render_audio, got {type(command).__name__}")
-            render_job_audio(store, command.job_id, bus.send, workdir=workdir)
-        except PERMANENT_ERRORS as error:
-            if isinstance(job_id, str):
-                bus.send(JobFailed(job_id, f"soundtrack: {error}", "audio"))
-            raise PermanentFailure(str(error)) from error
+        run_command(
+            payload, RenderAudio, run, bus=bus, component="soundtrack", permanent=PERMANENT_ERRORS
+        )
 
     decorate = dramatiq.actor(
         broker=broker, actor_name=AUDIO_ACTOR, queue_name=queues.audio, **STITCH_OPTIONS
@@ -63,18 +60,16 @@ def register_stitch_actor(
     bus: Bus,
     workdir: Path | None = None,
 ) -> dramatiq.Actor[[dict[str, Any]], None]:
+    """stitch_video: the frames (and soundtrack) into the job's video."""
+
+    def run(command: StitchVideo) -> None:
+        with tempfile.TemporaryDirectory(prefix="framefarm-stitch-", dir=workdir) as scratch:
+            stitch_job(store, command.job_id, bus.send, workdir=Path(scratch))
+
     def stitch_video(payload: dict[str, Any]) -> None:
-        job_id = payload.get("job_id") if isinstance(payload, dict) else None
-        try:
-            command = from_wire(payload)
-            if not isinstance(command, StitchVideo):
-                raise DecodeError(f"expected stitch_video, got {type(command).__name__}")
-            with tempfile.TemporaryDirectory(prefix="framefarm-stitch-", dir=workdir) as scratch:
-                stitch_job(store, command.job_id, bus.send, workdir=Path(scratch))
-        except PERMANENT_ERRORS as error:
-            if isinstance(job_id, str):
-                bus.send(JobFailed(job_id, str(error), "stitcher"))
-            raise PermanentFailure(str(error)) from error
+        run_command(
+            payload, StitchVideo, run, bus=bus, component="stitcher", permanent=PERMANENT_ERRORS
+        )
 
     decorate = dramatiq.actor(
         broker=broker, actor_name=STITCH_ACTOR, queue_name=queues.stitch, **STITCH_OPTIONS
