@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from common.errors import FramefarmError, InvalidInput, Issue
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
     from common.jobs import JobState
     from common.validation import Export
@@ -117,7 +119,9 @@ def _add_render_command(commands: Commands) -> None:
         help="export a project to a video file (embedded farm, or a running distributed one)",
         description="Render PROJECT to a video: frames in chunks on render workers, stitched "
         "with ffmpeg. By default everything runs in this process (no services needed); with "
-        "--distributed the job goes to the farm configured by FRAMEFARM_* variables.",
+        "--distributed the job goes to the farm configured by FRAMEFARM_* variables; with "
+        "--direct one process pipes raw frames into ffmpeg (the baseline the farm is measured "
+        "against).",
     )
     render.add_argument("project", metavar="PROJECT", help="project JSON file")
     render.add_argument("-o", "--output", required=True, metavar="FILE", help="video file to write")
@@ -142,10 +146,16 @@ def _add_render_command(commands: Commands) -> None:
     farm.add_argument(
         "--chunk-frames", type=int, default=None, help="frames per chunk (default: automatic)"
     )
-    farm.add_argument(
+    mode = farm.add_mutually_exclusive_group()
+    mode.add_argument(
         "--distributed",
         action="store_true",
         help="submit to RabbitMQ + S3 instead of rendering here",
+    )
+    mode.add_argument(
+        "--direct",
+        action="store_true",
+        help="no farm: one process renders and pipes raw frames into one ffmpeg (the baseline)",
     )
     farm.add_argument("--keep", action="store_true", help="keep frames and manifests in the store")
     farm.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -397,6 +407,8 @@ def _render(args: argparse.Namespace) -> int:
         elif phase != "complete":
             bar.update(state.frames_done, phase)
 
+    if args.direct:
+        return _render_direct(project, settings, output, quiet=args.quiet)
     try:
         final = render_video(
             project,
@@ -485,4 +497,28 @@ def _audio(args: argparse.Namespace) -> int:
     except OSError as error:
         raise FramefarmError(f"cannot write {args.output}: {error.strerror}") from None
     print(f"{args.output}: {len(samples) / args.sample_rate:.2f} s, {args.sample_rate} Hz, stereo")
+    return EXIT_OK
+
+
+def _render_direct(
+    project: object, settings: dict[str, object], output: Path, *, quiet: bool
+) -> int:
+    from common.config import Limits
+    from common.validation import validate_export
+    from framefarm.direct import render_direct
+    from framefarm.progress import ProgressBar
+
+    if not isinstance(project, dict):
+        raise InvalidInput([Issue("", "expected a JSON object")], "project")
+    total = validate_export(project, settings, Limits()).frame_count
+    bar = None if quiet else ProgressBar(total, sys.stderr)
+    try:
+        result = render_direct(
+            project, settings, output, on_frame=None if bar is None else bar.update
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds, size = result.duration_seconds, result.size_bytes
+    print(f"{output}: {result.frame_count} frames, {seconds:.2f} s, {size} bytes")
     return EXIT_OK

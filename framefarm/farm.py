@@ -79,7 +79,11 @@ class Farm:
         """One dramatiq worker for these queues. A render thread gets its own GL context; each
         thread prefetches one message, so a busy worker never hoards chunks (acks are late:
         a worker killed mid-chunk has its chunk redelivered)."""
-        worker = dramatiq.Worker(self.broker, queues=queues, worker_threads=threads)
+        # worker_timeout: how often idle threads look for a stop; dramatiq's 1 s default made
+        # every embedded export wait a second or two at shutdown.
+        worker = dramatiq.Worker(
+            self.broker, queues=queues, worker_threads=threads, worker_timeout=100
+        )
         worker.queue_prefetch = threads
         worker.start()
         self.workers.append(worker)

@@ -1,0 +1,141 @@
+"""The naive single-process exporter, the farm's baseline: one process renders each frame and
+pipes its raw RGB straight into one ffmpeg (no PNGs, no broker, no store), as the seed did.
+
+Same renderer, same settings and the same codec arguments as the stitcher (``codec_args``), so
+its video is comparable with the farm's; only the input differs (``rawvideo`` instead of PNGs).
+``bench/run.py`` measures the farm against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from common.config import Limits
+from common.settings import ExportSettings, wants_audio
+from common.validation import Export, validate_export
+from farm_worker.gl import create_context
+from farm_worker.renderer import FrameRenderer
+from stitcher.ffmpeg import AUDIO_CODECS, FFMPEG, codec_args, run_encoder
+from stitcher.stitch import BASE_TIMEOUT, check_video
+
+TIMEOUT_PER_FRAME = 2.0
+"""Seconds ffmpeg may run per frame on top of BASE_TIMEOUT: it waits for rendering here, so this
+is far above the stitcher's (a 1080p frame takes ~0.1 s on llvmpipe, 2 cores)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectResult:
+    """What ``render_direct`` wrote."""
+
+    output: Path
+    frame_count: int
+    duration_seconds: float
+    size_bytes: int
+    seconds: float
+    """Wall time of the export, validation to the renamed file."""
+
+
+def render_direct(
+    project: dict[str, Any],
+    settings: dict[str, Any],
+    output: Path,
+    *,
+    on_frame: Callable[[int], None] | None = None,
+    limits: Limits | None = None,
+) -> DirectResult:
+    """Validate, render every frame in this process into one ffmpeg, check the video, and move
+    it to ``output``. ``on_frame`` gets the number of frames rendered so far after each one.
+
+    Raises InvalidInput/LimitExceeded as ``render_video`` does, RenderError without a GL context,
+    and EncodeError when ffmpeg fails or writes other than every frame at the asked size.
+    """
+    started = time.perf_counter()
+    export = validate_export(project, settings, limits or Limits())
+    partial = output.with_name(f".{output.name}.part")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="framefarm-direct-") as scratch:
+            audio = _soundtrack(export, Path(scratch)) if wants_audio(export.settings) else None
+            args = direct_encode_args(export.settings, export.timeline.fps, partial, audio)
+            timeout = BASE_TIMEOUT + TIMEOUT_PER_FRAME * export.frame_count
+            ctx = create_context()
+            try:
+                with FrameRenderer(
+                    ctx, export.project, export.settings.width, export.settings.height
+                ) as renderer:
+                    run_encoder(args, _frames(renderer, export, on_frame), timeout)
+            finally:
+                ctx.release()
+        check_video(partial, export.settings, export.frame_count)
+        os.replace(partial, output)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    return DirectResult(
+        output=output,
+        frame_count=export.frame_count,
+        duration_seconds=float(export.timeline.duration),
+        size_bytes=output.stat().st_size,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def direct_encode_args(
+    settings: ExportSettings, fps: Fraction, output: Path, audio: Path | None = None
+) -> list[str]:
+    """ffmpeg reading packed RGB frames from stdin, encoding as the stitcher does.
+
+    The stitcher's ``encode_args`` with ``rawvideo`` input: one output frame per input frame
+    (``-fps_mode passthrough``) at the exact rational rate, the same ``codec_args``, and the
+    soundtrack muxed the same way.
+    """
+    rate = f"{fps.numerator}/{fps.denominator}"
+    source = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{settings.width}x{settings.height}"]
+    source += ["-framerate", rate, "-i", "-"]
+    if audio is not None:
+        source += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+        source += [*AUDIO_CODECS[settings.format], "-shortest"]
+    return [
+        FFMPEG,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *source,
+        "-fps_mode",
+        "passthrough",
+        *codec_args(settings),
+        str(output),
+    ]
+
+
+def _frames(
+    renderer: FrameRenderer, export: Export, on_frame: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    """Each frame's RGB bytes in order, rendered only when ffmpeg is ready for it."""
+    for index in range(export.frame_count):
+        yield renderer.render_at(export.timeline.time_of(index))
+        if on_frame is not None:
+            on_frame(index + 1)
+
+
+def _soundtrack(export: Export, directory: Path) -> Path:
+    """The soundtrack as the farm renders it (stitcher/soundtrack.py): exactly the video's span."""
+    from common.audio.render import render_soundtrack
+    from common.audio.wav import write_wav
+    from stitcher.soundtrack import SAMPLE_RATE
+
+    start = export.timeline.start
+    end = start + export.timeline.duration
+    samples = render_soundtrack(export.project, float(start), float(end), SAMPLE_RATE)
+    path = directory / "soundtrack.wav"
+    write_wav(path, samples, SAMPLE_RATE)
+    return path
