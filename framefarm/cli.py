@@ -257,10 +257,14 @@ def _plan_from_flags(args: argparse.Namespace, **extra: object) -> Export:
 
 
 def _flag_issue(issue: Issue) -> Issue:
+    """A settings issue named by its flag, in its path and in its message."""
     field = issue.path.removeprefix("settings.")
-    if field in SETTINGS_FLAGS:
-        return Issue(SETTINGS_FLAGS[field], issue.message, issue.value)
-    return issue
+    if field not in SETTINGS_FLAGS:
+        return issue
+    message = issue.message
+    for name, flag in SETTINGS_FLAGS.items():
+        message = message.replace(f"before {name} ", f"before {flag} ")
+    return Issue(SETTINGS_FLAGS[field], message, issue.value)
 
 
 def _frame(args: argparse.Namespace) -> int:
