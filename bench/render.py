@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
-import json
 import math
 import os
 import platform
@@ -40,6 +39,7 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
+from bench.report import publish
 from common.exact import to_fraction
 from common.project import Project
 from common.scene import SceneModel
@@ -376,10 +376,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     result = run(args)
-    print(markdown(result))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.json}", file=sys.stderr)
+    publish(markdown(result), result, args.json)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import importlib
 import itertools
-import json
 import math
 import os
 import statistics
@@ -48,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.render import Encoder, Stopwatch, machine, measure_frame, proc_status_kib, summarise
+from bench.report import publish
 from common.config import Limits, ServiceSettings, make_store
 from common.jobs import JobState, Phase
 from common.keys import JobKeys
@@ -930,10 +930,7 @@ def ffmpeg_version() -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     result = run(args)
-    print(markdown(result))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.json}", file=sys.stderr)
+    publish(markdown(result), result, args.json)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ RabbitMQ through ``rabbitmqctl``, ffprobe, the object store); nothing is mocked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +29,7 @@ from common.jobs import JobState
 from common.keys import JobKeys
 from common.manifest import ChunkManifest, FrameRecord, ordered_frames
 from common.messages import Event
-from common.storage import ObjectStore
+from common.storage import ObjectStore, S3Store
 from coordinator.orchestrator import Orchestrator
 from tests.services import RABBITMQCTL_TIMEOUT_S, SeaweedS3, tail
 
@@ -173,6 +175,23 @@ class Processes:
             service.stop()
         for service in self.started:
             print(service.output())
+
+
+@contextlib.contextmanager
+def isolated_farm(s3_server: SeaweedS3, rabbit_url: str, label: str) -> Iterator[FarmConfig]:
+    """A queue prefix and a bucket of this test's own; the bucket goes (with its objects) after."""
+    token = uuid.uuid4().hex[:12]
+    config = FarmConfig(s3_server, rabbit_url, f"{label}-{token}", f"{label}-{token}")
+    yield config
+    store = S3Store(
+        s3_server.endpoint,
+        s3_server.access_key,
+        s3_server.secret_key,
+        config.bucket,
+        create_bucket=False,
+    )
+    if store.client.bucket_exists(config.bucket):
+        store.client.remove_bucket(config.bucket)  # SeaweedFS removes non-empty buckets
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +24,6 @@ from typing import IO, Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from common.storage import S3Store
 from tests.coordinator.api_client import (
     DEMO_FILE_NAME,
     LONGER,
@@ -45,6 +43,7 @@ from tests.integration.helpers import (
     FarmConfig,
     Processes,
     ffprobe,
+    isolated_farm,
     wait_for,
     wait_for_consumers,
 )
@@ -147,18 +146,8 @@ def coordinator_env(config: FarmConfig, **settings: str) -> dict[str, str]:
 @pytest.fixture
 def config(s3_server: SeaweedS3, rabbit_url: str) -> Iterator[FarmConfig]:
     """This test's queue prefix and bucket; the bucket goes (with its objects) afterwards."""
-    token = uuid.uuid4().hex[:12]
-    config = FarmConfig(s3_server, rabbit_url, f"api-{token}", f"api-{token}")
-    yield config
-    store = S3Store(
-        s3_server.endpoint,
-        s3_server.access_key,
-        s3_server.secret_key,
-        config.bucket,
-        create_bucket=False,
-    )
-    if store.client.bucket_exists(config.bucket):
-        store.client.remove_bucket(config.bucket)  # SeaweedFS removes non-empty buckets
+    with isolated_farm(s3_server, rabbit_url, "api") as config:
+        yield config
 
 
 @pytest.fixture

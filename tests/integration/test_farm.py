@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,7 +27,7 @@ from common.config import Limits
 from common.jobs import JobState, Phase
 from common.keys import JobKeys, new_job_id
 from common.messages import ChunkCommitted, ChunkProgress, Event, JobFailed
-from common.storage import LocalStore, ObjectStore, S3Store
+from common.storage import LocalStore, ObjectStore
 from common.validation import validate_export
 from coordinator.events import EventPump
 from coordinator.orchestrator import Orchestrator
@@ -41,6 +40,7 @@ from tests.integration.helpers import (
     Processes,
     ffprobe,
     frame_hashes,
+    isolated_farm,
     job_objects,
     manifests,
     queue_counts,
@@ -62,18 +62,8 @@ DEMO: dict[str, Any] = json.loads((EXAMPLES / "demo.json").read_text())
 @pytest.fixture
 def config(s3_server: SeaweedS3, rabbit_url: str) -> Iterator[FarmConfig]:
     """This test's queue prefix and bucket; the bucket goes (with its objects) afterwards."""
-    token = uuid.uuid4().hex[:12]
-    config = FarmConfig(s3_server, rabbit_url, f"it-{token}", f"it-{token}")
-    yield config
-    store = S3Store(
-        s3_server.endpoint,
-        s3_server.access_key,
-        s3_server.secret_key,
-        config.bucket,
-        create_bucket=False,
-    )
-    if store.client.bucket_exists(config.bucket):
-        store.client.remove_bucket(config.bucket)  # SeaweedFS removes non-empty buckets
+    with isolated_farm(s3_server, rabbit_url, "it") as config:
+        yield config
 
 
 @dataclass
