@@ -222,3 +222,12 @@ def check_same_state(message: dict[str, Any], status: dict[str, Any]) -> None:
     seen = (message["phase"], message["framesDone"], message["framesTotal"], message["percent"])
     expected = (status["phase"], status["frames_done"], status["frames_total"], status["percent"])
     assert seen == expected, (message, status)
+
+
+def check_not_behind(message: dict[str, Any], status: dict[str, Any]) -> None:
+    """A progress message no older than an earlier ``GET`` (work may have moved on since)."""
+    assert message["type"] == "progress", message
+    assert message["phase"] == status["phase"], (message, status)
+    assert message["framesTotal"] == status["frames_total"], (message, status)
+    assert message["framesDone"] >= status["frames_done"], (message, status)
+    assert message["percent"] >= status["percent"], (message, status)
