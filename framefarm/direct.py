@@ -23,7 +23,7 @@ from common.settings import ExportSettings, wants_audio
 from common.validation import Export, validate_export
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
-from stitcher.ffmpeg import AUDIO_CODECS, FFMPEG, codec_args, run_encoder
+from stitcher.ffmpeg import encode_args, run_encoder
 from stitcher.stitch import BASE_TIMEOUT, check_video
 
 TIMEOUT_PER_FRAME = 2.0
@@ -91,30 +91,8 @@ def render_direct(
 def direct_encode_args(
     settings: ExportSettings, fps: Fraction, output: Path, audio: Path | None = None
 ) -> list[str]:
-    """ffmpeg reading packed RGB frames from stdin, encoding as the stitcher does.
-
-    The stitcher's ``encode_args`` with ``rawvideo`` input: one output frame per input frame
-    (``-fps_mode passthrough``) at the exact rational rate, the same ``codec_args``, and the
-    soundtrack muxed the same way.
-    """
-    rate = f"{fps.numerator}/{fps.denominator}"
-    source = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{settings.width}x{settings.height}"]
-    source += ["-framerate", rate, "-i", "-"]
-    if audio is not None:
-        source += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
-        source += [*AUDIO_CODECS[settings.format], "-shortest"]
-    return [
-        FFMPEG,
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        *source,
-        "-fps_mode",
-        "passthrough",
-        *codec_args(settings),
-        str(output),
-    ]
+    """The stitcher's ffmpeg command with packed RGB frames on stdin instead of PNGs."""
+    return encode_args(settings, fps, output, audio, raw_rgb=True)
 
 
 def _frames(

@@ -78,9 +78,15 @@ AUDIO_CODECS: dict[str, list[str]] = {
 
 
 def encode_args(
-    settings: ExportSettings, fps: Fraction, output: Path, audio: Path | None = None
+    settings: ExportSettings,
+    fps: Fraction,
+    output: Path,
+    audio: Path | None = None,
+    *,
+    raw_rgb: bool = False,
 ) -> list[str]:
-    """The ffmpeg command that encodes PNG frames read from stdin into ``output``.
+    """The ffmpeg command that encodes PNG frames (or, with ``raw_rgb``, packed RGB frames)
+    read from stdin into ``output``.
 
     Every input frame becomes exactly one output frame (``-fps_mode passthrough``: nothing is
     duplicated or dropped) with timestamps ``i / fps`` in the exact rational rate, so mp4 and mov
@@ -97,22 +103,18 @@ def encode_args(
     the palette and drawn with their nearest neighbours.
     """
     rate = f"{fps.numerator}/{fps.denominator}"
-    source = ["-f", "image2pipe", "-framerate", rate, "-c:v", "png", "-i", "-"]
+    if raw_rgb:  # packed 8-bit RGB frames (the direct exporter) instead of PNGs
+        size = f"{settings.width}x{settings.height}"
+        source = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-framerate", rate, "-i", "-"]
+    else:
+        source = ["-f", "image2pipe", "-framerate", rate, "-c:v", "png", "-i", "-"]
     if audio is not None:
         if settings.format not in AUDIO_CODECS:
             raise EncodeError(f"{settings.format} cannot carry audio")
         # The soundtrack is rendered to exactly the video's length; -shortest only guards
         # against an encoder's padding of the last audio frame.
-        source += [
-            "-i",
-            str(audio),
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0",
-            *AUDIO_CODECS[settings.format],
-        ]
-        source += ["-shortest"]
+        source += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+        source += [*AUDIO_CODECS[settings.format], "-shortest"]
     return [
         FFMPEG,
         "-hide_banner",
