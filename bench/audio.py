@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from common.audio import render_soundtrack
-from common.validation import load_project_file
+from common.format.validation import load_project_file
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECTS = (ROOT / "examples" / "dense.json", ROOT / "examples" / "song60.json")

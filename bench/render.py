@@ -40,10 +40,10 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.report import publish
-from common.exact import to_fraction
-from common.project import Project
-from common.scene import SceneModel
-from common.validation import load_project_file
+from common.format.project import Project
+from common.format.validation import load_project_file
+from common.scene.visuals import SceneModel
+from common.timing.exact import to_fraction
 from farm_worker import png
 from farm_worker.gl import create_context, describe
 from farm_worker.renderer import FrameRenderer, as_image

@@ -48,13 +48,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.render import Encoder, Stopwatch, machine, measure_frame, proc_status_kib, summarise
 from bench.report import publish
+from common.adapters.storage import LocalStore, ObjectStore
 from common.config import Limits, ServiceSettings, make_store
-from common.jobs import JobState, Phase
-from common.keys import JobKeys
-from common.manifest import ChunkManifest
-from common.planning import plan_chunks
-from common.storage import LocalStore, ObjectStore
-from common.validation import read_json_file, validate_export
+from common.format.validation import read_json_file, validate_export
+from common.jobs.chunks import plan_chunks
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest
+from common.jobs.state import JobState, Phase
 
 if TYPE_CHECKING:
     from tests.integration.helpers import FarmConfig

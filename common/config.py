@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from common.storage import ObjectStore
+    from common.adapters.storage import ObjectStore
 
 
 class Limits(BaseSettings):
@@ -48,7 +48,7 @@ class ServiceSettings(BaseSettings):
 
 def make_store(settings: ServiceSettings) -> ObjectStore:
     """The configured object store: S3 when an endpoint is set, else the local directory."""
-    from common.storage import LocalStore, S3Store
+    from common.adapters.storage import LocalStore, S3Store
 
     if settings.s3_endpoint:
         return S3Store(

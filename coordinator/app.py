@@ -24,12 +24,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from common.adapters.storage import LocalStore
 from common.config import CoordinatorSettings, Limits
 from common.errors import InvalidInput, Issue, LimitExceeded
-from common.jobs import JobState, Phase
-from common.keys import check_job_id
-from common.storage import LocalStore
-from common.validation import parse_settings, validate_export
+from common.format.validation import parse_settings, validate_export
+from common.jobs.keys import check_job_id
+from common.jobs.state import JobState, Phase
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob

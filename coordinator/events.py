@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import dramatiq
 
-from common.broker import Queues
-from common.jobs import JobState
-from common.messages import EVENT_TYPES, DecodeError, Event, from_wire
+from common.adapters.bus import Queues
+from common.jobs.messages import EVENT_TYPES, DecodeError, Event, from_wire
+from common.jobs.state import JobState
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from common.jobs import JobState
+from common.jobs.state import JobState
 from coordinator.orchestrator import Orchestrator
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from common.project import Project
-from common.settings import ExportSettings
+from common.format.export_settings import ExportSettings
+from common.format.project import Project
 
 API_VERSION = "1.0.0"
 

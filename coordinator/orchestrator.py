@@ -16,8 +16,23 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.errors import FramefarmError, InvalidInput
-from common.jobs import (
+from common.format.export_settings import wants_audio
+from common.format.validation import Export
+from common.jobs.chunks import plan_chunks
+from common.jobs.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
+from common.jobs.manifest import ChunkManifest
+from common.jobs.messages import (
+    Event,
+    Message,
+    RenderAudio,
+    RenderChunk,
+    StitchProgress,
+    StitchVideo,
+)
+from common.jobs.spec import JobSpec
+from common.jobs.state import (
     IllegalTransition,
     JobState,
     Phase,
@@ -27,14 +42,6 @@ from common.jobs import (
     kind_of,
     new_job,
 )
-from common.jobspec import JobSpec
-from common.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
-from common.manifest import ChunkManifest
-from common.messages import Event, Message, RenderAudio, RenderChunk, StitchProgress, StitchVideo
-from common.planning import plan_chunks
-from common.settings import wants_audio
-from common.storage import ObjectNotFound, ObjectStore
-from common.validation import Export
 
 log = logging.getLogger(__name__)
 

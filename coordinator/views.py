@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.jobs import JobState, Phase
+from common.jobs.state import JobState, Phase
 
 PHASE_MESSAGES = {
     Phase.QUEUED: "Waiting for a render worker",

@@ -7,11 +7,11 @@ from typing import Any
 
 import dramatiq
 
-from common.broker import RENDER_ACTOR, Bus, Queues, run_command
+from common.adapters.bus import RENDER_ACTOR, Bus, Queues, run_command
+from common.adapters.storage import ObjectNotFound
 from common.errors import InvalidInput, PermanentFailure, RenderError
-from common.jobspec import SpecError
-from common.messages import RenderChunk
-from common.storage import ObjectNotFound
+from common.jobs.messages import RenderChunk
+from common.jobs.spec import SpecError
 from farm_worker.chunk import ChunkError, ChunkRenderer
 
 PERMANENT_ERRORS = (SpecError, ChunkError, InvalidInput, RenderError, ObjectNotFound)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import moderngl
 
-from common.project import PmndrsBloom
+from common.format.project import PmndrsBloom
 from farm_worker.gl import program, uniform
 from farm_worker.targets import Target
 

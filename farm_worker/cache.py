@@ -8,10 +8,10 @@ from collections import OrderedDict
 
 import moderngl
 
-from common.jobspec import JobSpec
-from common.keys import JobKeys
-from common.storage import ObjectStore
-from common.validation import Export
+from common.adapters.storage import ObjectStore
+from common.format.validation import Export
+from common.jobs.keys import JobKeys
+from common.jobs.spec import JobSpec
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
 

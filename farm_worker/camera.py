@@ -7,7 +7,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from common.scene import CameraState
+from common.scene.visuals import CameraState
 
 NEAR, FAR = 0.1, 1000.0
 

@@ -13,12 +13,12 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from common.adapters.storage import ObjectStore
 from common.errors import FramefarmError
-from common.keys import JobKeys
-from common.manifest import ChunkManifest, FrameRecord
-from common.messages import ChunkCommitted, ChunkProgress, Event, RenderChunk
-from common.planning import ChunkPlan
-from common.storage import ObjectStore
+from common.jobs.chunks import ChunkPlan
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest, FrameRecord
+from common.jobs.messages import ChunkCommitted, ChunkProgress, Event, RenderChunk
 from farm_worker.cache import SpecCache, ThreadRenderers
 from farm_worker.gl import describe
 from farm_worker.png import encode_png

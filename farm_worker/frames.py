@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from common.validation import Export
+from common.format.validation import Export
 from farm_worker.gl import create_context
 from farm_worker.png import encode_png
 from farm_worker.renderer import FrameRenderer, as_image

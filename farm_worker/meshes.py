@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from common.scene import Kind
+from common.scene.visuals import Kind
 
 
 @dataclass(frozen=True)

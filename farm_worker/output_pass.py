@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import moderngl
 
-from common.project import Visualizer
+from common.format.project import Visualizer
 from farm_worker.gl import program, uniform
 from farm_worker.targets import Target
 

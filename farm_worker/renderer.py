@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from common.errors import Issue, LimitExceeded
-from common.exact import Rational
-from common.project import PmndrsBloom, Project
-from common.scene import Scene, SceneModel
+from common.format.project import PmndrsBloom, Project
+from common.scene.visuals import Scene, SceneModel
+from common.timing.exact import Rational
 from farm_worker.bloom import BloomPass, MipmapBloom
 from farm_worker.output_pass import OutputPass
 from farm_worker.scene_pass import ScenePass

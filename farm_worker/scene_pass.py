@@ -5,7 +5,7 @@ from __future__ import annotations
 import moderngl
 import numpy as np
 
-from common.scene import KINDS, Kind, Scene, VisualBatch
+from common.scene.visuals import KINDS, Kind, Scene, VisualBatch
 from farm_worker.camera import view_projection
 from farm_worker.gl import program, uniform
 from farm_worker.meshes import mesh_for

@@ -14,7 +14,7 @@ import math
 
 import moderngl
 
-from common.project import UnrealBloom as UnrealBloomSettings
+from common.format.project import UnrealBloom as UnrealBloomSettings
 from farm_worker.bloom import mip_sizes
 from farm_worker.gl import program, set_uniforms, uniform
 from farm_worker.targets import Target

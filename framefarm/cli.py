@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
-    from common.jobs import JobState
-    from common.validation import Export
+    from common.format.validation import Export
+    from common.jobs.state import JobState
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -246,12 +246,12 @@ def _settings_from_flags(args: argparse.Namespace, **extra: object) -> dict[str,
 def _plan_from_flags(args: argparse.Namespace, **extra: object) -> Export:
     """Validate the project file and the flags together; errors name the flags."""
     from common.config import Limits
-    from common.validation import load_project_file, parse_settings, plan_export
+    from common.format.validation import build_export, load_project_file, parse_settings
 
     project = load_project_file(args.project)
     try:
         settings = parse_settings(_settings_from_flags(args, **extra), "settings")
-        return plan_export(project, settings, Limits())
+        return build_export(project, settings, Limits())
     except InvalidInput as error:
         raise type(error)([_flag_issue(i) for i in error.issues], "options") from None
 
@@ -316,21 +316,21 @@ def _frame_range(text: str | None, count: int) -> range:
 
 def _validate(args: argparse.Namespace) -> int:
     from common.config import Limits
-    from common.validation import load_project_file, plan_export
+    from common.format.validation import build_export, load_project_file
 
     project = load_project_file(args.project)
     if args.settings is not None:
-        from common.validation import parse_settings
+        from common.format.validation import parse_settings
 
         data = _settings_argument(args.settings)
-        plan_export(project, parse_settings(data, "settings"), Limits())
+        build_export(project, parse_settings(data, "settings"), Limits())
     print("ok")
     return EXIT_OK
 
 
 def _scene(args: argparse.Namespace) -> int:
-    from common.scene import SceneModel
-    from common.validation import load_project_file
+    from common.format.validation import load_project_file
+    from common.scene.visuals import SceneModel
 
     project = load_project_file(args.project)
     model = SceneModel.from_project(project)
@@ -366,7 +366,7 @@ def _scene(args: argparse.Namespace) -> int:
 
 def _settings_argument(text: str) -> object:
     """``--settings``: inline JSON (starting with '{') or the path of a JSON file."""
-    from common.validation import read_json_file
+    from common.format.validation import read_json_file
 
     text = text.strip()
     if not text.startswith("{"):
@@ -382,7 +382,7 @@ def _render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from common.config import ServiceSettings
-    from common.validation import read_json_file
+    from common.format.validation import read_json_file
     from framefarm.progress import ProgressBar
     from framefarm.render import render_video
 
@@ -473,7 +473,7 @@ def _audio(args: argparse.Namespace) -> int:
     from common.audio import render_soundtrack
     from common.audio.wav import write_wav
     from common.config import Limits
-    from common.validation import load_project_file
+    from common.format.validation import load_project_file
 
     project = load_project_file(args.project)
     end_beat = project.duration_beats if args.end_beat is None else args.end_beat
@@ -508,7 +508,7 @@ def _render_direct(
     project: object, settings: dict[str, object], output: Path, *, quiet: bool
 ) -> int:
     from common.config import Limits
-    from common.validation import validate_export
+    from common.format.validation import validate_export
     from framefarm.direct import render_direct
     from framefarm.progress import ProgressBar
 

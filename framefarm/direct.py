@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from common.config import Limits
-from common.settings import ExportSettings, wants_audio
-from common.validation import Export, validate_export
+from common.format.export_settings import ExportSettings, wants_audio
+from common.format.validation import Export, validate_export
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
 from stitcher.ffmpeg import encode_args, run_encoder

@@ -14,11 +14,11 @@ from typing import Any
 
 import dramatiq
 
-from common.broker import Bus, FailureReporter, Queues, declare, rabbitmq_broker, stub_broker
+from common.adapters.bus import Bus, FailureReporter, Queues, declare, rabbitmq_broker, stub_broker
+from common.adapters.storage import ObjectStore
 from common.config import ServiceSettings, make_store
 from common.errors import FramefarmError
-from common.jobs import JobState
-from common.storage import ObjectStore
+from common.jobs.state import JobState
 from coordinator.events import EventPump
 from coordinator.orchestrator import Orchestrator
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common.adapters.storage import LocalStore
 from common.config import Limits, ServiceSettings
 from common.errors import FramefarmError
-from common.jobs import JobState, Phase
-from common.storage import LocalStore
-from common.validation import validate_export
+from common.format.validation import validate_export
+from common.jobs.state import JobState, Phase
 from framefarm.farm import Farm, JobWatcher
 
 

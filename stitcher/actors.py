@@ -9,12 +9,12 @@ from typing import Any
 
 import dramatiq
 
-from common.broker import AUDIO_ACTOR, STITCH_ACTOR, Bus, Queues, run_command
+from common.adapters.bus import AUDIO_ACTOR, STITCH_ACTOR, Bus, Queues, run_command
+from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.errors import PermanentFailure
-from common.jobspec import SpecError
-from common.manifest import ManifestError
-from common.messages import RenderAudio, StitchVideo
-from common.storage import ObjectNotFound, ObjectStore
+from common.jobs.manifest import ManifestError
+from common.jobs.messages import RenderAudio, StitchVideo
+from common.jobs.spec import SpecError
 from stitcher.ffmpeg import EncodeError
 from stitcher.soundtrack import render_job_audio
 from stitcher.stitch import stitch_job

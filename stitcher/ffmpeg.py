@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from common.errors import FramefarmError
-from common.settings import ExportSettings, Preset, VideoFormat
+from common.format.export_settings import ExportSettings, Preset, VideoFormat
 
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"

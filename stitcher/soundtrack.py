@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.audio.render import render_soundtrack
 from common.audio.wav import write_wav
-from common.jobspec import JobSpec
-from common.keys import JobKeys
-from common.messages import AudioReady, DecodeError, Event, from_wire
-from common.storage import ObjectNotFound, ObjectStore
+from common.jobs.keys import JobKeys
+from common.jobs.messages import AudioReady, DecodeError, Event, from_wire
+from common.jobs.spec import JobSpec
 
 SAMPLE_RATE = 48_000
 

@@ -15,12 +15,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
-from common.jobspec import JobSpec
-from common.keys import JobKeys
-from common.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
-from common.messages import DecodeError, Event, StitchProgress, VideoReady, from_wire
-from common.settings import ExportSettings, wants_audio
-from common.storage import ObjectNotFound, ObjectStore
+from common.adapters.storage import ObjectNotFound, ObjectStore
+from common.format.export_settings import ExportSettings, wants_audio
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
+from common.jobs.messages import DecodeError, Event, StitchProgress, VideoReady, from_wire
+from common.jobs.spec import JobSpec
 from stitcher.ffmpeg import MIME_TYPES, EncodeError, encode_args, probe, run_encoder
 
 BASE_TIMEOUT = 60.0

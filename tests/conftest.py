@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from common.storage import LocalStore, S3Store
+from common.adapters.storage import LocalStore, S3Store
 from tests.services import RabbitVhost, SeaweedS3
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from common.project import Project
-from common.validation import parse_project
+from common.format.project import Project
+from common.format.validation import parse_project
 
 BASE: dict[str, Any] = {
     "format": "framefarm.project/1",

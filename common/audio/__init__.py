@@ -9,7 +9,7 @@ sample: every random choice is keyed by the visualizer seed, the track and the n
 - ``voices``: which notes sound (PolySynth polyphony, monophonic take-over) and when
 - ``synths``: one note of each Tone.js instrument
 - ``oscillators``, ``noise``: band-limited waves (fm/am/fat/pulse/pwm, partials), seeded noise
-- ``effects``: Gain, Filter, FeedbackDelay, Reverb, Distortion, Chorus as streaming processors
+- ``processors``: Gain, Filter, FeedbackDelay, Reverb, Distortion, Chorus as streaming processors
 - ``iir``, ``biquad``: exact vectorised recursive filters and Web Audio biquad coefficients
 - ``units``, ``wav``: conversions, and the 16/24-bit PCM WAV writer
 """

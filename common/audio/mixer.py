@@ -3,8 +3,8 @@
 Each track is its voices' dry signal through its effect chain, then its ``volume`` (dB) and
 ``pan`` (equal power, as Web Audio's StereoPannerNode: a mono signal is spread by cos/sin of
 (pan + 1) * pi/4; a stereo one keeps its sides and folds one into the other). Mute and solo
-are :attr:`common.project.Project.audible_tracks`. An effect chain whose input has been silent
-for longer than its tail is skipped (exact zeros) and its state cleared.
+are :attr:`common.format.project.Project.audible_tracks`. An effect chain whose input has been
+silent for longer than its tail is skipped (exact zeros) and its state cleared.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import math
 
 import numpy as np
 
-from common.audio.effects import Effect, build_chain
+from common.audio.processors import Effect, build_chain
 from common.audio.synths import make_voice
 from common.audio.units import FloatArray, db_to_gain
 from common.audio.voices import TrackVoices, schedule
-from common.exact import to_fraction
-from common.instruments import voice_options
-from common.project import Project, Track
+from common.format.instruments import voice_options
+from common.format.project import Project, Track
+from common.timing.exact import to_fraction
 
 
 def pan_stereo(x: FloatArray, pan: float) -> FloatArray:

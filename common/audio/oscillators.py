@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from common.audio.units import FloatArray, cents_to_ratio, db_to_gain
-from common.instruments import OscillatorOptions
+from common.format.instruments import OscillatorOptions
 
 _TYPE = re.compile(
     r"^(?P<prefix>am|fm|fat)?(?P<base>sine|square|sawtooth|triangle|custom)(?P<count>\d+)?$"

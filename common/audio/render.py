@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from common.audio.limiter import Limiter
 from common.audio.mixer import TrackStrip
-from common.project import Project
+from common.format.project import Project
 
 BLOCK = 1 << 17
 """Samples per block (2.7 s at 48 kHz)."""

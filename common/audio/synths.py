@@ -1,7 +1,7 @@
 """One note of each Tone.js instrument, rendered from its note-on: the voices of a track.
 
-Amplitude envelopes come from :func:`common.instruments.voice_envelope` and
-:meth:`common.envelope.Envelope.level`, the code the visuals pulse with. Signal paths follow
+Amplitude envelopes come from :func:`common.format.instruments.voice_envelope` and
+:meth:`common.format.envelope.Envelope.level`, the code the visuals pulse with. Signal paths follow
 Tone.js: ``Synth`` is oscillator x envelope; ``FMSynth`` and
 ``AMSynth`` are two -10 dB ``Synth``s, the modulator driving the carrier's frequency
 (f + f * modulationIndex * m) or gain ((m + 1) / 2); ``MembraneSynth`` sweeps its sine from
@@ -27,8 +27,8 @@ from common.audio.iir import LinearFilter, biquad_lockstep
 from common.audio.noise import looped, noise_buffer
 from common.audio.oscillators import Wave, render_oscillator, render_wave
 from common.audio.units import FloatArray, cents_to_ratio, db_to_gain, midi_to_hz
-from common.envelope import Envelope
-from common.instruments import (
+from common.format.envelope import Envelope
+from common.format.instruments import (
     AMSynthOptions,
     FMSynthOptions,
     MembraneSynthOptions,

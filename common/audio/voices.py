@@ -23,9 +23,9 @@ import numpy as np
 
 from common.audio.synths import NoteEvent, Voice
 from common.audio.units import FloatArray
-from common.exact import to_fraction
-from common.instruments import PolySynthSpec
-from common.project import Project, Track
+from common.format.instruments import PolySynthSpec
+from common.format.project import Project, Track
+from common.timing.exact import to_fraction
 
 CACHE_SAMPLES = 1 << 23
 """Samples of cached renderings one track keeps beyond those sounding now (64 MiB mono)."""

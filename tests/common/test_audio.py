@@ -17,9 +17,9 @@ from common.audio.iir import LinearFilter
 from common.audio.oscillators import Wave, render_wave
 from common.audio.units import FloatArray
 from common.audio.wav import pcm_bytes, write_wav
-from common.instruments import EnvelopeOptions
-from common.project import Project
-from common.validation import load_project_file
+from common.format.instruments import EnvelopeOptions
+from common.format.project import Project
+from common.format.validation import load_project_file
 from framefarm.cli import main
 from tests.factories import note, project, track
 

@@ -22,9 +22,9 @@ import uvicorn
 from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
 
-from common.broker import Queues, rabbitmq_broker
+from common.adapters.bus import Queues, rabbitmq_broker
+from common.adapters.storage import LocalStore
 from common.config import CoordinatorSettings, Limits
-from common.storage import LocalStore
 from coordinator.app import Services, create_app
 from coordinator.page import STATIC_DIR
 from framefarm.farm import Farm

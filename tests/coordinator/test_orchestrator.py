@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from common.adapters.storage import LocalStore
 from common.config import Limits
-from common.jobs import JobState, Phase
-from common.keys import JobKeys
-from common.manifest import ChunkManifest, FrameRecord
-from common.messages import (
+from common.format.validation import Export, validate_export
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest, FrameRecord
+from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
     ChunkProgress,
@@ -26,8 +27,7 @@ from common.messages import (
     StitchVideo,
     VideoReady,
 )
-from common.storage import LocalStore
-from common.validation import Export, validate_export
+from common.jobs.state import JobState, Phase
 from coordinator.orchestrator import PROGRESS_SAVE_INTERVAL, Orchestrator, UnknownJob
 from tests.factories import project_data
 

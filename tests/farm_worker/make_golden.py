@@ -19,8 +19,8 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
-from common.project import Project
-from common.validation import parse_project, read_json_file
+from common.format.project import Project
+from common.format.validation import parse_project, read_json_file
 from farm_worker.renderer import FrameRenderer, as_image
 
 ROOT = Path(__file__).resolve().parents[2]

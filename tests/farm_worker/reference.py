@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from common.project import PmndrsBloom, Visualizer
+from common.format.project import PmndrsBloom, Visualizer
 from farm_worker.bloom import mip_sizes
 
 Image = npt.NDArray[np.float32]

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from common.project import PmndrsBloom, Project
+from common.format.project import PmndrsBloom, Project
 from farm_worker.bloom import MipmapBloom
 from farm_worker.renderer import FrameRenderer, upload_hdr
 from tests.factories import project

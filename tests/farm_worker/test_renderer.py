@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from common.color import hex_to_linear
 from common.errors import LimitExceeded
-from common.project import Project
-from common.validation import load_project_file
+from common.format.project import Project
+from common.format.validation import load_project_file
+from common.scene.color import hex_to_linear
 from farm_worker.renderer import FrameRenderer, as_image
 from tests.factories import note, project, track
 from tests.farm_worker import make_golden, reference
@@ -203,7 +203,7 @@ def frame_times(indices: range | list[int]) -> list[Fraction]:
 RENDER_ONE_FRAME = """
 import hashlib, sys
 from fractions import Fraction
-from common.validation import load_project_file
+from common.format.validation import load_project_file
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
 ctx = create_context()

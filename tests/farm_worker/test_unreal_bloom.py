@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from common.project import Project
-from common.project import UnrealBloom as UnrealBloomSettings
+from common.format.project import Project
+from common.format.project import UnrealBloom as UnrealBloomSettings
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer, as_image, make_bloom, upload_hdr
 from farm_worker.unreal_bloom import UnrealBloom, gaussian_coefficients, unreal_mip_sizes

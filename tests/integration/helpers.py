@@ -24,12 +24,12 @@ from types import TracebackType
 from typing import IO, Self
 from urllib.parse import unquote, urlsplit
 
+from common.adapters.storage import ObjectStore, S3Store
 from common.config import ServiceSettings
-from common.jobs import JobState
-from common.keys import JobKeys
-from common.manifest import ChunkManifest, FrameRecord, ordered_frames
-from common.messages import Event
-from common.storage import ObjectStore, S3Store
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest, FrameRecord, ordered_frames
+from common.jobs.messages import Event
+from common.jobs.state import JobState
 from coordinator.orchestrator import Orchestrator
 from tests.services import RABBITMQCTL_TIMEOUT_S, SeaweedS3, tail
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pytest
 
 from common.errors import InvalidInput
-from common.jobs import Phase
+from common.jobs.state import Phase
 from framefarm.direct import render_direct
 from framefarm.render import render_video
 from tests.integration.helpers import EXAMPLES, ffprobe

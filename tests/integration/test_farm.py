@@ -22,13 +22,13 @@ from typing import Any
 import pika
 import pytest
 
-from common.broker import Bus, MsgpackEncoder, Queues, declare, rabbitmq_broker
+from common.adapters.bus import Bus, MsgpackEncoder, Queues, declare, rabbitmq_broker
+from common.adapters.storage import LocalStore, ObjectStore
 from common.config import Limits
-from common.jobs import JobState, Phase
-from common.keys import JobKeys, new_job_id
-from common.messages import ChunkCommitted, ChunkProgress, Event, JobFailed
-from common.storage import LocalStore, ObjectStore
-from common.validation import validate_export
+from common.format.validation import validate_export
+from common.jobs.keys import JobKeys, new_job_id
+from common.jobs.messages import ChunkCommitted, ChunkProgress, Event, JobFailed
+from common.jobs.state import JobState, Phase
 from coordinator.events import EventPump
 from coordinator.orchestrator import Orchestrator
 from framefarm.farm import Farm, JobWatcher

@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from common.adapters.storage import ObjectStore
 from common.config import Limits
-from common.jobspec import JobSpec
-from common.keys import JobKeys
-from common.manifest import ChunkManifest, FrameRecord
-from common.planning import ChunkPlan, plan_chunks
-from common.settings import ExportSettings
-from common.storage import ObjectStore
-from common.validation import parse_settings, validate_export
+from common.format.export_settings import ExportSettings
+from common.format.validation import parse_settings, validate_export
+from common.jobs.chunks import ChunkPlan, plan_chunks
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest, FrameRecord
+from common.jobs.spec import JobSpec
 from farm_worker.png import encode_png
 from tests.factories import project_data
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from common.settings import Preset
+from common.format.export_settings import Preset
 from stitcher.ffmpeg import (
     VP9_SPEED,
     EncodeError,

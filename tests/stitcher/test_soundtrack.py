@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from common.keys import JobKeys
-from common.messages import AudioReady, Event, VideoReady
-from common.storage import LocalStore
+from common.adapters.storage import LocalStore
+from common.jobs.keys import JobKeys
+from common.jobs.messages import AudioReady, Event, VideoReady
 from stitcher.soundtrack import SAMPLE_RATE, render_job_audio
 from stitcher.stitch import stitch_job
 from tests.stitcher.media import JOB_ID, settings_data, store_job

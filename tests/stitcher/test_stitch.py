@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 import stitcher.stitch
-from common.jobspec import JobSpec, SpecError
-from common.keys import JobKeys
-from common.manifest import ChunkManifest, FrameRecord, ManifestError
-from common.messages import Event, StitchProgress, VideoReady
-from common.planning import ChunkPlan
-from common.storage import LocalStore, ObjectStore, S3Store
+from common.adapters.storage import LocalStore, ObjectStore, S3Store
+from common.jobs.chunks import ChunkPlan
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError
+from common.jobs.messages import Event, StitchProgress, VideoReady
+from common.jobs.spec import JobSpec, SpecError
 from stitcher.ffmpeg import EncodeError, probe
 from stitcher.stitch import stitch_job
 from tests.stitcher.media import (

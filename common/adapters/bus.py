@@ -1,0 +1,179 @@
+"""The message bus: queue and actor names, the msgpack wire encoder, brokers, and sending.
+
+Everything that talks to dramatiq goes through here. Actors are registered on an explicit broker
+(never dramatiq's global one), so the embedded mode (StubBroker, in-process) and the distributed
+mode (RabbitMQ) run the same code side by side, even in one test process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import dramatiq
+import msgpack
+from dramatiq.brokers.stub import StubBroker
+
+from common.errors import PermanentFailure
+from common.jobs.messages import (
+    DecodeError,
+    JobFailed,
+    Message,
+    RenderAudio,
+    RenderChunk,
+    StitchVideo,
+    from_wire,
+)
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Message)
+
+RENDER_ACTOR = "render_chunk"
+AUDIO_ACTOR = "render_audio"
+STITCH_ACTOR = "stitch_video"
+EVENT_ACTOR = "job_event"  # never run by a worker: the orchestrator consumes the queue itself
+
+
+class MsgpackEncoder(dramatiq.Encoder):
+    """dramatiq's wire format as msgpack (smaller and faster than its JSON default)."""
+
+    def encode(self, data: dict[str, Any]) -> bytes:
+        return msgpack.packb(data, use_bin_type=True)  # type: ignore[no-any-return]
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        try:
+            return msgpack.unpackb(data, raw=False)  # type: ignore[no-any-return]
+        except (msgpack.UnpackException, ValueError) as error:
+            raise dramatiq.DecodeError("not msgpack", data, error) from error  # type: ignore[no-untyped-call]
+
+
+def install_encoder() -> None:
+    """dramatiq's encoder is process-global: every process of ours sets the same one."""
+    dramatiq.set_encoder(MsgpackEncoder())
+
+
+@dataclass(frozen=True, slots=True)
+class Queues:
+    prefix: str = "framefarm"
+
+    @property
+    def render(self) -> str:
+        return f"{self.prefix}.render"
+
+    @property
+    def audio(self) -> str:
+        return f"{self.prefix}.audio"
+
+    @property
+    def stitch(self) -> str:
+        return f"{self.prefix}.stitch"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}.events"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.render, self.audio, self.stitch, self.events)
+
+
+def rabbitmq_broker(url: str) -> dramatiq.Broker:
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+    install_encoder()
+    return RabbitmqBroker(url=url)
+
+
+def stub_broker() -> StubBroker:
+    install_encoder()
+    return StubBroker()
+
+
+def declare(broker: dramatiq.Broker, queues: Queues) -> None:
+    for name in queues.all():
+        broker.declare_queue(name)
+
+
+class Bus:
+    """Sends our typed messages as dramatiq messages: commands to workers, events to the
+    orchestrator. The payload is the message's wire map, the single positional argument."""
+
+    def __init__(self, broker: dramatiq.Broker, queues: Queues) -> None:
+        self.broker = broker
+        self.queues = queues
+
+    def send(self, message: Message) -> None:
+        if isinstance(message, RenderChunk):
+            queue, actor = self.queues.render, RENDER_ACTOR
+        elif isinstance(message, RenderAudio):
+            queue, actor = self.queues.audio, AUDIO_ACTOR
+        elif isinstance(message, StitchVideo):
+            queue, actor = self.queues.stitch, STITCH_ACTOR
+        else:
+            queue, actor = self.queues.events, EVENT_ACTOR
+        envelope: dramatiq.Message[Any] = dramatiq.Message(
+            queue_name=queue, actor_name=actor, args=(message.to_wire(),), kwargs={}, options={}
+        )
+        self.broker.enqueue(envelope)
+
+
+class FailureReporter(dramatiq.Middleware):
+    """When an actor gives up on a message (retries exhausted), tell the job it failed.
+
+    Without this a chunk whose retries ran out would sit in the dead-letter queue while its job
+    waited forever. Permanent failures are reported by the actor itself before it raises.
+    """
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is None or not message.failed or isinstance(exception, PermanentFailure):
+            return
+        payload = message.args[0] if message.args else None
+        job_id = payload.get("job_id") if isinstance(payload, dict) else None
+        if not isinstance(job_id, str):
+            log.error("message %s failed and names no job: %r", message.message_id, exception)
+            return
+        retries = message.options.get("retries", 0)
+        chunk = payload.get("chunk_index") if isinstance(payload, dict) else None
+        cause = f"{type(exception).__name__}: {exception}"
+        error = f"{message.actor_name} failed after {retries + 1} attempts: {cause}"
+        self.bus.send(
+            JobFailed(job_id, error, message.actor_name, chunk if isinstance(chunk, int) else None)
+        )
+
+
+def run_command(
+    payload: Any,
+    expected: type[M],
+    run: Callable[[M], object],
+    *,
+    bus: Bus,
+    component: str,
+    permanent: tuple[type[BaseException], ...],
+) -> None:
+    """The body every actor shares: decode ``payload`` as ``expected`` and run it; a permanent
+    error fails the job (one JobFailed) and raises PermanentFailure, so dramatiq dead-letters
+    the message without retrying. Other errors propagate and are retried."""
+    job_id = payload.get("job_id") if isinstance(payload, dict) else None
+    catch: tuple[type[BaseException], ...] = (DecodeError, *permanent)
+    try:
+        command = from_wire(payload)
+        if not isinstance(command, expected):
+            raise DecodeError(f"expected {expected.TYPE}, got {type(command).__name__}")
+        run(command)
+    except catch as error:
+        if isinstance(job_id, str):
+            chunk = payload.get("chunk_index")
+            index = chunk if isinstance(chunk, int) and not isinstance(chunk, bool) else None
+            bus.send(JobFailed(job_id, f"{component}: {error}", component, index))
+        raise PermanentFailure(str(error)) from error

@@ -1,0 +1,333 @@
+"""The instruments of the project format, by Tone.js class name, with Tone.js default options.
+
+``INSTRUMENTS`` is the constructor map: class name -> spec model. Every spec can answer, for a
+note, its amplitude envelope level at any time, so the visuals pulse with what is heard.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import AfterValidator, Field
+
+from common.format.envelope import Curve, Envelope, FloatArray
+from common.format.notation import notation_to_beats
+from common.format.strict import ArrayOf, NonNegative, Positive, StrictModel, ToneTime, Unit
+
+_OSCILLATOR_TYPE = re.compile(
+    r"^(am|fm|fat)?(sine|square|sawtooth|triangle|custom)(\d{1,2})?$|^(pulse|pwm)$"
+)
+
+
+def _oscillator_type(value: str) -> str:
+    if not _OSCILLATOR_TYPE.match(value):
+        raise ValueError(
+            "expected a Tone.js oscillator type: sine, square, sawtooth, triangle, custom, pulse "
+            "or pwm, optionally prefixed am/fm/fat and suffixed with a partial count (e.g. "
+            "'fmsine', 'sawtooth8')"
+        )
+    return value
+
+
+OscillatorType = Annotated[str, AfterValidator(_oscillator_type)]
+
+
+class OscillatorOptions(StrictModel):
+    """Tone.js ``OmniOscillator`` options."""
+
+    type: OscillatorType = "triangle"
+    partials: ArrayOf[float] = ()
+    partial_count: Annotated[int, Field(ge=0, le=64)] = 0
+    phase: float = 0.0
+    count: Annotated[int, Field(ge=1, le=16)] = 3
+    spread: NonNegative = 20.0
+    harmonicity: Positive = 1.0
+    modulation_type: OscillatorType = "square"
+    modulation_index: NonNegative = 2.0
+    modulation_frequency: Positive = 0.4
+    width: Annotated[float, Field(ge=-1, le=1)] = 0.2
+    volume: float = 0.0
+    mute: bool = False
+
+
+def _oscillator(default_type: str) -> OscillatorOptions:
+    return OscillatorOptions(type=default_type)
+
+
+class EnvelopeOptions(StrictModel):
+    """Tone.js ``Envelope`` options; numbers are seconds, strings are notation."""
+
+    attack: ToneTime = 0.01
+    decay: ToneTime = 0.1
+    sustain: Unit = 0.5
+    release: ToneTime = 1.0
+    attack_curve: Curve = "linear"
+    decay_curve: Literal["linear", "exponential"] = "exponential"
+    release_curve: Curve = "exponential"
+
+    def at_tempo(self, seconds_per_beat: float) -> Envelope:
+        """The envelope in seconds, notation converted at the given tempo."""
+        return Envelope(
+            attack=tone_seconds(self.attack, seconds_per_beat),
+            decay=tone_seconds(self.decay, seconds_per_beat),
+            sustain=self.sustain,
+            release=tone_seconds(self.release, seconds_per_beat),
+            attack_curve=self.attack_curve,
+            decay_curve=self.decay_curve,
+            release_curve=self.release_curve,
+        )
+
+
+def _envelope(**overrides: float | str) -> EnvelopeOptions:
+    return EnvelopeOptions.model_validate(overrides)
+
+
+def tone_seconds(value: float | str, seconds_per_beat: float) -> float:
+    """A Tone.js time option in seconds: numbers are seconds already, notation scales by tempo."""
+    if isinstance(value, str):
+        return float(notation_to_beats(value)) * seconds_per_beat
+    return float(value)
+
+
+class _Voice(StrictModel):
+    """Options every Tone.js ``Monophonic`` voice takes."""
+
+    volume: float = 0.0
+    detune: float = 0.0
+    portamento: ToneTime = 0.0
+
+
+class SynthOptions(_Voice):
+    oscillator: OscillatorOptions = _oscillator("triangle")
+    envelope: EnvelopeOptions = _envelope(attack=0.005, decay=0.1, sustain=0.3, release=1)
+
+
+class FMSynthOptions(_Voice):
+    harmonicity: Positive = 3.0
+    modulation_index: NonNegative = 10.0
+    oscillator: OscillatorOptions = _oscillator("sine")
+    envelope: EnvelopeOptions = _envelope(attack=0.01, decay=0.01, sustain=1, release=0.5)
+    modulation: OscillatorOptions = _oscillator("square")
+    modulation_envelope: EnvelopeOptions = _envelope(attack=0.5, decay=0.0, sustain=1, release=0.5)
+
+
+class AMSynthOptions(_Voice):
+    harmonicity: Positive = 3.0
+    oscillator: OscillatorOptions = _oscillator("sine")
+    envelope: EnvelopeOptions = _envelope(attack=0.01, decay=0.01, sustain=1, release=0.5)
+    modulation: OscillatorOptions = _oscillator("square")
+    modulation_envelope: EnvelopeOptions = _envelope(attack=0.5, decay=0.0, sustain=1, release=0.5)
+
+
+class MembraneSynthOptions(_Voice):
+    pitch_decay: ToneTime = 0.05
+    octaves: Annotated[float, Field(ge=0, le=16)] = 10.0
+    oscillator: OscillatorOptions = _oscillator("sine")
+    envelope: EnvelopeOptions = _envelope(
+        attack=0.001, decay=0.4, sustain=0.01, release=1.4, attackCurve="exponential"
+    )
+
+
+class MetalSynthOptions(_Voice):
+    harmonicity: Positive = 5.1
+    modulation_index: NonNegative = 32.0
+    octaves: NonNegative = 1.5
+    resonance: Positive = 4000.0
+    envelope: EnvelopeOptions = _envelope(attack=0.001, decay=1.4, release=0.2)
+
+
+class NoiseOptions(StrictModel):
+    type: Literal["white", "pink", "brown"] = "white"
+    playback_rate: Positive = 1.0
+    fade_in: ToneTime = 0.0
+    fade_out: ToneTime = 0.0
+    volume: float = 0.0
+    mute: bool = False
+
+
+class NoiseSynthOptions(StrictModel):
+    volume: float = 0.0
+    noise: NoiseOptions = NoiseOptions()
+    envelope: EnvelopeOptions = _envelope(decay=0.1, sustain=0.0)
+
+
+class PluckSynthOptions(StrictModel):
+    volume: float = 0.0
+    attack_noise: Annotated[float, Field(ge=0.1, le=20)] = 1.0
+    dampening: Positive = 4000.0
+    resonance: Annotated[float, Field(ge=0, lt=1)] = 0.7
+    release: ToneTime = 1.0
+
+
+VoiceOptions = (
+    SynthOptions
+    | FMSynthOptions
+    | AMSynthOptions
+    | MembraneSynthOptions
+    | MetalSynthOptions
+    | NoiseSynthOptions
+    | PluckSynthOptions
+)
+
+
+def voice_envelope(options: VoiceOptions, seconds_per_beat: float) -> Envelope:
+    """The amplitude envelope a listener hears for one note of this voice."""
+    if isinstance(options, MetalSynthOptions):
+        # MetalSynth.ts builds its Envelope with sustain 0 and a linear attack, whatever is given.
+        forced = options.envelope.model_copy(update={"sustain": 0.0, "attack_curve": "linear"})
+        return forced.at_tempo(seconds_per_beat)
+    if isinstance(options, PluckSynthOptions):
+        # Karplus-Strong: the string rings down by `resonance` per period; modelled (pitch-free,
+        # at A4) as an exponential decay to silence, then Tone's linear release on note-off.
+        periods_to_silence = math.log(1 / 510) / math.log(max(options.resonance, 1e-6))
+        ring = min(periods_to_silence / 440.0, 8.0)
+        return Envelope(
+            attack=0.0,
+            decay=ring,
+            sustain=0.0,
+            release=tone_seconds(options.release, seconds_per_beat),
+            decay_curve="exponential",
+            release_curve="linear",
+        )
+    return options.envelope.at_tempo(seconds_per_beat)
+
+
+# --- instrument specs: {"type": <Tone.js class>, "params": {...}} ---------------------------
+
+
+class SynthSpec(StrictModel):
+    type: Literal["Synth"]
+    params: SynthOptions = SynthOptions()
+
+
+class FMSynthSpec(StrictModel):
+    type: Literal["FMSynth"]
+    params: FMSynthOptions = FMSynthOptions()
+
+
+class AMSynthSpec(StrictModel):
+    type: Literal["AMSynth"]
+    params: AMSynthOptions = AMSynthOptions()
+
+
+class MembraneSynthSpec(StrictModel):
+    type: Literal["MembraneSynth"]
+    params: MembraneSynthOptions = MembraneSynthOptions()
+
+
+class MetalSynthSpec(StrictModel):
+    type: Literal["MetalSynth"]
+    params: MetalSynthOptions = MetalSynthOptions()
+
+
+class NoiseSynthSpec(StrictModel):
+    type: Literal["NoiseSynth"]
+    params: NoiseSynthOptions = NoiseSynthOptions()
+
+
+class PluckSynthSpec(StrictModel):
+    type: Literal["PluckSynth"]
+    params: PluckSynthOptions = PluckSynthOptions()
+
+
+class _PolySynthOf(StrictModel):
+    max_polyphony: Annotated[int, Field(ge=1, le=128)] = 32
+
+
+class PolySynthOfSynth(_PolySynthOf):
+    voice: Literal["Synth"]
+    options: SynthOptions = SynthOptions()
+
+
+class PolySynthOfFMSynth(_PolySynthOf):
+    voice: Literal["FMSynth"]
+    options: FMSynthOptions = FMSynthOptions()
+
+
+class PolySynthOfAMSynth(_PolySynthOf):
+    voice: Literal["AMSynth"]
+    options: AMSynthOptions = AMSynthOptions()
+
+
+class PolySynthOfMembraneSynth(_PolySynthOf):
+    voice: Literal["MembraneSynth"]
+    options: MembraneSynthOptions = MembraneSynthOptions()
+
+
+class PolySynthOfMetalSynth(_PolySynthOf):
+    voice: Literal["MetalSynth"]
+    options: MetalSynthOptions = MetalSynthOptions()
+
+
+class PolySynthOfNoiseSynth(_PolySynthOf):
+    voice: Literal["NoiseSynth"]
+    options: NoiseSynthOptions = NoiseSynthOptions()
+
+
+class PolySynthOfPluckSynth(_PolySynthOf):
+    voice: Literal["PluckSynth"]
+    options: PluckSynthOptions = PluckSynthOptions()
+
+
+PolySynthOptions = Annotated[
+    PolySynthOfSynth
+    | PolySynthOfFMSynth
+    | PolySynthOfAMSynth
+    | PolySynthOfMembraneSynth
+    | PolySynthOfMetalSynth
+    | PolySynthOfNoiseSynth
+    | PolySynthOfPluckSynth,
+    Field(discriminator="voice"),
+]
+
+
+class PolySynthSpec(StrictModel):
+    """Tone.js ``new PolySynth(Voice, options)`` as ``{"voice": "FMSynth", "options": {...}}``."""
+
+    type: Literal["PolySynth"]
+    params: PolySynthOptions = PolySynthOfSynth(voice="Synth")
+
+
+MonophonicSpec = (
+    SynthSpec
+    | FMSynthSpec
+    | AMSynthSpec
+    | MembraneSynthSpec
+    | MetalSynthSpec
+    | NoiseSynthSpec
+    | PluckSynthSpec
+)
+InstrumentSpec = Annotated[MonophonicSpec | PolySynthSpec, Field(discriminator="type")]
+
+INSTRUMENTS: dict[str, type[StrictModel]] = {
+    "Synth": SynthSpec,
+    "FMSynth": FMSynthSpec,
+    "AMSynth": AMSynthSpec,
+    "MembraneSynth": MembraneSynthSpec,
+    "MetalSynth": MetalSynthSpec,
+    "NoiseSynth": NoiseSynthSpec,
+    "PluckSynth": PluckSynthSpec,
+    "PolySynth": PolySynthSpec,
+}
+"""The constructor map: Tone.js class name -> the spec model that deserialises it."""
+
+
+def voice_options(instrument: MonophonicSpec | PolySynthSpec) -> VoiceOptions:
+    """The options of the voice that plays each note (a PolySynth's voice, or the synth itself)."""
+    if isinstance(instrument, PolySynthSpec):
+        return instrument.params.options
+    return instrument.params
+
+
+def envelope_levels(
+    instrument: MonophonicSpec | PolySynthSpec,
+    elapsed: FloatArray,
+    gate: FloatArray,
+    seconds_per_beat: float,
+) -> FloatArray:
+    """Amplitude envelope (0..1, before velocity) of notes ``elapsed`` s after their note-on."""
+    envelope = voice_envelope(voice_options(instrument), seconds_per_beat)
+    return envelope.level(np.asarray(elapsed, dtype=np.float64), np.asarray(gate, dtype=np.float64))

@@ -1,0 +1,236 @@
+"""Job state: two closed enums (phases and events) and one function for every transition.
+
+A job's state is an immutable record; ``advance(state, event)`` returns the next state or refuses
+an illegal move. Progress never goes backwards: chunk counts only grow, a duplicated event (a
+message delivered twice) changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.errors import FramefarmError
+from common.jobs.messages import (
+    AudioReady,
+    ChunkCommitted,
+    ChunkProgress,
+    Event,
+    JobFailed,
+    StitchProgress,
+    VideoReady,
+)
+
+STATUS_VERSION = 1
+
+
+class Phase(enum.StrEnum):
+    QUEUED = "queued"  # accepted, chunks published, nothing rendered yet
+    RENDERING = "rendering"  # at least one chunk started
+    STITCHING = "stitching"  # every chunk committed, the stitch is queued or running
+    COMPLETE = "complete"  # the video is stored
+    FAILED = "failed"  # a permanent error ended the job
+    CANCELLED = "cancelled"  # stopped on request; intermediates removed
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.COMPLETE, Phase.FAILED, Phase.CANCELLED)
+
+
+class JobEventKind(enum.StrEnum):
+    CHUNK_PROGRESS = "chunk_progress"  # queued|rendering -> rendering
+    CHUNK_COMMITTED = "chunk_committed"  # queued|rendering -> rendering, or -> stitching (last one)
+    AUDIO_READY = "audio_ready"  # queued|rendering -> same, or -> stitching (frames all done)
+    STITCH_PROGRESS = "stitch_progress"  # stitching -> stitching
+    VIDEO_READY = "video_ready"  # stitching -> complete
+    FAILED = "failed"  # any live phase -> failed
+    CANCELLED = "cancelled"  # any live phase -> cancelled
+
+
+class IllegalTransition(FramefarmError):  # noqa: N818
+    """An event that cannot happen in the job's current phase."""
+
+
+@dataclass(frozen=True)
+class JobState:
+    job_id: str
+    frame_count: int
+    chunk_frames: Mapping[int, int]  # chunk index -> its frame count (the plan)
+    phase: Phase = Phase.QUEUED
+    committed: frozenset[int] = frozenset()
+    frames_in_flight: Mapping[int, int] = field(default_factory=dict)  # uncommitted chunk -> done
+    stitched_frames: int = 0
+    output_key: str | None = None
+    duration_seconds: float | None = None
+    size_bytes: int | None = None
+    error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    rendering_since: float | None = None  # first sign of rendering: the start of the fps clock
+    stitching_since: float | None = None
+    audio: bool = False  # the video gets a soundtrack: stitching waits for it
+    audio_ready: bool = False
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunk_frames)
+
+    @property
+    def frames_done(self) -> int:
+        """Frames rendered: committed chunks in full, others as their last progress hint said."""
+        committed = sum(self.chunk_frames[i] for i in self.committed)
+        return committed + sum(self.frames_in_flight.values())
+
+    @property
+    def percent(self) -> float:
+        """0-100 over the whole job: rendering is 90 %, stitching the last 10 %."""
+        if self.phase is Phase.COMPLETE:
+            return 100.0
+        render = self.frames_done / max(self.frame_count, 1)
+        stitch = self.stitched_frames / max(self.frame_count, 1)
+        return round(90.0 * render + 10.0 * stitch, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["version"] = STATUS_VERSION
+        data["phase"] = self.phase.value
+        data["committed"] = sorted(self.committed)
+        data["chunk_frames"] = {str(k): v for k, v in self.chunk_frames.items()}
+        data["frames_in_flight"] = {str(k): v for k, v in self.frames_in_flight.items()}
+        return data
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_json(), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobState:
+        if data.get("version") != STATUS_VERSION:
+            raise FramefarmError(f"unsupported job status version {data.get('version')!r}")
+        values = {k: v for k, v in data.items() if k != "version"}
+        values["phase"] = Phase(values["phase"])
+        values["committed"] = frozenset(values["committed"])
+        values["chunk_frames"] = {int(k): v for k, v in values["chunk_frames"].items()}
+        values["frames_in_flight"] = {int(k): v for k, v in values["frames_in_flight"].items()}
+        return cls(**values)
+
+
+def new_job(
+    job_id: str, chunk_frames: Mapping[int, int], now: float, *, audio: bool = False
+) -> JobState:
+    """A queued job; with ``audio`` its stitch waits for the soundtrack too."""
+    return JobState(
+        job_id,
+        sum(chunk_frames.values()),
+        dict(chunk_frames),
+        created_at=now,
+        updated_at=now,
+        audio=audio,
+    )
+
+
+def kind_of(event: Event) -> JobEventKind:
+    if isinstance(event, ChunkProgress):
+        return JobEventKind.CHUNK_PROGRESS
+    if isinstance(event, ChunkCommitted):
+        return JobEventKind.CHUNK_COMMITTED
+    if isinstance(event, AudioReady):
+        return JobEventKind.AUDIO_READY
+    if isinstance(event, StitchProgress):
+        return JobEventKind.STITCH_PROGRESS
+    if isinstance(event, VideoReady):
+        return JobEventKind.VIDEO_READY
+    return JobEventKind.FAILED
+
+
+_ALLOWED: dict[JobEventKind, frozenset[Phase]] = {
+    JobEventKind.CHUNK_PROGRESS: frozenset({Phase.QUEUED, Phase.RENDERING}),
+    JobEventKind.CHUNK_COMMITTED: frozenset({Phase.QUEUED, Phase.RENDERING}),
+    JobEventKind.AUDIO_READY: frozenset({Phase.QUEUED, Phase.RENDERING}),
+    JobEventKind.STITCH_PROGRESS: frozenset({Phase.STITCHING}),
+    JobEventKind.VIDEO_READY: frozenset({Phase.STITCHING}),
+    JobEventKind.FAILED: frozenset({Phase.QUEUED, Phase.RENDERING, Phase.STITCHING}),
+    JobEventKind.CANCELLED: frozenset({Phase.QUEUED, Phase.RENDERING, Phase.STITCHING}),
+}
+
+
+def can_apply(state: JobState, kind: JobEventKind) -> bool:
+    return state.phase in _ALLOWED[kind]
+
+
+def advance(state: JobState, event: Event, now: float) -> JobState:
+    """The state after ``event``; IllegalTransition if the phase does not allow it.
+
+    Late hints are not errors for the caller to crash on: the orchestrator asks ``can_apply``
+    first and drops stale progress (a chunk's progress arriving after the job moved on).
+    """
+    kind = kind_of(event)
+    if not can_apply(state, kind):
+        raise IllegalTransition(f"{kind.value} is not allowed while the job is {state.phase.value}")
+    if isinstance(event, ChunkProgress):
+        if event.chunk_index in state.committed or event.chunk_index not in state.chunk_frames:
+            return state
+        previous = state.frames_in_flight.get(event.chunk_index, 0)
+        done = min(max(previous, event.frames_done), state.chunk_frames[event.chunk_index])
+        in_flight = {**state.frames_in_flight, event.chunk_index: done}
+        return dataclasses.replace(
+            state,
+            phase=Phase.RENDERING,
+            frames_in_flight=in_flight,
+            updated_at=now,
+            rendering_since=state.rendering_since or now,
+        )
+    if isinstance(event, ChunkCommitted):
+        if event.chunk_index not in state.chunk_frames:
+            raise IllegalTransition(f"chunk {event.chunk_index} is not part of job {state.job_id}")
+        if event.chunk_index in state.committed:
+            return state  # delivered twice, or re-announced by an idempotent worker
+        committed = state.committed | {event.chunk_index}
+        in_flight = {k: v for k, v in state.frames_in_flight.items() if k != event.chunk_index}
+        return _ready_to_stitch(
+            dataclasses.replace(
+                state,
+                phase=Phase.RENDERING,
+                committed=committed,
+                frames_in_flight=in_flight,
+                updated_at=now,
+                rendering_since=state.rendering_since or now,
+            ),
+            now,
+        )
+    if isinstance(event, AudioReady):
+        if state.audio_ready:
+            return state  # delivered twice
+        return _ready_to_stitch(dataclasses.replace(state, audio_ready=True, updated_at=now), now)
+    if isinstance(event, StitchProgress):
+        done = min(max(state.stitched_frames, event.frames_done), state.frame_count)
+        return dataclasses.replace(state, stitched_frames=done, updated_at=now)
+    if isinstance(event, VideoReady):
+        return dataclasses.replace(
+            state,
+            phase=Phase.COMPLETE,
+            stitched_frames=state.frame_count,
+            output_key=event.output_key,
+            duration_seconds=event.duration_seconds,
+            size_bytes=event.size_bytes,
+            updated_at=now,
+        )
+    assert isinstance(event, JobFailed)
+    return dataclasses.replace(state, phase=Phase.FAILED, error=event.error, updated_at=now)
+
+
+def _ready_to_stitch(state: JobState, now: float) -> JobState:
+    """Every chunk committed and the soundtrack (if wanted) stored: on to stitching."""
+    frames_done = len(state.committed) == state.chunk_count
+    if frames_done and (state.audio_ready or not state.audio):
+        return dataclasses.replace(state, phase=Phase.STITCHING, stitching_since=now)
+    return state
+
+
+def cancel(state: JobState, now: float) -> JobState:
+    if not can_apply(state, JobEventKind.CANCELLED):
+        raise IllegalTransition(f"cannot cancel a job that is {state.phase.value}")
+    return dataclasses.replace(state, phase=Phase.CANCELLED, updated_at=now)

@@ -1,0 +1,1 @@
+"""Time: the tempo map (beats <-> seconds), frame rates and the frame timeline, exact rationals."""

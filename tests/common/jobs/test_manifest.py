@@ -1,0 +1,101 @@
+"""Chunk manifests (common/jobs/manifest.py): stored as JSON, read back exactly, and checked
+together so a stitch never runs over a gap, a duplicate or a stray frame."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
+
+JOB = "job-00000001"
+
+
+def record(index: int) -> FrameRecord:
+    return FrameRecord(index, f"jobs/{JOB}/frames/frame_{index:06d}.png", f"{index:064x}", 100)
+
+
+def manifest(chunk: int, frames: range | list[int]) -> ChunkManifest:
+    first = frames[0] if len(frames) else 0
+    return ChunkManifest(
+        JOB, chunk, first, tuple(record(i) for i in frames), 2.5, "llvmpipe", "worker-a"
+    )
+
+
+def test_a_manifest_round_trips() -> None:
+    original = manifest(1, range(10, 20))
+    assert ChunkManifest.from_bytes(original.to_bytes()) == original
+    assert original.frame_count == 10
+
+
+def test_the_stored_form_is_versioned_json() -> None:
+    data = json.loads(manifest(0, range(2)).to_bytes())
+    assert data["version"] == 1
+    assert data["frames"][1] == [1, record(1).key, record(1).sha256, 100]
+
+
+def test_frames_come_back_in_order_across_chunks() -> None:
+    chunks = [manifest(2, range(20, 25)), manifest(0, range(10)), manifest(1, range(10, 20))]
+    assert ordered_frames(chunks, 25) == [record(i) for i in range(25)]
+
+
+def test_missing_frames_are_named_as_spans() -> None:
+    chunks = [manifest(0, [0, 1, 2, 6, 7, 9])]
+    with pytest.raises(ManifestError, match=r"^missing frames 3-5, 8$"):
+        ordered_frames(chunks, 10)
+
+
+def test_a_missing_chunk_is_one_span() -> None:
+    with pytest.raises(ManifestError, match="missing frames 10-19"):
+        ordered_frames([manifest(0, range(10)), manifest(2, range(20, 25))], 25)
+
+
+def test_duplicate_frames_are_named() -> None:
+    chunks = [manifest(0, range(6)), manifest(1, range(4, 10))]
+    with pytest.raises(ManifestError, match=r"^duplicate frames 4-5$"):
+        ordered_frames(chunks, 10)
+
+
+def test_frames_outside_the_job_are_named() -> None:
+    with pytest.raises(ManifestError, match=r"^frames outside 0\.\.9: 10-11$"):
+        ordered_frames([manifest(0, range(12))], 10)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    chunks = [manifest(0, [0, 1, 1, 12])]
+    with pytest.raises(ManifestError) as caught:
+        ordered_frames(chunks, 4)
+    assert str(caught.value) == ("missing frames 2-3; duplicate frames 1; frames outside 0..3: 12")
+
+
+def test_many_spans_are_cut_short() -> None:
+    with pytest.raises(ManifestError, match=r"missing frames 1, 3, 5, .*, 19 \.\.\.$"):
+        ordered_frames([manifest(0, list(range(0, 40, 2)))], 40)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b'{"version": 1}',
+        json.dumps({**json.loads(manifest(0, range(2)).to_bytes()), "frames": [[0, "k"]]}).encode(),
+        json.dumps({**json.loads(manifest(0, range(2)).to_bytes()), "first_frame": "x"}).encode(),
+    ],
+)
+def test_a_corrupt_manifest_is_a_manifest_error(raw: bytes) -> None:
+    with pytest.raises(ManifestError, match="manifest is corrupt"):
+        ChunkManifest.from_bytes(raw)
+
+
+def test_a_manifest_of_another_version_is_refused() -> None:
+    data = json.loads(manifest(0, range(2)).to_bytes()) | {"version": 2}
+    with pytest.raises(ManifestError, match="manifest version 2 is not 1"):
+        ChunkManifest.from_bytes(json.dumps(data).encode())
+
+
+@pytest.mark.parametrize("raw", [b"[]", b"null"])
+def test_json_that_is_not_an_object_is_a_manifest_error(raw: bytes) -> None:
+    with pytest.raises(ManifestError):
+        ChunkManifest.from_bytes(raw)

@@ -1,0 +1,250 @@
+"""Job state (common/jobs/state.py) as a specification: phases, the events that move between them,
+and progress that never goes backwards however events are duplicated or reordered."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from common.errors import FramefarmError
+from common.jobs.messages import (
+    AudioReady,
+    ChunkCommitted,
+    ChunkProgress,
+    Event,
+    JobFailed,
+    StitchProgress,
+    VideoReady,
+)
+from common.jobs.state import (
+    IllegalTransition,
+    JobEventKind,
+    JobState,
+    Phase,
+    advance,
+    can_apply,
+    cancel,
+    kind_of,
+    new_job,
+)
+
+JOB = "job-00000001"
+PLAN = {0: 10, 1: 10, 2: 5}  # 25 frames in three chunks
+
+
+def job(phase: Phase = Phase.QUEUED) -> JobState:
+    return dataclasses.replace(new_job(JOB, PLAN, now=100.0), phase=phase)
+
+
+def progress(chunk: int, done: int) -> ChunkProgress:
+    return ChunkProgress(JOB, chunk, done, PLAN.get(chunk, 10), "w1")
+
+
+def commit(chunk: int) -> ChunkCommitted:
+    return ChunkCommitted(JOB, chunk, PLAN.get(chunk, 10), 1.5, "w1")
+
+
+def ready() -> VideoReady:
+    return VideoReady(JOB, f"jobs/{JOB}/output/video.mp4", 25, 2.5, 1234)
+
+
+def failed() -> JobFailed:
+    return JobFailed(JOB, "boom", "render_chunk", 1)
+
+
+def event_of_kind(kind: JobEventKind) -> Event:
+    events: dict[JobEventKind, Event] = {
+        JobEventKind.CHUNK_PROGRESS: progress(0, 3),
+        JobEventKind.CHUNK_COMMITTED: commit(0),
+        JobEventKind.AUDIO_READY: AudioReady(JOB, "jobs/x/audio/soundtrack.wav", 10, 48_000, 0.1),
+        JobEventKind.STITCH_PROGRESS: StitchProgress(JOB, 5, 25),
+        JobEventKind.VIDEO_READY: ready(),
+        JobEventKind.FAILED: failed(),
+    }
+    return events[kind]
+
+
+def apply(state: JobState, kind: JobEventKind) -> JobState:
+    if kind is JobEventKind.CANCELLED:
+        return cancel(state, now=200.0)
+    return advance(state, event_of_kind(kind), now=200.0)
+
+
+LIVE = (Phase.QUEUED, Phase.RENDERING, Phase.STITCHING)
+TRANSITIONS: dict[tuple[Phase, JobEventKind], Phase] = {
+    (Phase.QUEUED, JobEventKind.CHUNK_PROGRESS): Phase.RENDERING,
+    (Phase.RENDERING, JobEventKind.CHUNK_PROGRESS): Phase.RENDERING,
+    (Phase.QUEUED, JobEventKind.CHUNK_COMMITTED): Phase.RENDERING,
+    (Phase.RENDERING, JobEventKind.CHUNK_COMMITTED): Phase.RENDERING,
+    (Phase.QUEUED, JobEventKind.AUDIO_READY): Phase.QUEUED,
+    (Phase.RENDERING, JobEventKind.AUDIO_READY): Phase.RENDERING,
+    (Phase.STITCHING, JobEventKind.STITCH_PROGRESS): Phase.STITCHING,
+    (Phase.STITCHING, JobEventKind.VIDEO_READY): Phase.COMPLETE,
+    **{(p, JobEventKind.FAILED): Phase.FAILED for p in LIVE},
+    **{(p, JobEventKind.CANCELLED): Phase.CANCELLED for p in LIVE},
+}
+"""Every legal move: (phase, event kind) -> the phase after it. Anything else is illegal."""
+
+ALL_PAIRS = [(p, k) for p in Phase for k in JobEventKind]
+
+
+@pytest.mark.parametrize(("phase", "kind"), [pair for pair in ALL_PAIRS if pair in TRANSITIONS])
+def test_legal_transitions(phase: Phase, kind: JobEventKind) -> None:
+    state = job(phase)
+    assert can_apply(state, kind)
+    after = apply(state, kind)
+    assert after.phase is TRANSITIONS[phase, kind]
+    assert after.updated_at == 200.0
+
+
+@pytest.mark.parametrize(("phase", "kind"), [pair for pair in ALL_PAIRS if pair not in TRANSITIONS])
+def test_illegal_transitions_are_refused(phase: Phase, kind: JobEventKind) -> None:
+    state = job(phase)
+    assert not can_apply(state, kind)
+    with pytest.raises(IllegalTransition, match=phase.value):
+        apply(state, kind)
+
+
+def test_terminal_phases() -> None:
+    assert {p for p in Phase if p.terminal} == {Phase.COMPLETE, Phase.FAILED, Phase.CANCELLED}
+
+
+@pytest.mark.parametrize("kind", [k for k in JobEventKind if k is not JobEventKind.CANCELLED])
+def test_kind_of_names_each_event(kind: JobEventKind) -> None:
+    assert kind_of(event_of_kind(kind)) is kind
+
+
+def test_a_new_job_is_queued_with_nothing_done() -> None:
+    state = new_job(JOB, PLAN, now=5.0)
+    assert state.phase is Phase.QUEUED
+    assert state.frame_count == 25
+    assert state.chunk_count == 3
+    assert (state.frames_done, state.percent) == (0, 0.0)
+    assert (state.created_at, state.updated_at) == (5.0, 5.0)
+
+
+def test_progress_counts_frames_in_flight_and_is_clamped_to_the_chunk() -> None:
+    state = advance(job(), progress(0, 4), now=1.0)
+    assert state.frames_done == 4
+    state = advance(state, progress(2, 99), now=2.0)
+    assert state.frames_done == 4 + 5
+    state = advance(state, progress(0, 2), now=3.0)  # a late, older hint
+    assert state.frames_done == 9
+
+
+def test_a_commit_counts_its_chunk_in_full_and_replaces_its_hint() -> None:
+    state = advance(job(), progress(0, 4), now=1.0)
+    state = advance(state, commit(0), now=2.0)
+    assert state.committed == {0}
+    assert state.frames_in_flight == {}
+    assert state.frames_done == 10
+    assert state.phase is Phase.RENDERING
+
+
+def test_a_duplicated_commit_changes_nothing() -> None:
+    once = advance(job(Phase.RENDERING), commit(1), now=1.0)
+    twice = advance(once, commit(1), now=2.0)
+    assert twice == once
+
+
+def test_progress_for_a_committed_chunk_changes_nothing() -> None:
+    state = advance(job(), commit(0), now=1.0)
+    assert advance(state, progress(0, 3), now=2.0) == state
+
+
+def test_the_last_commit_moves_to_stitching() -> None:
+    state = job()
+    for chunk in (2, 0):
+        state = advance(state, commit(chunk), now=1.0)
+        assert state.phase is Phase.RENDERING
+    state = advance(state, commit(1), now=2.0)
+    assert state.phase is Phase.STITCHING
+    assert state.frames_done == 25
+    assert state.percent == 90.0
+
+
+def test_stitch_progress_fills_the_last_ten_percent() -> None:
+    state = dataclasses.replace(job(Phase.STITCHING), committed=frozenset(PLAN))
+    state = advance(state, StitchProgress(JOB, 10, 25), now=1.0)
+    assert state.stitched_frames == 10
+    assert state.percent == 94.0
+    assert advance(state, StitchProgress(JOB, 3, 25), now=2.0).stitched_frames == 10
+
+
+def test_video_ready_completes_the_job_at_one_hundred_percent() -> None:
+    state = dataclasses.replace(job(Phase.STITCHING), committed=frozenset(PLAN))
+    state = advance(state, ready(), now=1.0)
+    assert state.phase is Phase.COMPLETE
+    assert state.percent == 100.0
+    assert state.stitched_frames == 25
+    assert state.output_key == f"jobs/{JOB}/output/video.mp4"
+    assert (state.duration_seconds, state.size_bytes) == (2.5, 1234)
+
+
+def test_a_failure_keeps_its_error() -> None:
+    state = advance(job(Phase.RENDERING), failed(), now=1.0)
+    assert state.phase is Phase.FAILED
+    assert state.error == "boom"
+
+
+def test_progress_for_an_unknown_chunk_is_ignored() -> None:
+    state = job()
+    assert advance(state, progress(7, 3), now=1.0) == state
+
+
+def test_a_commit_for_an_unknown_chunk_is_refused() -> None:
+    with pytest.raises(IllegalTransition, match="chunk 7 is not part of job"):
+        advance(job(), commit(7), now=1.0)
+
+
+events = st.one_of(
+    st.builds(progress, st.integers(0, 3), st.integers(-3, 15)),
+    st.builds(commit, st.integers(0, 2)),
+    st.builds(lambda done: StitchProgress(JOB, done, 25), st.integers(-3, 30)),
+    st.builds(ready),
+)
+
+
+@given(st.lists(events, max_size=40))
+def test_progress_never_goes_backwards(sequence: list[Event]) -> None:
+    state = job()
+    for now, event in enumerate(sequence):
+        if not can_apply(state, kind_of(event)):
+            continue
+        after = advance(state, event, now=float(now))
+        assert after.frames_done >= state.frames_done
+        assert after.percent >= state.percent
+        assert 0 <= after.frames_done <= after.frame_count
+        assert 0.0 <= after.percent <= 100.0
+        state = after
+
+
+def test_cancel_is_refused_once_the_job_has_ended() -> None:
+    for phase in (Phase.COMPLETE, Phase.FAILED, Phase.CANCELLED):
+        with pytest.raises(IllegalTransition, match=f"cannot cancel a job that is {phase.value}"):
+            cancel(job(phase), now=1.0)
+
+
+def test_state_round_trips_through_json() -> None:
+    state = advance(job(), progress(1, 6), now=1.0)
+    state = advance(state, commit(0), now=2.0)
+    assert state.to_json()["version"] == 1
+    assert JobState.from_json(state.to_json()) == state
+    assert JobState.from_json(json.loads(state.to_bytes())) == state
+
+
+def test_a_finished_state_round_trips_through_json() -> None:
+    state = dataclasses.replace(job(Phase.STITCHING), committed=frozenset(PLAN))
+    state = advance(state, ready(), now=3.0)
+    assert JobState.from_json(json.loads(state.to_bytes())) == state
+
+
+def test_a_status_of_another_version_is_refused() -> None:
+    data = job().to_json()
+    data["version"] = 2
+    with pytest.raises(FramefarmError, match="unsupported job status version 2"):
+        JobState.from_json(data)
