@@ -48,16 +48,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.render import Encoder, Stopwatch, machine, measure_frame, proc_status_kib, summarise
 from bench.report import publish
-from common.adapters.storage import LocalStore, ObjectStore
-from common.config import Limits, ServiceSettings, make_store
+from common.adapters.storage import LocalStore, ObjectStore, make_store
+from common.config import Limits, ServiceSettings
 from common.format.validation import read_json_file, validate_export
+from common.jobs import records
 from common.jobs.chunks import plan_chunks
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest
 from common.jobs.state import JobState, Phase
 
 if TYPE_CHECKING:
-    from tests.integration.helpers import FarmConfig
+    from sandbox.processes import FarmConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo.json"
@@ -143,7 +144,8 @@ def run_direct(project: Record, settings: Record, output: Path) -> Record:
         if done == 1:
             first.append(time.perf_counter() - start)
 
-    result = render_direct(project, settings, output, on_frame=on_frame)
+    export = validate_export(project, settings, Limits())  # as the CLI does, before the clock
+    result = render_direct(export, output, on_frame=on_frame)
     wall = time.perf_counter() - start
     return {"wall_s": wall, "frames": result.frame_count, "first_frame_s": first[0]}
 
@@ -163,8 +165,7 @@ def run_farm(
     t0 = time.time()
     start = time.perf_counter()
     final = render_video(
-        project,
-        settings,
+        validate_export(project, settings, Limits()),
         output,
         workers=workers,
         distributed=distributed,
@@ -177,7 +178,7 @@ def run_farm(
     wall = time.perf_counter() - start
     store = make_store(distributed) if distributed is not None else LocalStore(store_dir)
     keys = JobKeys(final.job_id)
-    manifests = [ChunkManifest.from_bytes(store.get(k)) for k in store.list(keys.chunks_prefix)]
+    manifests = [records.load(ChunkManifest, store.get(k)) for k in store.list(keys.chunks_prefix)]
     started = time.perf_counter()
     for prefix in keys.intermediate_prefixes:
         store.delete_prefix(prefix)
@@ -248,8 +249,8 @@ def in_fresh_process(function: Callable[..., Record], *args: Any) -> Record:
 def services() -> Iterator[Callable[[str], FarmConfig]]:
     """A SeaweedFS S3 server and a RabbitMQ vhost for this run; yields a factory of FarmConfig
     (own queue prefix per export, one bucket)."""
-    from tests.integration.helpers import FarmConfig
-    from tests.services import RabbitVhost, SeaweedS3  # the tests' throwaway services
+    from sandbox.processes import FarmConfig
+    from sandbox.services import RabbitVhost, SeaweedS3  # the tests' throwaway services
 
     token = uuid.uuid4().hex[:10]
     with SeaweedS3() as server, RabbitVhost("framefarm-bench") as url:
@@ -264,7 +265,7 @@ def run_distributed(
     mode: str, config: FarmConfig, project_path: str, settings: Record, scratch: Path
 ) -> Record:
     """Fresh workers and stitcher, ready on their queues; one export; their VmHWM; stop them."""
-    from tests.integration.helpers import Service, wait_for_consumers
+    from sandbox.processes import Service, wait_for_consumers
 
     _, workers = split_mode(mode)
     with ExitStack() as stack:

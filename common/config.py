@@ -1,14 +1,17 @@
-"""Service configuration from FRAMEFARM_* environment variables; one home for every setting."""
+"""Service configuration from FRAMEFARM_* environment variables; one home for every setting.
+
+A process reads its environment once, at its edge (``Config.from_environment()`` in the CLI), and
+passes what it read down; nothing below reads the environment on its own.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from common.adapters.storage import ObjectStore
+from common.errors import InvalidInput, Issue
 
 
 class Limits(BaseSettings):
@@ -25,6 +28,20 @@ class Limits(BaseSettings):
     max_notes: int = Field(500_000, ge=1, description="most notes in one project")
     max_tracks: int = Field(256, ge=1, description="most tracks in one project")
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="largest request body")
+
+
+UNLIMITED = Limits.model_construct(
+    max_width=1 << 20,
+    max_height=1 << 20,
+    max_pixels=1 << 40,
+    max_fps=1 << 20,
+    max_duration_seconds=1e12,
+    max_frames=1 << 40,
+    max_notes=1 << 40,
+    max_tracks=1 << 20,
+    max_body_bytes=1 << 40,
+)
+"""No limit at all: what a worker applies to a stored spec (limits are the submitter's business)."""
 
 
 class ServiceSettings(BaseSettings):
@@ -46,22 +63,6 @@ class ServiceSettings(BaseSettings):
     queue_prefix: str = Field("framefarm", description="prefix of every queue name")
 
 
-def make_store(settings: ServiceSettings) -> ObjectStore:
-    """The configured object store: S3 when an endpoint is set, else the local directory."""
-    from common.adapters.storage import LocalStore, S3Store
-
-    if settings.s3_endpoint:
-        return S3Store(
-            settings.s3_endpoint,
-            settings.s3_access_key,
-            settings.s3_secret_key,
-            settings.s3_bucket,
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-        )
-    return LocalStore(settings.local_store)
-
-
 class CoordinatorSettings(BaseSettings):
     """The HTTP service: who may call it and how long download links live."""
 
@@ -72,3 +73,24 @@ class CoordinatorSettings(BaseSettings):
     )
     download_expires_seconds: int = Field(3600, ge=60, description="lifetime of download links")
     recent_jobs: int = Field(50, ge=1, description="jobs listed by GET /api/exports")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a process takes from its environment, read once at its start."""
+
+    limits: Limits
+    service: ServiceSettings
+    coordinator: CoordinatorSettings
+
+    @classmethod
+    def from_environment(cls) -> Config:
+        """Read FRAMEFARM_* once; InvalidInput names each variable that is set wrong."""
+        try:
+            return cls(Limits(), ServiceSettings(), CoordinatorSettings())
+        except ValidationError as error:
+            issues = [
+                Issue(f"FRAMEFARM_{'_'.join(map(str, e['loc'])).upper()}", e["msg"], e["input"])
+                for e in error.errors()
+            ]
+            raise InvalidInput(issues, "environment") from None

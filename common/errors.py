@@ -13,6 +13,18 @@ class FramefarmError(Exception):
     """Base of every error framefarm raises on purpose."""
 
 
+class NotRetryable(FramefarmError):  # noqa: N818 (a family, named for what it means to a worker)
+    """Retrying cannot help: the input, a stored record or the frames themselves are wrong.
+
+    An actor that meets one fails its job at once instead of retrying (``run_command``).
+    """
+
+
+class DecodeError(NotRetryable):
+    """Bytes that are not a record or message this build understands (corrupt, another kind,
+    another version); the one error of both codecs."""
+
+
 class _NoValue:
     """Marks an issue that has no offending value to show (a missing field, say)."""
 
@@ -44,7 +56,7 @@ class Issue:
         return out
 
 
-class InvalidInput(FramefarmError):  # noqa: N818 (a user-facing name, not an 'Error')
+class InvalidInput(NotRetryable):
     """An input (project, settings, request) failed validation; carries every issue found."""
 
     def __init__(self, issues: Sequence[Issue], what: str = "input") -> None:
@@ -65,7 +77,7 @@ class LimitExceeded(InvalidInput):
     """A request is valid in shape but beyond a configured service limit."""
 
 
-class RenderError(FramefarmError):
+class RenderError(NotRetryable):
     """Frames could not be rendered (no GL context, a broken scene, a shader that fails)."""
 
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -24,28 +24,45 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from common.adapters.storage import LocalStore
+from common.adapters.storage import ObjectStore
 from common.config import CoordinatorSettings, Limits
 from common.errors import InvalidInput, Issue, LimitExceeded
 from common.format.validation import parse_settings, validate_export
 from common.jobs.keys import check_job_id
+from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
 from coordinator.views import links, socket_message, status_document
-from framefarm.farm import Farm
-from framefarm.render import file_stem
 
 log = logging.getLogger(__name__)
 
-FarmFactory = Callable[[], Farm]
 HEALTH_TIMEOUT_S = 5.0  # per check of /healthz
+
+
+class FarmRuntime(Protocol):
+    """What the app needs of the farm it runs on (``framefarm.farm.Farm`` is one): the store,
+    an orchestrator with its event pump, a broker to ping, and a way to close it all."""
+
+    @property
+    def store(self) -> ObjectStore: ...
+
+    def orchestrator(self) -> Orchestrator: ...
+
+    def pump(self, orchestrator: Orchestrator) -> object: ...
+
+    def ping_broker(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+FarmFactory = Callable[[], FarmRuntime]
 
 
 @dataclass
 class Services:
-    farm: Farm
+    farm: FarmRuntime
     orchestrator: Orchestrator
     feed: JobFeed
     limits: Limits
@@ -55,14 +72,13 @@ class Services:
 def create_app(
     farm_factory: FarmFactory,
     *,
-    limits: Limits | None = None,
-    settings: CoordinatorSettings | None = None,
+    limits: Limits,
+    settings: CoordinatorSettings,
     static_dir: Path | None = None,
     examples_dir: Path | None = None,
 ) -> Starlette:
-    """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers)."""
-    limits = limits or Limits()
-    settings = settings or CoordinatorSettings()
+    """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers);
+    ``limits`` and ``settings`` come from the process's one reading of its environment."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -135,9 +151,8 @@ async def submit_export(request: Request) -> Response:
         return problem(422, "export beyond the service limits", list(error.issues))
     except InvalidInput as error:
         return problem(422, "invalid export", list(error.issues))
-    name = str(project.get("name", "video")) if isinstance(project, dict) else "video"
     state = await run_in_threadpool(
-        svc.orchestrator.submit, export, project, settings, name=file_stem(name)
+        svc.orchestrator.submit, export, name=file_stem(export.project.name)
     )
     document = {
         "job_id": state.job_id,
@@ -200,8 +215,9 @@ async def download_export(request: Request) -> Response:
     extension = state.output_key.rsplit(".", 1)[-1]
     filename = f"{_job_name(svc.orchestrator, state.job_id)}.{extension}"
     store = svc.farm.store
-    if isinstance(store, LocalStore):
-        return FileResponse(store.local_path(state.output_key), filename=filename)
+    path = await run_in_threadpool(store.local_file, state.output_key)
+    if path is not None:  # a store on this machine: serve the file itself
+        return FileResponse(path, filename=filename)
     expires = timedelta(seconds=svc.settings.download_expires_seconds)
     url = await run_in_threadpool(store.presigned_url, state.output_key, expires, filename)
     if url is None:  # a store that cannot presign: stream through us

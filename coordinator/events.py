@@ -10,7 +10,8 @@ from collections.abc import Callable
 import dramatiq
 
 from common.adapters.bus import Queues
-from common.jobs.messages import EVENT_TYPES, DecodeError, Event, from_wire
+from common.errors import DecodeError
+from common.jobs.messages import EVENT_TYPES, Event, from_wire
 from common.jobs.state import JobState
 
 log = logging.getLogger(__name__)

@@ -2,29 +2,31 @@
 cancels, and recovers unfinished jobs after a restart.
 
 State lives in the object store (``status.json``), chunk manifests are the durable truth about
-what is rendered, and events are hints that make the state advance sooner. Events for one job are
-handled one at a time (a lock), so "all chunks committed" enqueues exactly one stitch.
+what is rendered, and events are hints that make the state advance sooner. Every change of a
+job's state goes through ``common.jobs.state.advance``; events for one job are handled one at a
+time (a lock), so "all chunks committed" enqueues exactly one stitch. A job whose stored records
+cannot be read is failed on its own; the other jobs go on.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
 
 from common.adapters.storage import ObjectNotFound, ObjectStore
-from common.errors import FramefarmError, InvalidInput
+from common.errors import DecodeError, FramefarmError, InvalidInput
 from common.format.export_settings import wants_audio
 from common.format.validation import Export
+from common.jobs import records
 from common.jobs.chunks import plan_chunks
 from common.jobs.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
 from common.jobs.manifest import ChunkManifest
 from common.jobs.messages import (
-    Event,
+    AudioReady,
+    ChunkCommitted,
     Message,
     RenderAudio,
     RenderChunk,
@@ -33,14 +35,16 @@ from common.jobs.messages import (
 )
 from common.jobs.spec import JobSpec
 from common.jobs.state import (
+    CancelRequested,
     IllegalTransition,
     JobState,
     Phase,
+    Transition,
     advance,
     can_apply,
-    cancel,
     kind_of,
     new_job,
+    unreadable_job,
 )
 
 log = logging.getLogger(__name__)
@@ -89,20 +93,27 @@ class Orchestrator:
         return unsubscribe
 
     def state(self, job_id: str) -> JobState:
+        """The job's state; UnknownJob if there is none. A stored state that cannot be read
+        fails that job (saved, so it stays failed) instead of failing the caller."""
         keys = JobKeys(job_id)
         with self._lock:
             if job_id in self._states:
                 return self._states[job_id]
-        try:
-            state = JobState.from_json(json.loads(self.store.get(keys.status)))
-        except ObjectNotFound:
-            raise UnknownJob(job_id) from None
-        with self._lock:
+            try:
+                state = records.load(JobState, self.store.get(keys.status))
+            except ObjectNotFound:
+                raise UnknownJob(job_id) from None
+            except DecodeError as error:
+                log.error("job %s: %s", job_id, error)
+                state = unreadable_job(job_id, str(error), self.clock())
+                self._save(state)
+                self._stop_work(state)
+                return state
             return self._states.setdefault(job_id, state)
 
     def spec(self, job_id: str) -> JobSpec:
         try:
-            return JobSpec.from_bytes(self.store.get(JobKeys(job_id).spec))
+            return records.load(JobSpec, self.store.get(JobKeys(job_id).spec))
         except ObjectNotFound:
             raise UnknownJob(job_id) from None
 
@@ -110,12 +121,11 @@ class Orchestrator:
         """Every job in the store, newest first by status time."""
         ids = {job_id_of(k) for k in self.store.list(JOBS_PREFIX) if k.endswith("/status.json")}
         states = []
-        for job_id in ids - {None}:
-            assert job_id is not None
+        for job_id in sorted(i for i in ids if i is not None):
             try:
                 states.append(self.state(job_id))
-            except (UnknownJob, FramefarmError, ValueError):
-                log.warning("skipping unreadable job %s", job_id)
+            except UnknownJob:  # removed since the listing
+                continue
         return [s.job_id for s in sorted(states, key=lambda s: s.created_at, reverse=True)]
 
     # --- commands -----------------------------------------------------------------------------
@@ -123,8 +133,6 @@ class Orchestrator:
     def submit(
         self,
         export: Export,
-        project: dict[str, Any],
-        settings: dict[str, Any],
         *,
         chunk_frames: int | None = None,
         workers: int = 1,
@@ -135,8 +143,16 @@ class Orchestrator:
         keys = JobKeys(job_id)
         chunks = tuple(plan_chunks(export.frame_count, chunk_frames, workers))
         now = self.clock()
-        spec = JobSpec(job_id, project, settings, export.frame_count, chunks, now, name)
-        self.store.put(keys.spec, spec.to_bytes(), "application/json")
+        spec = JobSpec(
+            job_id,
+            export.project_json,
+            export.settings_json,
+            export.frame_count,
+            chunks,
+            now,
+            name,
+        )
+        self.store.put(keys.spec, records.dump(spec), "application/json")
         audio = wants_audio(export.settings)
         state = new_job(job_id, {c.index: c.frame_count for c in chunks}, now, audio=audio)
         self._save(state)
@@ -149,47 +165,31 @@ class Orchestrator:
 
     def cancel(self, job_id: str) -> JobState:
         """Stop a job: workers skip its queued chunks and stop running ones; intermediates go."""
-        keys = JobKeys(job_id)
         with self._lock:
             state = self.state(job_id)
             if state.phase.terminal:
                 return state
-            self.store.put(keys.cancelled, b"", "text/plain")
-            state = cancel(state, self.clock())
-            self._save(state)
+            self.store.put(JobKeys(job_id).stop_marker, b"cancelled", "text/plain")
+            state = self._apply(state, CancelRequested(job_id))
+        keys = JobKeys(job_id)
         for prefix in (*keys.intermediate_prefixes, keys.output_prefix):
             self.store.delete_prefix(prefix)
         return state
 
-    def handle(self, event: Event) -> JobState | None:
+    def handle(self, event: Transition) -> JobState | None:
         """Fold one event into its job's state; None for events of unknown jobs."""
         with self._lock:
             try:
                 state = self.state(event.job_id)
             except (UnknownJob, InvalidInput):
-                log.warning("event for unknown job %s: %s", event.job_id, event.TYPE)
+                log.warning("event for unknown job %s: %s", event.job_id, type(event).__name__)
                 return None
             if not can_apply(state, kind_of(event)):
                 if not isinstance(event, StitchProgress):
-                    log.debug(
-                        "job %s is %s: ignoring late %s", state.job_id, state.phase, event.TYPE
-                    )
+                    log.debug("job %s is %s: ignoring late %s", state.job_id, state.phase, event)
                 return state
-            try:
-                new = advance(state, event, self.clock())
-            except IllegalTransition as error:
-                log.warning("job %s: %s", state.job_id, error)
-                return state
-            if new == state:
-                return state
-            self._save(new, force=new.phase != state.phase or new.committed != state.committed)
-        if new.phase is Phase.STITCHING and state.phase is not Phase.STITCHING:
-            self.send(StitchVideo(new.job_id))
-        if new.phase is Phase.FAILED:
-            # The same marker as a cancel: workers skip or stop the job's remaining chunks.
-            self.store.put(JobKeys(new.job_id).cancelled, b"failed", "text/plain")
-        if new.phase.terminal and not self.keep_intermediates:
-            self._remove_intermediates(new)
+            before, new = state, self._apply(state, event)
+        self._after(before, new)
         return new
 
     def recover(self) -> list[JobState]:
@@ -203,37 +203,74 @@ class Orchestrator:
         return recovered
 
     def reconcile(self, job_id: str) -> JobState:
-        """Count committed chunks from their manifests; stitch if all are there (idempotent)."""
+        """Fold what is stored (chunk manifests, the soundtrack's record) into the job's state as
+        the events that announced them would have; stitch if all is there (idempotent)."""
         keys = JobKeys(job_id)
         with self._lock:
-            state = self.state(job_id)
-            committed = set(state.committed)
-            for key in self.store.list(keys.chunks_prefix):
-                try:
-                    committed.add(ChunkManifest.from_bytes(self.store.get(key)).chunk_index)
-                except FramefarmError:
-                    log.warning("unreadable manifest %s", key)
-            committed &= set(state.chunk_frames)
-            audio_ready = state.audio_ready or (state.audio and self.store.exists(keys.audio))
-            live = state.phase in (Phase.QUEUED, Phase.RENDERING)
-            if live and (committed != state.committed or audio_ready != state.audio_ready):
-                frames_done = len(committed) == state.chunk_count
-                stitch = frames_done and (audio_ready or not state.audio)
-                in_flight = {k: v for k, v in state.frames_in_flight.items() if k not in committed}
-                state = replace(
-                    state,
-                    committed=frozenset(committed),
-                    frames_in_flight=in_flight,
-                    audio_ready=audio_ready,
-                    phase=Phase.STITCHING if stitch else Phase.RENDERING,
-                    updated_at=self.clock(),
-                )
-                self._save(state)
-        if state.phase is Phase.STITCHING:
+            before = state = self.state(job_id)
+            for event in self._stored_events(keys, state):
+                if can_apply(state, kind_of(event)):
+                    state = self._apply(state, event)
+        self._after(before, state)
+        if state.phase is Phase.STITCHING and before.phase is Phase.STITCHING:
             self.send(StitchVideo(job_id))  # the stitch is idempotent: a duplicate costs nothing
         return state
 
     # --- internals ----------------------------------------------------------------------------
+
+    def _stored_events(self, keys: JobKeys, state: JobState) -> list[Transition]:
+        """The commits that the stored manifests and soundtrack record stand for."""
+        events: list[Transition] = []
+        for key in self.store.list(keys.chunks_prefix):
+            try:
+                manifest = records.load(ChunkManifest, self.store.get(key))
+            except (DecodeError, ObjectNotFound) as error:
+                log.warning("job %s: skipping manifest %s: %s", keys.job_id, key, error)
+                continue
+            if manifest.chunk_index in state.chunk_frames:
+                events.append(
+                    ChunkCommitted(
+                        keys.job_id,
+                        manifest.chunk_index,
+                        manifest.frame_count,
+                        manifest.render_seconds,
+                        manifest.worker,
+                    )
+                )
+        if state.audio and not state.audio_ready:
+            # Absent or half written: not rendered yet, and the audio actor will announce it.
+            with contextlib.suppress(DecodeError, ObjectNotFound):
+                events.append(records.load(AudioReady, self.store.get(keys.audio_metadata)))
+        return events
+
+    def _apply(self, state: JobState, event: Transition) -> JobState:
+        """``advance`` and save; an illegal move is logged and changes nothing."""
+        try:
+            new = advance(state, event, self.clock())
+        except IllegalTransition as error:
+            log.warning("job %s: %s", state.job_id, error)
+            return state
+        if new != state:
+            self._save(new, force=new.phase != state.phase or new.committed != state.committed)
+        return new
+
+    def _after(self, before: JobState, new: JobState) -> None:
+        """The side effects of a phase change: the stitch, the stop marker, the clean-up."""
+        if new.phase is before.phase:
+            return
+        if new.phase is Phase.STITCHING:
+            self.send(StitchVideo(new.job_id))
+        if new.phase is Phase.FAILED:
+            self._stop_work(new)
+        if new.phase.terminal and not self.keep_intermediates:
+            self._remove_intermediates(new)
+
+    def _stop_work(self, state: JobState) -> None:
+        """Workers skip a failed job's remaining chunks and stop the running ones."""
+        try:
+            self.store.put(JobKeys(state.job_id).stop_marker, b"failed", "text/plain")
+        except FramefarmError:
+            log.warning("job %s: could not store its stop marker", state.job_id, exc_info=True)
 
     def _save(self, state: JobState, force: bool = True) -> None:
         now = self.clock()
@@ -241,7 +278,9 @@ class Orchestrator:
             self._states[state.job_id] = state
             due = now - self._saved_at.get(state.job_id, 0.0) >= PROGRESS_SAVE_INTERVAL
             if force or due:
-                self.store.put(JobKeys(state.job_id).status, state.to_bytes(), "application/json")
+                self.store.put(
+                    JobKeys(state.job_id).status, records.dump(state), "application/json"
+                )
                 self._saved_at[state.job_id] = now
             listeners = list(self._listeners)
         for listener in listeners:

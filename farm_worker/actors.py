@@ -3,19 +3,15 @@ failed job (no retry) and let transient ones retry with backoff."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import dramatiq
 
 from common.adapters.bus import RENDER_ACTOR, Bus, Queues, run_command
-from common.adapters.storage import ObjectNotFound
-from common.errors import InvalidInput, PermanentFailure, RenderError
+from common.errors import PermanentFailure
 from common.jobs.messages import RenderChunk
-from common.jobs.spec import SpecError
-from farm_worker.chunk import ChunkError, ChunkRenderer
-
-PERMANENT_ERRORS = (SpecError, ChunkError, InvalidInput, RenderError, ObjectNotFound)
-"""Retrying cannot help: the spec, the message or the scene is wrong (or the spec is gone)."""
+from farm_worker.chunk import ChunkRenderer
 
 RENDER_OPTIONS: dict[str, Any] = {
     "max_retries": 3,
@@ -36,10 +32,23 @@ def register_render_actor(
             chunks.render,
             bus=bus,
             component="worker",
-            permanent=PERMANENT_ERRORS,
         )
 
+    broker.add_middleware(ReleaseRenderers(chunks))
     decorate = dramatiq.actor(
         broker=broker, actor_name=RENDER_ACTOR, queue_name=queues.render, **RENDER_OPTIONS
     )
     return decorate(render_chunk)
+
+
+class ReleaseRenderers(dramatiq.Middleware):
+    """A worker thread that stops releases its GL context and renderer (on its own thread: a
+    context is current on one thread only)."""
+
+    def __init__(self, chunks: ChunkRenderer) -> None:
+        self.chunks = chunks
+
+    def before_worker_thread_shutdown(
+        self, broker: dramatiq.Broker, thread: threading.Thread
+    ) -> None:
+        self.chunks.renderers.release()

@@ -1,42 +1,15 @@
-"""Per-worker caches: job specs (downloaded once per job, not per chunk) and, per thread, the GL
-context with the renderer of the last job (a GL context is current on one thread only)."""
+"""Per thread of a render worker: the GL context with the renderer of the last job (a GL context is
+current on one thread only), released when the thread stops."""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import moderngl
 
-from common.adapters.storage import ObjectStore
 from common.format.validation import Export
-from common.jobs.keys import JobKeys
-from common.jobs.spec import JobSpec
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
-
-
-class SpecCache:
-    """The last few jobs' specs and validated exports, shared by a worker's threads."""
-
-    def __init__(self, store: ObjectStore, size: int = 8) -> None:
-        self.store = store
-        self.size = size
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, tuple[JobSpec, Export]] = OrderedDict()
-
-    def get(self, job_id: str) -> tuple[JobSpec, Export]:
-        with self._lock:
-            if job_id in self._items:
-                self._items.move_to_end(job_id)
-                return self._items[job_id]
-        spec = JobSpec.from_bytes(self.store.get(JobKeys(job_id).spec))
-        item = (spec, spec.export())
-        with self._lock:
-            self._items[job_id] = item
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return item
 
 
 class ThreadRenderers:

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from common.adapters.storage import ObjectStore
-from common.errors import FramefarmError
+from common.errors import NotRetryable
+from common.jobs import records
 from common.jobs.chunks import ChunkPlan
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord
 from common.jobs.messages import ChunkCommitted, ChunkProgress, Event, RenderChunk
-from farm_worker.cache import SpecCache, ThreadRenderers
+from common.jobs.spec import SpecCache
+from farm_worker.cache import ThreadRenderers
 from farm_worker.gl import describe
 from farm_worker.png import encode_png
 from farm_worker.renderer import as_image
@@ -31,7 +33,7 @@ CANCEL_CHECK_FRAMES = 24  # look for the cancel marker this often
 UPLOADS_IN_FLIGHT = 8
 
 
-class ChunkError(FramefarmError):
+class ChunkError(NotRetryable):
     """A chunk that does not fit its job's plan: a permanent error."""
 
 
@@ -43,12 +45,14 @@ class ChunkRenderer:
         store: ObjectStore,
         publish: Callable[[Event], None],
         worker_name: str,
+        *,
+        specs: SpecCache | None = None,
         upload_threads: int = 4,
     ) -> None:
         self.store = store
         self.publish = publish
         self.worker_name = worker_name
-        self.specs = SpecCache(store)
+        self.specs = specs or SpecCache(store)
         self.renderers = ThreadRenderers()
         self.uploads = ThreadPoolExecutor(upload_threads, thread_name_prefix="upload")
 
@@ -58,12 +62,12 @@ class ChunkRenderer:
     def render(self, command: RenderChunk) -> ChunkManifest | None:
         """Render (or re-announce) a chunk; None when the job was cancelled."""
         keys = JobKeys(command.job_id)
-        if self.store.exists(keys.cancelled):
+        if self.store.exists(keys.stop_marker):
             log.info("job %s cancelled: skipping chunk %d", command.job_id, command.chunk_index)
             return None
         manifest_key = keys.chunk_manifest(command.chunk_index)
         if self.store.exists(manifest_key):
-            manifest = ChunkManifest.from_bytes(self.store.get(manifest_key))
+            manifest = records.load(ChunkManifest, self.store.get(manifest_key))
             log.info(
                 "chunk %d of %s already committed: announcing it again",
                 command.chunk_index,
@@ -75,19 +79,19 @@ class ChunkRenderer:
         _check_plan(command, spec.chunks)
         renderer = self.renderers.renderer(command.job_id, export)
         started = time.perf_counter()
-        records: list[FrameRecord] = []
+        stored: list[FrameRecord] = []
         pending: deque[Future[None]] = deque()
         last_progress = 0.0
         frames = range(command.first_frame, command.first_frame + command.frame_count)
         try:
             for done, index in enumerate(frames):
-                if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.cancelled):
-                    self._abandon(keys, records, pending)
+                if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.stop_marker):
+                    self._abandon(keys, stored, pending)
                     return None
                 rgb = renderer.render_at(export.timeline.time_of(index))
                 png = encode_png(as_image(rgb, renderer.width, renderer.height))
                 key = keys.frame(index)
-                records.append(FrameRecord(index, key, hashlib.sha256(png).hexdigest(), len(png)))
+                stored.append(FrameRecord(index, key, hashlib.sha256(png).hexdigest(), len(png)))
                 pending.append(self.uploads.submit(self.store.put, key, png, "image/png"))
                 while len(pending) >= UPLOADS_IN_FLIGHT:
                     pending.popleft().result()
@@ -112,18 +116,18 @@ class ChunkRenderer:
             job_id=command.job_id,
             chunk_index=command.chunk_index,
             first_frame=command.first_frame,
-            frames=tuple(records),
+            frames=tuple(stored),
             render_seconds=round(time.perf_counter() - started, 4),
             renderer=describe(renderer.ctx),
             worker=self.worker_name,
         )
-        self.store.put(manifest_key, manifest.to_bytes(), "application/json")  # the commit
-        if self.store.exists(keys.cancelled):
+        self.store.put(manifest_key, records.dump(manifest), "application/json")  # the commit
+        if self.store.exists(keys.stop_marker):
             # Cancelled (or failed) since the last check: the orchestrator's clean-up may have run
             # before these objects were stored. Checking after the commit closes that window: a
             # marker written after this check is followed by a clean-up that sees them.
             self.store.delete(manifest_key)
-            self._abandon(keys, records, pending)
+            self._abandon(keys, stored, pending)
             return None
         self._announce(manifest)
         return manifest
@@ -140,16 +144,16 @@ class ChunkRenderer:
         )
 
     def _abandon(
-        self, keys: JobKeys, records: list[FrameRecord], pending: deque[Future[None]]
+        self, keys: JobKeys, stored: list[FrameRecord], pending: deque[Future[None]]
     ) -> None:
         """Cancelled mid-chunk: finish the uploads in flight, then delete this chunk's frames."""
-        log.info("job %s cancelled: stopping after %d frames", keys.job_id, len(records))
+        log.info("job %s cancelled: stopping after %d frames", keys.job_id, len(stored))
         while pending:
             try:
                 pending.popleft().result()
             except Exception:  # the frames are being deleted anyway
                 log.debug("upload failed while abandoning a cancelled chunk", exc_info=True)
-        for record in records:
+        for record in stored:
             self.store.delete(record.key)
 
 

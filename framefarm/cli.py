@@ -19,20 +19,23 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+    from common.config import Config
     from common.format.validation import Export
     from common.jobs.state import JobState
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
-Handler = Callable[[argparse.Namespace], int]
+Handler = Callable[[argparse.Namespace, "Config"], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from common.config import Config
+
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        return handler(args, Config.from_environment())
     except InvalidInput as error:
         for issue in error.issues:
             print(f"framefarm: {issue}", file=sys.stderr)
@@ -243,21 +246,24 @@ def _settings_from_flags(args: argparse.Namespace, **extra: object) -> dict[str,
     return settings
 
 
-def _plan_from_flags(args: argparse.Namespace, **extra: object) -> Export:
-    """Validate the project file and the flags together; errors name the flags."""
-    from common.config import Limits
-    from common.format.validation import build_export, load_project_file, parse_settings
+def _load_export(args: argparse.Namespace, config: Config, **extra: object) -> Export:
+    """Read the project file once and validate it with the flags, once; errors name the flags
+    (and the project's fields by their path in the file)."""
+    from common.format.validation import read_json_file, validate_export
 
-    project = load_project_file(args.project)
+    project = read_json_file(args.project, "project")
     try:
-        settings = parse_settings(_settings_from_flags(args, **extra), "settings")
-        return build_export(project, settings, Limits())
+        return validate_export(project, _settings_from_flags(args, **extra), config.limits)
     except InvalidInput as error:
         raise type(error)([_flag_issue(i) for i in error.issues], "options") from None
 
 
 def _flag_issue(issue: Issue) -> Issue:
-    """A settings issue named by its flag, in its path and in its message."""
+    """A settings issue named by its flag, in its path and in its message; a project issue by
+    its path in the project file."""
+    if issue.path == "project" or issue.path.startswith(("project.", "project[")):
+        path = issue.path.removeprefix("project").removeprefix(".")
+        return Issue(path, issue.message, issue.value)
     field = issue.path.removeprefix("settings.")
     if field not in SETTINGS_FLAGS:
         return issue
@@ -267,10 +273,10 @@ def _flag_issue(issue: Issue) -> Issue:
     return Issue(SETTINGS_FLAGS[field], message, issue.value)
 
 
-def _frame(args: argparse.Namespace) -> int:
+def _frame(args: argparse.Namespace, config: Config) -> int:
     from farm_worker.frames import render_frames_to_files
 
-    export = _plan_from_flags(args)
+    export = _load_export(args, config)
     if not 0 <= args.frame < export.frame_count:
         problem = Issue("--frame", f"expected 0..{export.frame_count - 1}", args.frame)
         raise InvalidInput([problem], "options")
@@ -279,10 +285,10 @@ def _frame(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _frames(args: argparse.Namespace) -> int:
+def _frames(args: argparse.Namespace, config: Config) -> int:
     from farm_worker.frames import render_frames_to_files
 
-    export = _plan_from_flags(args)
+    export = _load_export(args, config)
     frames = _frame_range(args.range, export.frame_count)
     from framefarm.progress import ProgressBar
 
@@ -314,21 +320,23 @@ def _frame_range(text: str | None, count: int) -> range:
     return range(first, last)
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from common.config import Limits
-    from common.format.validation import build_export, load_project_file
+def _validate(args: argparse.Namespace, config: Config) -> int:
+    from common.format.validation import parse_project, read_json_file, validate_export
 
-    project = load_project_file(args.project)
-    if args.settings is not None:
-        from common.format.validation import parse_settings
-
-        data = _settings_argument(args.settings)
-        build_export(project, parse_settings(data, "settings"), Limits())
+    project = read_json_file(args.project, "project")
+    if args.settings is None:
+        parse_project(project)
+    else:
+        try:
+            validate_export(project, _settings_argument(args.settings), config.limits)
+        except InvalidInput as error:
+            issues = [_flag_issue(i) if i.path.startswith("project") else i for i in error.issues]
+            raise type(error)(issues, error.what) from None
     print("ok")
     return EXIT_OK
 
 
-def _scene(args: argparse.Namespace) -> int:
+def _scene(args: argparse.Namespace, config: Config) -> int:
     from common.format.validation import load_project_file
     from common.scene.visuals import SceneModel
 
@@ -378,11 +386,9 @@ def _settings_argument(text: str) -> object:
         raise InvalidInput([problem], "settings") from None
 
 
-def _render(args: argparse.Namespace) -> int:
+def _render(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
-    from common.config import ServiceSettings
-    from common.format.validation import read_json_file
     from framefarm.progress import ProgressBar
     from framefarm.render import render_video
 
@@ -394,9 +400,9 @@ def _render(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise InvalidInput([Issue(flag, "expected 1 or more", value)], "options")
     video = {"format": fmt, "crf": args.crf, "preset": args.preset, "audio": not args.no_audio}
-    _plan_from_flags(args, **video)  # flags named in errors
-    project = read_json_file(args.project, "project")
-    settings = _settings_from_flags(args, **video)
+    export = _load_export(args, config, **video)
+    if args.direct:
+        return _render_direct(export, output, quiet=args.quiet)
     bar: ProgressBar | None = None
 
     def show(state: JobState) -> None:
@@ -411,16 +417,13 @@ def _render(args: argparse.Namespace) -> int:
         elif phase != "complete":
             bar.update(state.frames_done, phase)
 
-    if args.direct:
-        return _render_direct(project, settings, output, quiet=args.quiet)
     try:
         final = render_video(
-            project,
-            settings,
+            export,
             output,
             workers=args.workers,
             chunk_frames=args.chunk_frames,
-            distributed=ServiceSettings() if args.distributed else None,
+            distributed=config.service if args.distributed else None,
             keep_intermediates=args.keep,
             on_state=show,
         )
@@ -432,23 +435,23 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, config: Config) -> int:
     from framefarm.service import serve
 
     if args.threads < 1:
         raise InvalidInput([Issue("--threads", "expected 1 or more", args.threads)], "options")
-    serve(args.role, args.threads)
+    serve(args.role, args.threads, config.service)
     return EXIT_OK
 
 
-def _coordinator(args: argparse.Namespace) -> int:
+def _coordinator(args: argparse.Namespace, config: Config) -> int:
     from framefarm.service import serve_coordinator
 
     if args.workers < 1:
         raise InvalidInput([Issue("--workers", "expected 1 or more", args.workers)], "options")
     if not 0 < args.port < 65536:
         raise InvalidInput([Issue("--port", "expected 1..65535", args.port)], "options")
-    serve_coordinator(args.host, args.port, embedded=args.embedded, workers=args.workers)
+    serve_coordinator(args.host, args.port, config, embedded=args.embedded, workers=args.workers)
     return EXIT_OK
 
 
@@ -469,10 +472,9 @@ def _add_audio_parser(commands: Commands) -> None:
     audio.set_defaults(handler=_audio)
 
 
-def _audio(args: argparse.Namespace) -> int:
+def _audio(args: argparse.Namespace, config: Config) -> int:
     from common.audio import render_soundtrack
     from common.audio.wav import write_wav
-    from common.config import Limits
     from common.format.validation import load_project_file
 
     project = load_project_file(args.project)
@@ -491,7 +493,7 @@ def _audio(args: argparse.Namespace) -> int:
     tempo = project.tempo_map
     start = float(tempo.beat_to_time(Fraction(args.start_beat)))
     end = float(tempo.beat_to_time(Fraction(end_beat)))
-    limit = Limits().max_duration_seconds
+    limit = config.limits.max_duration_seconds
     if end - start > limit:
         message = f"the audio lasts {end - start:.1f} s, over {limit:g} s (max_duration_seconds)"
         raise InvalidInput([Issue("--end-beat", message, end_beat)], "options")
@@ -504,22 +506,13 @@ def _audio(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _render_direct(
-    project: object, settings: dict[str, object], output: Path, *, quiet: bool
-) -> int:
-    from common.config import Limits
-    from common.format.validation import validate_export
+def _render_direct(export: Export, output: Path, *, quiet: bool) -> int:
     from framefarm.direct import render_direct
     from framefarm.progress import ProgressBar
 
-    if not isinstance(project, dict):
-        raise InvalidInput([Issue("", "expected a JSON object")], "project")
-    total = validate_export(project, settings, Limits()).frame_count
-    bar = None if quiet else ProgressBar(total, sys.stderr)
+    bar = None if quiet else ProgressBar(export.frame_count, sys.stderr)
     try:
-        result = render_direct(
-            project, settings, output, on_frame=None if bar is None else bar.update
-        )
+        result = render_direct(export, output, on_frame=None if bar is None else bar.update)
     finally:
         if bar is not None:
             bar.close()

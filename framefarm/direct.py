@@ -16,14 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
-from common.config import Limits
 from common.format.export_settings import ExportSettings, wants_audio
-from common.format.validation import Export, validate_export
+from common.format.validation import Export
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
 from stitcher.ffmpeg import encode_args, run_encoder
+from stitcher.soundtrack import write_soundtrack
 from stitcher.stitch import BASE_TIMEOUT, check_video
 
 TIMEOUT_PER_FRAME = 2.0
@@ -44,26 +43,27 @@ class DirectResult:
 
 
 def render_direct(
-    project: dict[str, Any],
-    settings: dict[str, Any],
+    export: Export,
     output: Path,
     *,
     on_frame: Callable[[int], None] | None = None,
-    limits: Limits | None = None,
 ) -> DirectResult:
-    """Validate, render every frame in this process into one ffmpeg, check the video, and move
-    it to ``output``. ``on_frame`` gets the number of frames rendered so far after each one.
+    """Render every frame of a validated export in this process into one ffmpeg, check the
+    video, and move it to ``output``. ``on_frame`` gets the number of frames rendered so far
+    after each one.
 
-    Raises InvalidInput/LimitExceeded as ``render_video`` does, RenderError without a GL context,
-    and EncodeError when ffmpeg fails or writes other than every frame at the asked size.
+    Raises RenderError without a GL context, and EncodeError when ffmpeg fails or writes other
+    than every frame at the asked size.
     """
     started = time.perf_counter()
-    export = validate_export(project, settings, limits or Limits())
     partial = output.with_name(f".{output.name}.part")
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory(prefix="framefarm-direct-") as scratch:
-            audio = _soundtrack(export, Path(scratch)) if wants_audio(export.settings) else None
+            audio = None
+            if wants_audio(export.settings):
+                audio = Path(scratch) / "soundtrack.wav"
+                write_soundtrack(export, audio)  # exactly the video's span, as the farm's
             args = direct_encode_args(export.settings, export.timeline.fps, partial, audio)
             timeout = BASE_TIMEOUT + TIMEOUT_PER_FRAME * export.frame_count
             ctx = create_context()
@@ -103,17 +103,3 @@ def _frames(
         yield renderer.render_at(export.timeline.time_of(index))
         if on_frame is not None:
             on_frame(index + 1)
-
-
-def _soundtrack(export: Export, directory: Path) -> Path:
-    """The soundtrack as the farm renders it (stitcher/soundtrack.py): exactly the video's span."""
-    from common.audio.render import render_soundtrack
-    from common.audio.wav import write_wav
-    from stitcher.soundtrack import SAMPLE_RATE
-
-    start = export.timeline.start
-    end = start + export.timeline.duration
-    samples = render_soundtrack(export.project, float(start), float(end), SAMPLE_RATE)
-    path = directory / "soundtrack.wav"
-    write_wav(path, samples, SAMPLE_RATE)
-    return path

@@ -15,9 +15,10 @@ from typing import Any
 import dramatiq
 
 from common.adapters.bus import Bus, FailureReporter, Queues, declare, rabbitmq_broker, stub_broker
-from common.adapters.storage import ObjectStore
-from common.config import ServiceSettings, make_store
+from common.adapters.storage import ObjectStore, make_store
+from common.config import ServiceSettings
 from common.errors import FramefarmError
+from common.jobs.spec import SpecCache
 from common.jobs.state import JobState
 from coordinator.events import EventPump
 from coordinator.orchestrator import Orchestrator
@@ -37,6 +38,8 @@ class Farm:
     queues: Queues
     store: ObjectStore
     bus: Bus
+    specs: SpecCache
+    """One cache for every actor of this process: a stored spec is validated once here."""
     workers: list[dramatiq.Worker] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -55,14 +58,16 @@ class Farm:
         declare(broker, queues)
         bus = Bus(broker, queues)
         broker.add_middleware(FailureReporter(bus))
-        return cls(broker, queues, store, bus)
+        return cls(broker, queues, store, bus, SpecCache(store))
 
     def register_renderer(self, name: str | None = None) -> str:
         """The render_chunk actor on this farm's broker; returns its queue."""
         from farm_worker.actors import register_render_actor
         from farm_worker.chunk import ChunkRenderer
 
-        chunks = ChunkRenderer(self.store, self.bus.send, name or worker_name("render"))
+        chunks = ChunkRenderer(
+            self.store, self.bus.send, name or worker_name("render"), specs=self.specs
+        )
         register_render_actor(self.broker, self.queues, chunks, self.bus)
         self.closers.append(chunks.close)
         return self.queues.render
@@ -71,8 +76,8 @@ class Farm:
         """The stitch_video and render_audio actors (the CPU side); returns their queues."""
         from stitcher.actors import register_audio_actor, register_stitch_actor
 
-        register_stitch_actor(self.broker, self.queues, self.store, self.bus, workdir)
-        register_audio_actor(self.broker, self.queues, self.store, self.bus, workdir)
+        register_stitch_actor(self.broker, self.queues, self.store, self.bus, self.specs, workdir)
+        register_audio_actor(self.broker, self.queues, self.store, self.bus, self.specs, workdir)
         return {self.queues.stitch, self.queues.audio}
 
     def start_worker(self, queues: set[str], threads: int) -> None:

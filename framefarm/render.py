@@ -4,16 +4,16 @@ a running distributed farm (RabbitMQ + S3 + `framefarm worker` / `framefarm stit
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from common.adapters.storage import LocalStore
-from common.config import Limits, ServiceSettings
+from common.config import ServiceSettings
 from common.errors import FramefarmError
-from common.format.validation import validate_export
+from common.format.validation import Export
+from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from framefarm.farm import Farm, JobWatcher
 
@@ -25,8 +25,7 @@ class JobFailedError(FramefarmError):
 
 
 def render_video(
-    project: dict[str, Any],
-    settings: dict[str, Any],
+    export: Export,
     output: Path,
     *,
     workers: int = 1,
@@ -36,12 +35,10 @@ def render_video(
     keep_intermediates: bool = False,
     on_state: Callable[[JobState], Any] | None = None,
     on_submit: Callable[[JobState], Any] | None = None,
-    limits: Limits | None = None,
     timeout: float | None = None,
 ) -> JobState:
-    """Validate, submit, follow the job to its end, and copy the video to ``output``."""
-    export = validate_export(project, settings, limits or Limits())
-    name = file_stem(str(project.get("name", "video")))
+    """Submit a validated export, follow the job to its end, and copy the video to ``output``."""
+    name = file_stem(export.project.name)
     with tempfile.TemporaryDirectory(prefix="framefarm-") as scratch:
         if distributed is not None:
             farm = Farm.distributed(distributed)
@@ -57,7 +54,7 @@ def render_video(
             orchestrator = farm.orchestrator(keep_intermediates)
             farm.pump(orchestrator)
             state = orchestrator.submit(
-                export, project, settings, chunk_frames=chunk_frames, workers=workers, name=name
+                export, chunk_frames=chunk_frames, workers=workers, name=name
             )
             if on_submit is not None:
                 on_submit(state)
@@ -69,9 +66,3 @@ def render_video(
             farm.store.get_file(final.output_key, partial)
             os.replace(partial, output)
             return final
-
-
-def file_stem(name: str) -> str:
-    """A safe download name from the project's name: letters, digits, '-', '_'."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
-    return stem[:80] or "video"

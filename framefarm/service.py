@@ -8,17 +8,16 @@ import signal
 import threading
 from types import FrameType
 
-from common.config import ServiceSettings
+from common.config import Config, ServiceSettings
 from framefarm.farm import Farm, worker_name
 
 log = logging.getLogger(__name__)
 
 
-def serve(role: str, threads: int) -> None:
+def serve(role: str, threads: int, settings: ServiceSettings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = ServiceSettings()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -34,11 +33,10 @@ def serve(role: str, threads: int) -> None:
         stop.wait()
 
 
-def coordinator_farm(embedded: bool, workers: int) -> Farm:
+def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int) -> Farm:
     """The coordinator's farm: the configured distributed one, or render threads in-process."""
-    from common.config import make_store
+    from common.adapters.storage import make_store
 
-    settings = ServiceSettings()
     if not embedded:
         return Farm.distributed(settings)
     farm = Farm.embedded(make_store(settings), settings.queue_prefix)
@@ -47,7 +45,9 @@ def coordinator_farm(embedded: bool, workers: int) -> Farm:
     return farm
 
 
-def serve_coordinator(host: str, port: int, *, embedded: bool, workers: int) -> None:
+def serve_coordinator(
+    host: str, port: int, config: Config, *, embedded: bool, workers: int
+) -> None:
     import uvicorn
 
     from coordinator.app import create_app
@@ -58,6 +58,10 @@ def serve_coordinator(host: str, port: int, *, embedded: bool, workers: int) -> 
     )
     examples = EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else None
     app = create_app(
-        lambda: coordinator_farm(embedded, workers), static_dir=STATIC_DIR, examples_dir=examples
+        lambda: coordinator_farm(config.service, embedded=embedded, workers=workers),
+        limits=config.limits,
+        settings=config.coordinator,
+        static_dir=STATIC_DIR,
+        examples_dir=examples,
     )
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")

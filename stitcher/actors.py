@@ -10,16 +10,12 @@ from typing import Any
 import dramatiq
 
 from common.adapters.bus import AUDIO_ACTOR, STITCH_ACTOR, Bus, Queues, run_command
-from common.adapters.storage import ObjectNotFound, ObjectStore
+from common.adapters.storage import ObjectStore
 from common.errors import PermanentFailure
-from common.jobs.manifest import ManifestError
 from common.jobs.messages import RenderAudio, StitchVideo
-from common.jobs.spec import SpecError
-from stitcher.ffmpeg import EncodeError
+from common.jobs.spec import SpecCache
 from stitcher.soundtrack import render_job_audio
 from stitcher.stitch import stitch_job
-
-PERMANENT_ERRORS = (SpecError, ManifestError, EncodeError, ObjectNotFound)
 
 STITCH_OPTIONS: dict[str, Any] = {
     "max_retries": 3,
@@ -35,17 +31,16 @@ def register_audio_actor(
     queues: Queues,
     store: ObjectStore,
     bus: Bus,
+    specs: SpecCache,
     workdir: Path | None = None,
 ) -> dramatiq.Actor[[dict[str, Any]], None]:
     """render_audio: the job's soundtrack, once (CPU work: it runs beside the stitcher)."""
 
     def run(command: RenderAudio) -> None:
-        render_job_audio(store, command.job_id, bus.send, workdir=workdir)
+        render_job_audio(store, command.job_id, bus.send, workdir=workdir, specs=specs)
 
     def render_audio(payload: dict[str, Any]) -> None:
-        run_command(
-            payload, RenderAudio, run, bus=bus, component="soundtrack", permanent=PERMANENT_ERRORS
-        )
+        run_command(payload, RenderAudio, run, bus=bus, component="soundtrack")
 
     decorate = dramatiq.actor(
         broker=broker, actor_name=AUDIO_ACTOR, queue_name=queues.audio, **STITCH_OPTIONS
@@ -58,18 +53,17 @@ def register_stitch_actor(
     queues: Queues,
     store: ObjectStore,
     bus: Bus,
+    specs: SpecCache,
     workdir: Path | None = None,
 ) -> dramatiq.Actor[[dict[str, Any]], None]:
     """stitch_video: the frames (and soundtrack) into the job's video."""
 
     def run(command: StitchVideo) -> None:
         with tempfile.TemporaryDirectory(prefix="framefarm-stitch-", dir=workdir) as scratch:
-            stitch_job(store, command.job_id, bus.send, workdir=Path(scratch))
+            stitch_job(store, command.job_id, bus.send, workdir=Path(scratch), specs=specs)
 
     def stitch_video(payload: dict[str, Any]) -> None:
-        run_command(
-            payload, StitchVideo, run, bus=bus, component="stitcher", permanent=PERMANENT_ERRORS
-        )
+        run_command(payload, StitchVideo, run, bus=bus, component="stitcher")
 
     decorate = dramatiq.actor(
         broker=broker, actor_name=STITCH_ACTOR, queue_name=queues.stitch, **STITCH_OPTIONS

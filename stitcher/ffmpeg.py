@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
 
-from common.errors import FramefarmError
+from common.errors import NotRetryable
 from common.format.export_settings import ExportSettings, Preset, VideoFormat
 
 FFMPEG = "ffmpeg"
@@ -52,7 +52,7 @@ GIF_FILTER = (
 )
 
 
-class EncodeError(FramefarmError):
+class EncodeError(NotRetryable):
     """ffmpeg failed, timed out, or wrote something other than the frames it was given."""
 
 

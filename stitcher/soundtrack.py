@@ -6,7 +6,6 @@ so audio and video lengths agree. Idempotent: a stored soundtrack is announced a
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,9 +14,12 @@ from pathlib import Path
 from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.audio.render import render_soundtrack
 from common.audio.wav import write_wav
+from common.errors import DecodeError
+from common.format.validation import Export
+from common.jobs import records
 from common.jobs.keys import JobKeys
-from common.jobs.messages import AudioReady, DecodeError, Event, from_wire
-from common.jobs.spec import JobSpec
+from common.jobs.messages import AudioReady, Event
+from common.jobs.spec import SpecCache
 
 SAMPLE_RATE = 48_000
 
@@ -28,36 +30,42 @@ def render_job_audio(
     publish: Callable[[Event], None],
     *,
     workdir: Path | None = None,
+    specs: SpecCache | None = None,
 ) -> AudioReady | None:
     """Store ``audio/soundtrack.wav`` and its metadata; None when the job was cancelled."""
     keys = JobKeys(job_id)
-    if store.exists(keys.cancelled):
+    if store.exists(keys.stop_marker):
         return None
     ready = stored_audio(store, keys)
     if ready is None:
-        spec = JobSpec.from_bytes(store.get(keys.spec))
-        export = spec.export()
-        start = export.timeline.start
-        end = start + export.timeline.duration
+        _, export = (specs or SpecCache(store)).get(job_id)
         started = time.perf_counter()
-        samples = render_soundtrack(export.project, float(start), float(end), SAMPLE_RATE)
         with tempfile.TemporaryDirectory(prefix=f"audio-{job_id}-", dir=workdir) as temporary:
             path = Path(temporary) / "soundtrack.wav"
-            write_wav(path, samples, SAMPLE_RATE)
+            sample_count = write_soundtrack(export, path)
             store.put_file(keys.audio, path, "audio/wav")
         seconds = round(time.perf_counter() - started, 4)
-        ready = AudioReady(job_id, keys.audio, int(samples.shape[0]), SAMPLE_RATE, seconds)
-        store.put(keys.audio_metadata, json.dumps(ready.to_wire()).encode(), "application/json")
+        ready = AudioReady(job_id, keys.audio, sample_count, SAMPLE_RATE, seconds)
+        store.put(keys.audio_metadata, records.dump(ready), "application/json")
     publish(ready)
     return ready
+
+
+def write_soundtrack(export: Export, path: Path) -> int:
+    """The export's soundtrack as a WAV file spanning exactly its frames; returns the samples."""
+    start = export.timeline.start
+    end = start + export.timeline.duration
+    samples = render_soundtrack(export.project, float(start), float(end), SAMPLE_RATE)
+    write_wav(path, samples, SAMPLE_RATE)
+    return int(samples.shape[0])
 
 
 def stored_audio(store: ObjectStore, keys: JobKeys) -> AudioReady | None:
     """The AudioReady of a soundtrack an earlier run stored completely, else None."""
     try:
-        event = from_wire(json.loads(store.get(keys.audio_metadata)))
-    except (ObjectNotFound, ValueError, DecodeError):
+        event = records.load(AudioReady, store.get(keys.audio_metadata))
+    except (ObjectNotFound, DecodeError):
         return None
-    if not isinstance(event, AudioReady) or not store.exists(event.audio_key):
+    if not store.exists(event.audio_key):
         return None
     return event

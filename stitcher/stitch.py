@@ -7,7 +7,6 @@ import collections
 import contextlib
 import hashlib
 import itertools
-import json
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -16,11 +15,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from common.adapters.storage import ObjectNotFound, ObjectStore
+from common.errors import DecodeError
 from common.format.export_settings import ExportSettings, wants_audio
+from common.jobs import records
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
-from common.jobs.messages import DecodeError, Event, StitchProgress, VideoReady, from_wire
-from common.jobs.spec import JobSpec
+from common.jobs.messages import Event, StitchProgress, VideoReady
+from common.jobs.spec import JobSpec, SpecCache
 from stitcher.ffmpeg import MIME_TYPES, EncodeError, encode_args, probe, run_encoder
 
 BASE_TIMEOUT = 60.0
@@ -40,6 +41,7 @@ def stitch_job(
     publish: Callable[[Event], None],
     *,
     workdir: Path | None = None,
+    specs: SpecCache | None = None,
     prefetch: int = 16,
     timeout_per_frame: float = 0.5,
 ) -> VideoReady | None:
@@ -52,12 +54,11 @@ def stitch_job(
     if prefetch < 1:
         raise ValueError(f"prefetch must be >= 1, got {prefetch}")
     keys = JobKeys(job_id)
-    if store.exists(keys.cancelled):
+    if store.exists(keys.stop_marker):
         return None
     ready = stored_video(store, keys)
     if ready is None:
-        spec = JobSpec.from_bytes(store.get(keys.spec))
-        export = spec.export()
+        spec, export = (specs or SpecCache(store)).get(job_id)
         frames = ordered_frames(load_manifests(store, keys, spec), spec.frame_count)
         timeout = BASE_TIMEOUT + timeout_per_frame * len(frames)
         try:
@@ -81,12 +82,12 @@ def stitch_job(
 def stored_video(store: ObjectStore, keys: JobKeys) -> VideoReady | None:
     """The VideoReady of a video an earlier run stored completely, else None."""
     try:
-        event = from_wire(json.loads(store.get(keys.output_metadata)))
+        event = records.load(VideoReady, store.get(keys.output_metadata))
     except ObjectNotFound:
         return None
-    except (ValueError, DecodeError):
+    except DecodeError:
         return None  # unreadable metadata: making the video again repairs it
-    if not isinstance(event, VideoReady) or event.job_id != keys.job_id:
+    if event.job_id != keys.job_id:
         return None
     if not store.exists(event.output_key) or store.size(event.output_key) != event.size_bytes:
         return None
@@ -104,7 +105,7 @@ def load_manifests(store: ObjectStore, keys: JobKeys, spec: JobSpec) -> list[Chu
         )
     manifests = []
     for chunk in spec.chunks:
-        manifest = ChunkManifest.from_bytes(store.get(keys.chunk_manifest(chunk.index)))
+        manifest = records.load(ChunkManifest, store.get(keys.chunk_manifest(chunk.index)))
         if manifest.job_id != keys.job_id or manifest.chunk_index != chunk.index:
             raise ManifestError(
                 f"manifest of chunk {chunk.index} of job {keys.job_id} says it is chunk "
@@ -179,14 +180,13 @@ def _make_video(
             stream = _tracked(downloads, len(frames), report)
             run_encoder(encode_args(settings, fps, video, audio), stream, timeout)
         check_video(video, settings, len(frames))
-        if store.exists(keys.cancelled):
+        if store.exists(keys.stop_marker):
             raise _Cancelled
         store.put_file(output_key, video, MIME_TYPES[settings.format])
         size = video.stat().st_size
     ready = VideoReady(keys.job_id, output_key, len(frames), float(len(frames) / fps), size)
-    metadata = json.dumps(ready.to_wire(), sort_keys=True).encode()
-    store.put(keys.output_metadata, metadata, "application/json")
-    if store.exists(keys.cancelled):
+    store.put(keys.output_metadata, records.dump(ready), "application/json")
+    if store.exists(keys.stop_marker):
         # Cancelled while the video was being stored: the cancel's clean-up may have run before
         # these objects existed. A marker written after this check is followed by a clean-up
         # that sees them.
@@ -213,7 +213,7 @@ def _reporter(
     """Publishes progress; stops the stitch (by raising _Cancelled) once the job is cancelled."""
 
     def report(done: int) -> None:
-        if store.exists(keys.cancelled):
+        if store.exists(keys.stop_marker):
             raise _Cancelled
         publish(StitchProgress(keys.job_id, done, total))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from common.adapters.storage import LocalStore, S3Store
-from tests.services import RabbitVhost, SeaweedS3
+from sandbox.services import RabbitVhost, SeaweedS3
 
 
 @pytest.fixture(scope="session")

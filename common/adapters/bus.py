@@ -16,9 +16,9 @@ import dramatiq
 import msgpack
 from dramatiq.brokers.stub import StubBroker
 
-from common.errors import PermanentFailure
+from common.adapters.storage import ObjectNotFound
+from common.errors import DecodeError, NotRetryable, PermanentFailure
 from common.jobs.messages import (
-    DecodeError,
     JobFailed,
     Message,
     RenderAudio,
@@ -36,17 +36,30 @@ STITCH_ACTOR = "stitch_video"
 EVENT_ACTOR = "job_event"  # never run by a worker: the orchestrator consumes the queue itself
 
 
+def pack(data: dict[str, Any]) -> bytes:
+    """The wire codec: a message's map (or dramatiq's envelope) as msgpack bytes."""
+    return msgpack.packb(data, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def unpack(raw: bytes) -> Any:
+    """The inverse of ``pack``; DecodeError for bytes that are not one msgpack value."""
+    try:
+        return msgpack.unpackb(raw, raw=False)
+    except (msgpack.UnpackException, ValueError) as error:
+        raise DecodeError(f"not msgpack: {error}") from error
+
+
 class MsgpackEncoder(dramatiq.Encoder):
     """dramatiq's wire format as msgpack (smaller and faster than its JSON default)."""
 
     def encode(self, data: dict[str, Any]) -> bytes:
-        return msgpack.packb(data, use_bin_type=True)  # type: ignore[no-any-return]
+        return pack(data)
 
     def decode(self, data: bytes) -> dict[str, Any]:
         try:
-            return msgpack.unpackb(data, raw=False)  # type: ignore[no-any-return]
-        except (msgpack.UnpackException, ValueError) as error:
-            raise dramatiq.DecodeError("not msgpack", data, error) from error  # type: ignore[no-untyped-call]
+            return unpack(data)  # type: ignore[no-any-return]
+        except DecodeError as error:
+            raise dramatiq.DecodeError(str(error), data, error) from error  # type: ignore[no-untyped-call]
 
 
 def install_encoder() -> None:
@@ -152,6 +165,12 @@ class FailureReporter(dramatiq.Middleware):
         )
 
 
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (NotRetryable, ObjectNotFound)
+"""What no retry can fix, for every actor: a NotRetryable (bad input, an unreadable record, a
+spec or frames that do not add up, a scene that cannot render, an encoder that refuses), or an
+object the job needs that is gone."""
+
+
 def run_command(
     payload: Any,
     expected: type[M],
@@ -159,19 +178,17 @@ def run_command(
     *,
     bus: Bus,
     component: str,
-    permanent: tuple[type[BaseException], ...],
 ) -> None:
     """The body every actor shares: decode ``payload`` as ``expected`` and run it; a permanent
-    error fails the job (one JobFailed) and raises PermanentFailure, so dramatiq dead-letters
-    the message without retrying. Other errors propagate and are retried."""
+    error (PERMANENT_ERRORS) fails the job (one JobFailed) and raises PermanentFailure, so
+    dramatiq dead-letters the message without retrying. Other errors propagate and are retried."""
     job_id = payload.get("job_id") if isinstance(payload, dict) else None
-    catch: tuple[type[BaseException], ...] = (DecodeError, *permanent)
     try:
         command = from_wire(payload)
         if not isinstance(command, expected):
             raise DecodeError(f"expected {expected.TYPE}, got {type(command).__name__}")
         run(command)
-    except catch as error:
+    except PERMANENT_ERRORS as error:
         if isinstance(job_id, str):
             chunk = payload.get("chunk_index")
             index = chunk if isinstance(chunk, int) and not isinstance(chunk, bool) else None

@@ -10,9 +10,12 @@ import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from common.errors import FramefarmError
+
+if TYPE_CHECKING:
+    from common.config import ServiceSettings
 
 
 class StorageError(FramefarmError):
@@ -57,6 +60,9 @@ class ObjectStore(Protocol):
 
     def ping(self) -> None:
         """Raise StorageError unless the store answers."""
+
+    def local_file(self, key: str) -> Path | None:
+        """The object's file on this machine, if the store keeps one (to serve it directly)."""
 
 
 def check_key(key: str) -> str:
@@ -158,6 +164,10 @@ class LocalStore:
     def local_path(self, key: str) -> Path:
         """Where the object lives on disk (the local store can serve files directly)."""
         return self._path(key)
+
+    def local_file(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
 
 
 class S3Store:
@@ -297,6 +307,9 @@ class S3Store:
         except Exception as error:
             raise _wrap(error) from error
 
+    def local_file(self, key: str) -> Path | None:
+        return None  # objects live on the server: downloads use presigned URLs
+
 
 def _wrap(error: Exception, key: str | None = None) -> StorageError:
     from minio.error import S3Error
@@ -315,3 +328,17 @@ def _wrap(error: Exception, key: str | None = None) -> StorageError:
     ):
         return StorageError(f"S3 unreachable: {reason or error}")
     return StorageError(f"S3 request failed: {type(error).__name__}: {error}")
+
+
+def make_store(settings: ServiceSettings) -> ObjectStore:
+    """The configured object store: S3 when an endpoint is set, else the local directory."""
+    if settings.s3_endpoint:
+        return S3Store(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            settings.s3_bucket,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+    return LocalStore(settings.local_store)

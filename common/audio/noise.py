@@ -2,7 +2,7 @@
 
 Tone.js fills each buffer once with ``Math.random()`` and starts every note at a random offset;
 here the buffer's numbers come from a generator seeded by the project's seed and the track,
-and each note's offset from :func:`common.randomness.hash_uniform`, so renders repeat exactly.
+and each note's offset from :func:`common.scene.randomness.hash_uniform`, so renders repeat exactly.
 Pink is Paul Kellet's refined filter and brown a leaky integrator, with Tone.js's gains.
 """
 

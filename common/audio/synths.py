@@ -40,7 +40,7 @@ from common.format.instruments import (
     tone_seconds,
     voice_envelope,
 )
-from common.randomness import hash_uniform
+from common.scene.randomness import hash_uniform
 
 MODULATION_SYNTH_DB = -10.0
 """``ModulationSynth`` builds its carrier and modulator Synths with ``volume: -10``."""

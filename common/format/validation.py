@@ -28,11 +28,15 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """A project and settings that passed every check, with the exact frame timeline."""
+    """A project and settings that passed every check, with the exact frame timeline, and the
+    JSON they were read from (what a job's spec stores: one object, so the two cannot disagree).
+    """
 
     project: Project
     settings: ExportSettings
     timeline: FrameTimeline
+    project_json: dict[str, Any]
+    settings_json: dict[str, Any]
 
     @property
     def frame_count(self) -> int:
@@ -64,8 +68,18 @@ def read_json_file(path: str | Path, what: str) -> Any:
         raise InvalidInput([Issue("", message)], what) from None
 
 
-def build_export(project: Project, settings: ExportSettings, limits: Limits) -> Export:
-    """Check settings against the project and the service limits; every problem is reported."""
+def build_export(
+    project: Project,
+    settings: ExportSettings,
+    limits: Limits,
+    *,
+    source: tuple[dict[str, Any], dict[str, Any]] | None = None,
+) -> Export:
+    """Check settings against the project and the service limits; every problem is reported.
+
+    ``source`` is the JSON (project, settings) the models were read from; without it the models'
+    own JSON stands in.
+    """
     problems = _settings_issues(project, settings)
     range_ok = not any(i.path in ("settings.startBeat", "settings.endBeat") for i in problems)
     beyond = _limit_issues(project, settings, limits, durations=range_ok)
@@ -78,7 +92,12 @@ def build_export(project: Project, settings: ExportSettings, limits: Limits) -> 
     timeline = FrameTimeline.between(
         tempo.beat_to_time(settings.start_beat), tempo.beat_to_time(end_beat), settings.frame_rate
     )
-    return Export(project, settings, timeline)
+    if source is None:
+        source = (
+            project.model_dump(mode="json", by_alias=True),
+            settings.model_dump(mode="json", by_alias=True, exclude_none=True),
+        )
+    return Export(project, settings, timeline, *source)
 
 
 def validate_export(project_data: Any, settings_data: Any, limits: Limits) -> Export:
@@ -99,7 +118,8 @@ def validate_export(project_data: Any, settings_data: Any, limits: Limits) -> Ex
         issues.extend(error.issues)
     if issues or project is None or settings is None:
         raise InvalidInput(issues, "export")
-    return build_export(project, settings, limits)
+    settings_json = {} if settings_data is None else settings_data
+    return build_export(project, settings, limits, source=(project_data, settings_json))
 
 
 def _parse(model: type[M], data: Any, prefix: str, what: str) -> M:

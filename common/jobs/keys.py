@@ -2,10 +2,14 @@
 
 jobs/<job_id>/spec.json                     what to render (project, settings, chunk plan)
 jobs/<job_id>/status.json                   the orchestrator's persisted job state
-jobs/<job_id>/cancelled                     marker: workers stop and skip when present
+jobs/<job_id>/stopped                       marker of a cancelled or failed job ("cancelled" or
+                                            "failed"): workers skip its work and stop running work
 jobs/<job_id>/frames/frame_000042.png       rendered frames
 jobs/<job_id>/chunks/chunk_0003.json        a chunk's manifest, written last (its commit)
-jobs/<job_id>/output/<name>.<format>        the video
+jobs/<job_id>/audio/soundtrack.wav          the soundtrack, rendered once for the whole video
+jobs/<job_id>/audio/soundtrack.json         its AudioReady record, written after it (its commit)
+jobs/<job_id>/output/video.<format>         the video
+jobs/<job_id>/output/video.json             its VideoReady record, written after it (its commit)
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ class JobKeys:
         return f"{self.prefix}status.json"
 
     @property
-    def cancelled(self) -> str:
-        return f"{self.prefix}cancelled"
+    def stop_marker(self) -> str:
+        """Present once the job was cancelled or failed; its content says which."""
+        return f"{self.prefix}stopped"
 
     @property
     def frames_prefix(self) -> str:

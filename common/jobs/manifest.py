@@ -3,21 +3,22 @@ every frame is stored, so its presence is the chunk's commit."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
-from common.errors import FramefarmError
+from common.errors import NotRetryable
+from common.jobs.records import STRICT_FIELDS
 
-MANIFEST_VERSION = 1
 
-
-class ManifestError(FramefarmError):
-    """A manifest that cannot be read, or chunks that do not add up to the job's frames."""
+class ManifestError(NotRetryable):
+    """Committed work that does not add up: a gap, a duplicate, or a frame that is not what its
+    manifest recorded (an unreadable manifest is a DecodeError)."""
 
 
 @dataclass(frozen=True, slots=True)
 class FrameRecord:
+    __pydantic_config__ = STRICT_FIELDS
+
     index: int
     key: str
     sha256: str
@@ -26,6 +27,10 @@ class FrameRecord:
 
 @dataclass(frozen=True)
 class ChunkManifest:
+    TYPE: ClassVar[str] = "chunk_manifest"
+    VERSION: ClassVar[int] = 2
+    __pydantic_config__ = STRICT_FIELDS
+
     job_id: str
     chunk_index: int
     first_frame: int
@@ -37,46 +42,6 @@ class ChunkManifest:
     @property
     def frame_count(self) -> int:
         return len(self.frames)
-
-    def to_bytes(self) -> bytes:
-        data: dict[str, Any] = {
-            "version": MANIFEST_VERSION,
-            "job_id": self.job_id,
-            "chunk_index": self.chunk_index,
-            "first_frame": self.first_frame,
-            "render_seconds": self.render_seconds,
-            "renderer": self.renderer,
-            "worker": self.worker,
-            "frames": [[f.index, f.key, f.sha256, f.size] for f in self.frames],
-        }
-        return json.dumps(data, sort_keys=True).encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> ChunkManifest:
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise ManifestError("manifest is corrupt: not a JSON object")
-            if data.get("version") != MANIFEST_VERSION:
-                raise ManifestError(
-                    f"manifest version {data.get('version')!r} is not {MANIFEST_VERSION}"
-                )
-            frames = tuple(
-                FrameRecord(int(i), str(k), str(h), int(s)) for i, k, h, s in data["frames"]
-            )
-            return cls(
-                job_id=str(data["job_id"]),
-                chunk_index=int(data["chunk_index"]),
-                first_frame=int(data["first_frame"]),
-                frames=frames,
-                render_seconds=float(data["render_seconds"]),
-                renderer=str(data["renderer"]),
-                worker=str(data["worker"]),
-            )
-        except ManifestError:
-            raise
-        except (ValueError, KeyError, TypeError) as error:
-            raise ManifestError(f"manifest is corrupt: {error}") from error
 
 
 def ordered_frames(manifests: list[ChunkManifest], frame_count: int) -> list[FrameRecord]:

@@ -1,8 +1,9 @@
-"""Every message between components: typed, versioned, immutable, and one msgpack codec.
+"""Every message between components: typed, versioned, immutable.
 
 Commands (render a chunk, stitch) travel to workers; events (progress, commits, failures, the
 finished video) travel back to the orchestrator. On the wire each is a map with full-word keys,
 its ``type`` and its ``version``; nothing but ids, ranges, numbers and object keys, never pixels.
+The bytes on the wire are msgpack, made in one place: the bus's encoder (common/adapters/bus.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar, Union
 
-import msgpack
-
-from common.errors import FramefarmError
-
-
-class DecodeError(FramefarmError):
-    """Bytes or a map that are not a message this version understands."""
+from common.errors import DecodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +170,3 @@ def _has_type(value: Any, hint: Any) -> bool:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, hint)
-
-
-def encode(message: Message) -> bytes:
-    return msgpack.packb(message.to_wire(), use_bin_type=True)  # type: ignore[no-any-return]
-
-
-def decode(data: bytes) -> Message:
-    try:
-        unpacked = msgpack.unpackb(data, raw=False)
-    except (msgpack.UnpackException, ValueError) as error:
-        raise DecodeError(f"not msgpack: {error}") from error
-    return from_wire(unpacked)

@@ -3,24 +3,34 @@ the frame count and the chunk plan. Workers rebuild the validated Export from it
 
 from __future__ import annotations
 
-import json
+import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from common.config import Limits
-from common.errors import FramefarmError, InvalidInput
-from common.format.validation import Export, build_export, parse_project, parse_settings
+from common.config import UNLIMITED, Limits
+from common.errors import InvalidInput, NotRetryable
+from common.format.validation import Export, validate_export
+from common.jobs import records
 from common.jobs.chunks import ChunkPlan
+from common.jobs.keys import JobKeys
+from common.jobs.records import STRICT_FIELDS
 
-SPEC_VERSION = 1
+if TYPE_CHECKING:
+    from common.adapters.storage import ObjectStore
 
 
-class SpecError(FramefarmError):
-    """A stored spec this build cannot use (corrupt, or from another version): not retryable."""
+class SpecError(NotRetryable):
+    """A stored spec that does not validate (any more): not retryable."""
 
 
 @dataclass(frozen=True)
 class JobSpec:
+    TYPE: ClassVar[str] = "job_spec"
+    VERSION: ClassVar[int] = 2
+    __pydantic_config__ = STRICT_FIELDS
+
     job_id: str
     project: dict[str, Any]  # the app's JSON, exactly as validated at submission
     settings: dict[str, Any]
@@ -29,55 +39,14 @@ class JobSpec:
     created_at: float
     name: str = "video"  # file name stem for downloads
 
-    def to_bytes(self) -> bytes:
-        data = {
-            "version": SPEC_VERSION,
-            "job_id": self.job_id,
-            "name": self.name,
-            "project": self.project,
-            "settings": self.settings,
-            "frame_count": self.frame_count,
-            "chunks": [[c.first_frame, c.frame_count] for c in self.chunks],
-            "created_at": self.created_at,
-        }
-        return json.dumps(data, sort_keys=True).encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> JobSpec:
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise SpecError("job spec is corrupt: not a JSON object")
-            if data.get("version") != SPEC_VERSION:
-                raise SpecError(f"job spec version {data.get('version')!r} is not {SPEC_VERSION}")
-            chunks = tuple(
-                ChunkPlan(index, int(first), int(count))
-                for index, (first, count) in enumerate(data["chunks"])
-            )
-            return cls(
-                job_id=str(data["job_id"]),
-                project=dict(data["project"]),
-                settings=dict(data["settings"]),
-                frame_count=int(data["frame_count"]),
-                chunks=chunks,
-                created_at=float(data["created_at"]),
-                name=str(data.get("name", "video")),
-            )
-        except SpecError:
-            raise
-        except (ValueError, KeyError, TypeError) as error:
-            raise SpecError(f"job spec is corrupt: {error}") from error
-
-    def export(self, limits: Limits | None = None) -> Export:
+    def export(self, limits: Limits = UNLIMITED) -> Export:
         """Validate again (deterministically) into the Export the renderer and stitcher use.
 
         Limits are the submitter's business; a worker only refuses what it cannot render, so the
-        default here is effectively unlimited.
+        default here is unlimited.
         """
         try:
-            project = parse_project(self.project)
-            settings = parse_settings(self.settings)
-            export = build_export(project, settings, limits or UNLIMITED)
+            export = validate_export(self.project, self.settings, limits)
         except InvalidInput as error:
             raise SpecError(f"job spec does not validate: {error.summary()}") from error
         if export.frame_count != self.frame_count:
@@ -87,14 +56,32 @@ class JobSpec:
         return export
 
 
-UNLIMITED = Limits(
-    max_width=1 << 20,
-    max_height=1 << 20,
-    max_pixels=1 << 40,
-    max_fps=1 << 20,
-    max_duration_seconds=1e12,
-    max_frames=1 << 40,
-    max_notes=1 << 40,
-    max_tracks=1 << 20,
-    max_body_bytes=1 << 40,
-)
+def file_stem(name: str) -> str:
+    """A safe download name from the project's name: letters, digits, '-', '_'."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
+    return stem[:80] or "video"
+
+
+class SpecCache:
+    """The last few jobs' specs and validated exports, shared by every actor of a process: a
+    stored spec is read and validated once per process, not once per chunk or per actor."""
+
+    def __init__(self, store: ObjectStore, size: int = 8) -> None:
+        self.store = store
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[JobSpec, Export]] = OrderedDict()
+
+    def get(self, job_id: str) -> tuple[JobSpec, Export]:
+        """The job's spec and its Export; DecodeError, SpecError or ObjectNotFound if unusable."""
+        with self._lock:
+            if job_id in self._items:
+                self._items.move_to_end(job_id)
+                return self._items[job_id]
+        spec = records.load(JobSpec, self.store.get(JobKeys(job_id).spec))
+        item = (spec, spec.export())
+        with self._lock:
+            self._items[job_id] = item
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return item

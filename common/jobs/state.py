@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 from common.errors import FramefarmError
 from common.jobs.messages import (
@@ -24,8 +23,7 @@ from common.jobs.messages import (
     StitchProgress,
     VideoReady,
 )
-
-STATUS_VERSION = 1
+from common.jobs.records import STRICT_FIELDS
 
 
 class Phase(enum.StrEnum):
@@ -55,8 +53,25 @@ class IllegalTransition(FramefarmError):  # noqa: N818
     """An event that cannot happen in the job's current phase."""
 
 
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """Someone asked to stop the job (the API's DELETE, the CLI's Ctrl-C): not a bus message."""
+
+    job_id: str
+
+
+Transition = Event | CancelRequested
+"""Everything ``advance`` folds into a job's state."""
+
+
 @dataclass(frozen=True)
 class JobState:
+    """A job as the orchestrator sees it, stored at ``status.json``."""
+
+    TYPE: ClassVar[str] = "job_state"
+    VERSION: ClassVar[int] = 2
+    __pydantic_config__ = STRICT_FIELDS
+
     job_id: str
     frame_count: int
     chunk_frames: Mapping[int, int]  # chunk index -> its frame count (the plan)
@@ -94,29 +109,6 @@ class JobState:
         stitch = self.stitched_frames / max(self.frame_count, 1)
         return round(90.0 * render + 10.0 * stitch, 2)
 
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["version"] = STATUS_VERSION
-        data["phase"] = self.phase.value
-        data["committed"] = sorted(self.committed)
-        data["chunk_frames"] = {str(k): v for k, v in self.chunk_frames.items()}
-        data["frames_in_flight"] = {str(k): v for k, v in self.frames_in_flight.items()}
-        return data
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(self.to_json(), sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> JobState:
-        if data.get("version") != STATUS_VERSION:
-            raise FramefarmError(f"unsupported job status version {data.get('version')!r}")
-        values = {k: v for k, v in data.items() if k != "version"}
-        values["phase"] = Phase(values["phase"])
-        values["committed"] = frozenset(values["committed"])
-        values["chunk_frames"] = {int(k): v for k, v in values["chunk_frames"].items()}
-        values["frames_in_flight"] = {int(k): v for k, v in values["frames_in_flight"].items()}
-        return cls(**values)
-
 
 def new_job(
     job_id: str, chunk_frames: Mapping[int, int], now: float, *, audio: bool = False
@@ -132,7 +124,23 @@ def new_job(
     )
 
 
-def kind_of(event: Event) -> JobEventKind:
+def unreadable_job(job_id: str, problem: str, now: float) -> JobState:
+    """The state of a job whose stored status cannot be read: failed, saying why, so the rest of
+    the service goes on (a corrupt record fails only its own job)."""
+    return JobState(
+        job_id,
+        frame_count=0,
+        chunk_frames={},
+        phase=Phase.FAILED,
+        error=f"the job's stored state is unreadable: {problem}",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def kind_of(event: Transition) -> JobEventKind:
+    if isinstance(event, CancelRequested):
+        return JobEventKind.CANCELLED
     if isinstance(event, ChunkProgress):
         return JobEventKind.CHUNK_PROGRESS
     if isinstance(event, ChunkCommitted):
@@ -161,7 +169,7 @@ def can_apply(state: JobState, kind: JobEventKind) -> bool:
     return state.phase in _ALLOWED[kind]
 
 
-def advance(state: JobState, event: Event, now: float) -> JobState:
+def advance(state: JobState, event: Transition, now: float) -> JobState:
     """The state after ``event``; IllegalTransition if the phase does not allow it.
 
     Late hints are not errors for the caller to crash on: the orchestrator asks ``can_apply``
@@ -218,6 +226,8 @@ def advance(state: JobState, event: Event, now: float) -> JobState:
             size_bytes=event.size_bytes,
             updated_at=now,
         )
+    if isinstance(event, CancelRequested):
+        return dataclasses.replace(state, phase=Phase.CANCELLED, updated_at=now)
     assert isinstance(event, JobFailed)
     return dataclasses.replace(state, phase=Phase.FAILED, error=event.error, updated_at=now)
 
@@ -228,9 +238,3 @@ def _ready_to_stitch(state: JobState, now: float) -> JobState:
     if frames_done and (state.audio_ready or not state.audio):
         return dataclasses.replace(state, phase=Phase.STITCHING, stitching_since=now)
     return state
-
-
-def cancel(state: JobState, now: float) -> JobState:
-    if not can_apply(state, JobEventKind.CANCELLED):
-        raise IllegalTransition(f"cannot cancel a job that is {state.phase.value}")
-    return dataclasses.replace(state, phase=Phase.CANCELLED, updated_at=now)

@@ -22,8 +22,8 @@ from common.format.effects import FeedbackDelaySpec
 from common.format.envelope import Envelope
 from common.format.instruments import tone_seconds, voice_envelope, voice_options
 from common.format.project import Project, Track
-from common.randomness import hash_uniform
 from common.scene.color import hex_to_linear
+from common.scene.randomness import hash_uniform
 from common.timing.exact import Rational, to_fraction
 from common.timing.tempo import TempoMap
 

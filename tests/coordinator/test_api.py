@@ -24,11 +24,13 @@ from websockets.exceptions import InvalidStatus
 
 from common.adapters.bus import Queues, rabbitmq_broker
 from common.adapters.storage import LocalStore
-from common.config import CoordinatorSettings, Limits
-from coordinator.app import Services, create_app
+from common.config import CoordinatorSettings, Limits, ServiceSettings
+from common.jobs.keys import JobKeys
+from coordinator.app import FarmRuntime, Services, create_app
 from coordinator.page import STATIC_DIR
 from framefarm.farm import Farm
 from framefarm.service import coordinator_farm
+from sandbox.processes import wait_for
 from tests.coordinator.api_client import (
     DEMO_FILE_NAME,
     LONGER,
@@ -43,7 +45,7 @@ from tests.coordinator.api_client import (
     receive,
 )
 from tests.factories import note, project_data, track
-from tests.integration.helpers import ffprobe, wait_for
+from tests.integration.helpers import ffprobe
 
 UNKNOWN_JOB = "0123456789abcdef"  # a well-formed id that no job has
 TOKEN = "s3cret-token"
@@ -105,7 +107,9 @@ def embedded_farm(root: Path, *, workers: bool = True) -> Callable[[], Farm]:
     return factory
 
 
-def start_workers(farm: Farm) -> None:
+def start_workers(runtime: FarmRuntime) -> None:
+    assert isinstance(runtime, Farm)
+    farm = runtime
     farm.start_worker({farm.queues.render, farm.queues.stitch, farm.queues.audio}, threads=2)
 
 
@@ -126,13 +130,13 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         static_dir: Path | None = None,
     ) -> LiveServer:
         root = tmp_path / f"farm{len(started)}"
+        settings = settings or CoordinatorSettings(api_token=None)  # whatever the shell says
         app = create_app(
             factory or embedded_farm(root),
-            limits=limits,
+            limits=limits or Limits(),
             settings=settings,
             static_dir=static_dir,
         )
-        settings = settings or CoordinatorSettings(api_token=None)  # whatever the shell says
         server = LiveServer(app, settings.api_token).__enter__()
         started.append(server)
         return server
@@ -149,7 +153,9 @@ def idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One coordinator without workers, for requests that never need a job to run."""
     root = tmp_path_factory.mktemp("idle")
     app = create_app(
-        embedded_farm(root, workers=False), settings=CoordinatorSettings(api_token=None)
+        embedded_farm(root, workers=False),
+        limits=Limits(),
+        settings=CoordinatorSettings(api_token=None),
     )
     with LiveServer(app) as server:
         yield server
@@ -218,7 +224,8 @@ def test_the_production_wiring_runs_an_export(
 ) -> None:
     """``framefarm coordinator --embedded``'s farm (framefarm.service.coordinator_farm)."""
     monkeypatch.setenv("FRAMEFARM_LOCAL_STORE", str(tmp_path / "store"))
-    api = serve(lambda: coordinator_farm(embedded=True, workers=1)).api
+    settings = ServiceSettings()  # read after the environment above is set
+    api = serve(lambda: coordinator_farm(settings, embedded=True, workers=1)).api
     job_id = api.submit_ok(demo(), {**TINY, "format": "webm"})["job_id"]
     check_complete_feed(api.follow(job_id), job_id, TINY_FRAMES)
     download = api.get(f"/api/exports/{job_id}/download")
@@ -403,6 +410,28 @@ def test_an_unfinished_job_cannot_be_downloaded_and_cancelling_it_ends_its_feed(
     assert api.follow(job_id) == [  # a feed opened afterwards ends at once
         {"type": "error", "message": "the export was cancelled", "phase": "cancelled"}
     ]
+
+
+def test_a_coordinator_starts_beside_a_corrupt_record_and_fails_only_that_job(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """A status.json nobody can read (a half-written disk, another version's record) costs its
+    own job, never the service: start, list, follow and export as usual."""
+    store = LocalStore(tmp_path / "farm" / "store")
+    corrupt = "c0ffee" * 5
+    store.put(JobKeys(corrupt).status, b'{"type": "job_state", "version": 2, "phase": "odd"}')
+    api = serve(embedded_farm(tmp_path / "farm")).api  # its lifespan recovers every job
+
+    listed = {e["job_id"]: e for e in api.get("/api/exports").json()["exports"]}
+    assert listed[corrupt]["phase"] == "failed"
+    assert "stored state is unreadable" in listed[corrupt]["error"]
+    assert api.status(corrupt)["phase"] == "failed"
+    [message] = api.follow(corrupt)
+    assert message["type"] == "error" and "unreadable" in message["message"]
+
+    job_id = api.submit_ok(demo(), TINY)["job_id"]
+    check_complete_feed(api.follow(job_id), job_id, TINY_FRAMES)
+    assert api.get("/healthz").status == 200
 
 
 def test_recent_exports_are_listed_newest_first(serve: Serve, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ says a job is after a restart."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from common.adapters.storage import LocalStore
 from common.config import Limits
 from common.format.validation import Export, validate_export
+from common.jobs import records
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord
 from common.jobs.messages import (
@@ -68,8 +68,6 @@ class Farm:
         settings = {**SETTINGS, "audio": audio}
         state = self.orchestrator.submit(
             validate_export(PROJECT, settings, Limits()),
-            PROJECT,
-            settings,
             chunk_frames=chunk_frames,
             name="song",
         )
@@ -77,7 +75,7 @@ class Farm:
         return state
 
     def stored_state(self, job_id: str) -> JobState:
-        return JobState.from_json(json.loads(self.store.get(JobKeys(job_id).status)))
+        return records.load(JobState, self.store.get(JobKeys(job_id).status))
 
     def stitches(self) -> list[Message]:
         return [m for m in self.sent if isinstance(m, StitchVideo)]
@@ -86,12 +84,12 @@ class Farm:
         """What a worker leaves behind for a committed chunk: its frames, then its manifest."""
         keys = JobKeys(job_id)
         first = index * 10
-        records = []
+        frame_records = []
         for frame in range(first, first + CHUNKS[index]):
             self.store.put(keys.frame(frame), b"png")
-            records.append(FrameRecord(frame, keys.frame(frame), "0" * 64, 3))
-        manifest = ChunkManifest(job_id, index, first, tuple(records), 1.0, "llvmpipe", "w")
-        self.store.put(keys.chunk_manifest(index), manifest.to_bytes())
+            frame_records.append(FrameRecord(frame, keys.frame(frame), "0" * 64, 3))
+        manifest = ChunkManifest(job_id, index, first, tuple(frame_records), 1.0, "llvmpipe", "w")
+        self.store.put(keys.chunk_manifest(index), records.dump(manifest))
 
 
 def export() -> Export:
@@ -283,7 +281,7 @@ def test_a_failure_fails_the_job_and_tells_workers_to_stop(farm: Farm) -> None:
     assert state.phase is Phase.FAILED
     assert state.error == "shader failed"
     assert farm.stored_state(job_id).phase is Phase.FAILED
-    assert farm.store.exists(keys.cancelled)
+    assert farm.store.exists(keys.stop_marker)
     assert farm.store.list(keys.frames_prefix) == []
     assert farm.store.list(keys.chunks_prefix) == []
     assert farm.orchestrator.handle(commit(job_id, 1)) == state  # later events change nothing
@@ -320,7 +318,7 @@ def test_cancel_stops_the_job_and_removes_its_files(farm: Farm) -> None:
     state = farm.orchestrator.cancel(job_id)
     assert state.phase is Phase.CANCELLED
     assert farm.stored_state(job_id).phase is Phase.CANCELLED
-    assert farm.store.exists(keys.cancelled)
+    assert farm.store.exists(keys.stop_marker)
     assert farm.store.list(keys.frames_prefix) == []
     assert farm.store.list(keys.chunks_prefix) == []
     assert farm.store.list(keys.output_prefix) == []
@@ -349,7 +347,7 @@ def test_cancelling_a_finished_job_changes_nothing(farm: Farm) -> None:
     complete = farm.orchestrator.handle(ready(job_id))
     assert farm.orchestrator.cancel(job_id) == complete
     assert farm.store.exists(JobKeys(job_id).output("mp4"))
-    assert not farm.store.exists(JobKeys(job_id).cancelled)
+    assert not farm.store.exists(JobKeys(job_id).stop_marker)
 
 
 # --- listeners ----------------------------------------------------------------------------------
@@ -465,11 +463,23 @@ def test_job_ids_lists_newest_first(farm: Farm) -> None:
     assert farm.restart().job_ids() == [third, second, first]
 
 
-def test_job_ids_skips_unreadable_status(farm: Farm) -> None:
+@pytest.mark.parametrize(
+    "corrupt",
+    [b'{"version": 99}', b"{not json", b"[]", b'{"type": "job_state", "version": 2}'],
+)
+def test_an_unreadable_status_fails_only_its_own_job(farm: Farm, corrupt: bytes) -> None:
     good = farm.submit().job_id
     bad = "a" * 32
-    farm.store.put(JobKeys(bad).status, b'{"version": 99}')
-    assert farm.restart().job_ids() == [good]
+    farm.store.put(JobKeys(bad).status, corrupt)
+    orchestrator = farm.restart()
+    assert set(orchestrator.job_ids()) == {good, bad}
+    failed = orchestrator.state(bad)
+    assert failed.phase is Phase.FAILED
+    assert failed.error is not None and "stored state is unreadable" in failed.error
+    assert farm.stored_state(bad) == failed  # saved: it stays failed after another restart
+    assert farm.store.get(JobKeys(bad).stop_marker) == b"failed"
+    assert orchestrator.state(good).phase is Phase.QUEUED
+    assert [s.job_id for s in orchestrator.recover()] == [good]
 
 
 # --- the soundtrack -----------------------------------------------------------------------------
@@ -511,6 +521,7 @@ def test_recover_finds_a_stored_soundtrack_whose_event_was_lost(farm: Farm) -> N
     for index in CHUNKS:
         farm.store_chunk(job_id, index)
     farm.store.put(JobKeys(job_id).audio, b"RIFF")
+    farm.store.put(JobKeys(job_id).audio_metadata, records.dump(audio_ready(job_id)))
     [state] = farm.restart().recover()
     assert state.audio_ready and state.phase is Phase.STITCHING
     assert farm.stitches() == [StitchVideo(job_id)]

@@ -24,6 +24,8 @@ from typing import IO, Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from sandbox.processes import FarmConfig, Processes, isolated_farm, wait_for, wait_for_consumers
+from sandbox.services import HOST, SeaweedS3, free_ports, tail
 from tests.coordinator.api_client import (
     DEMO_FILE_NAME,
     LONGER,
@@ -39,16 +41,7 @@ from tests.coordinator.api_client import (
     read_feed,
     receive,
 )
-from tests.integration.helpers import (
-    REPO,
-    FarmConfig,
-    Processes,
-    ffprobe,
-    isolated_farm,
-    wait_for,
-    wait_for_consumers,
-)
-from tests.services import HOST, SeaweedS3, free_ports, tail
+from tests.integration.helpers import REPO, ffprobe
 
 pytestmark = pytest.mark.integration
 

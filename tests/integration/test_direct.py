@@ -18,7 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from common.config import Limits
 from common.errors import InvalidInput
+from common.format.validation import Export, validate_export
 from common.jobs.state import Phase
 from framefarm.direct import render_direct
 from framefarm.render import render_video
@@ -59,6 +61,11 @@ def h264_stream(video: Path) -> bytes:
     ).stdout
 
 
+def exported(settings: dict[str, Any]) -> Export:
+    """The demo with ``settings``, validated as the CLI does before it renders."""
+    return validate_export(DEMO, settings, Limits())
+
+
 def psnr(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
@@ -68,7 +75,7 @@ def test_direct_export_has_every_frame_at_the_asked_size_and_rate(tmp_path: Path
     video = tmp_path / "direct.mp4"
     seen: list[int] = []
 
-    result = render_direct(DEMO, SETTINGS, video, on_frame=seen.append)
+    result = render_direct(exported(SETTINGS), video, on_frame=seen.append)
 
     assert result.output == video
     assert result.frame_count == FRAMES
@@ -85,8 +92,8 @@ def test_direct_export_has_every_frame_at_the_asked_size_and_rate(tmp_path: Path
 
 def test_direct_export_is_the_farms_video(tmp_path: Path) -> None:
     direct, farm = tmp_path / "direct.mp4", tmp_path / "farm.mp4"
-    render_direct(DEMO, SETTINGS, direct)
-    final = render_video(DEMO, SETTINGS, farm, chunk_frames=12, timeout=120)
+    render_direct(exported(SETTINGS), direct)
+    final = render_video(exported(SETTINGS), farm, chunk_frames=12, timeout=120)
     assert final.phase is Phase.COMPLETE and final.chunk_count == 4
 
     ours, theirs = decoded_frames(direct, 160, 90), decoded_frames(farm, 160, 90)
@@ -100,7 +107,7 @@ def test_direct_export_is_the_farms_video(tmp_path: Path) -> None:
 
 def test_direct_export_muxes_the_soundtrack(tmp_path: Path) -> None:
     video = tmp_path / "direct.mp4"
-    render_direct(DEMO, {**SETTINGS, "audio": True}, video)
+    render_direct(exported({**SETTINGS, "audio": True}), video)
 
     streams = json.loads(
         subprocess.run(
@@ -123,6 +130,6 @@ def test_direct_export_muxes_the_soundtrack(tmp_path: Path) -> None:
 def test_invalid_settings_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     video = tmp_path / "direct.mp4"
     with pytest.raises(InvalidInput) as raised:
-        render_direct(DEMO, {**SETTINGS, "width": 15}, video)
+        render_direct(exported({**SETTINGS, "width": 15}), video)
     assert [issue.path for issue in raised.value.issues] == ["settings.width"]
     assert not list(tmp_path.iterdir())

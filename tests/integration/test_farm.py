@@ -2,7 +2,7 @@
 
 Render workers and the stitcher run as ``framefarm worker`` / ``framefarm stitcher`` processes;
 the orchestrator and its event pump run in the test process. Each test has its own queue prefix
-and its own bucket. A missing service fails the tests (tests/services.py), it never skips them.
+and its own bucket. A missing service fails the tests (sandbox/services.py), it never skips them.
 """
 
 from __future__ import annotations
@@ -33,22 +33,24 @@ from coordinator.events import EventPump
 from coordinator.orchestrator import Orchestrator
 from framefarm.farm import Farm, JobWatcher
 from framefarm.render import render_video
-from tests.integration.helpers import (
-    EXAMPLES,
-    EventLog,
+from sandbox.processes import (
     FarmConfig,
     Processes,
-    ffprobe,
-    frame_hashes,
     isolated_farm,
-    job_objects,
-    manifests,
     queue_counts,
-    stored_frame_hashes,
     wait_for,
     wait_for_consumers,
 )
-from tests.services import SeaweedS3
+from sandbox.services import SeaweedS3
+from tests.integration.helpers import (
+    EXAMPLES,
+    EventLog,
+    ffprobe,
+    frame_hashes,
+    job_objects,
+    manifests,
+    stored_frame_hashes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +108,7 @@ def submit(
 ) -> JobState:
     """Validate the demo project with ``settings`` (as a submitter would) and submit it."""
     export = validate_export(DEMO, settings, limits or Limits())
-    return coordinator.orchestrator.submit(export, DEMO, settings, chunk_frames=chunk_frames)
+    return coordinator.orchestrator.submit(export, chunk_frames=chunk_frames)
 
 
 def watch(coordinator: Coordinator, state: JobState) -> JobWatcher:
@@ -119,8 +121,7 @@ def embedded_hashes(
     """The frame hashes (and the video) of the same export rendered in this process."""
     store_dir, video = tmp_path / name, tmp_path / f"{name}.mp4"
     final = render_video(
-        DEMO,
-        settings,
+        validate_export(DEMO, settings, Limits()),
         video,
         chunk_frames=chunk_frames,
         store_dir=store_dir,

@@ -14,6 +14,7 @@ from common.adapters.storage import ObjectStore
 from common.config import Limits
 from common.format.export_settings import ExportSettings
 from common.format.validation import parse_settings, validate_export
+from common.jobs import records
 from common.jobs.chunks import ChunkPlan, plan_chunks
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord
@@ -77,24 +78,24 @@ def store_spec(
     export = validate_export(project, settings_json, Limits())
     chunks = tuple(plan_chunks(export.frame_count, chunk_frames))
     spec = JobSpec(JOB_ID, project, settings_json, export.frame_count, chunks, created_at=0.0)
-    store.put(JobKeys(JOB_ID).spec, spec.to_bytes(), "application/json")
+    store.put(JobKeys(JOB_ID).spec, records.dump(spec), "application/json")
     return spec
 
 
 def store_chunk(store: ObjectStore, chunk: ChunkPlan, frames: range | None = None) -> None:
     """A chunk's frames, then its manifest, as a render worker commits them."""
     keys = JobKeys(JOB_ID)
-    records = []
+    frame_records = []
     for index in chunk.frames if frames is None else frames:
         png = frame_png(index)
         store.put(keys.frame(index), png, "image/png")
-        records.append(
+        frame_records.append(
             FrameRecord(index, keys.frame(index), hashlib.sha256(png).hexdigest(), len(png))
         )
     manifest = ChunkManifest(
-        JOB_ID, chunk.index, chunk.first_frame, tuple(records), 0.1, "test", "test-worker"
+        JOB_ID, chunk.index, chunk.first_frame, tuple(frame_records), 0.1, "test", "test-worker"
     )
-    store.put(keys.chunk_manifest(chunk.index), manifest.to_bytes(), "application/json")
+    store.put(keys.chunk_manifest(chunk.index), records.dump(manifest), "application/json")
 
 
 def store_job(store: ObjectStore, settings_json: dict[str, Any], chunk_frames: int = 12) -> JobSpec:

@@ -73,7 +73,7 @@ def test_a_stored_soundtrack_is_announced_again_not_rendered(
 
 def test_a_cancelled_job_gets_no_soundtrack(store: LocalStore) -> None:
     store_job(store, settings_data("mp4", audio=True))
-    store.put(KEYS.cancelled, b"")
+    store.put(KEYS.stop_marker, b"")
     assert render_job_audio(store, JOB_ID, lambda event: None) is None
     assert not store.exists(KEYS.audio)
 

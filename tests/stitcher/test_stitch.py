@@ -12,6 +12,8 @@ import pytest
 
 import stitcher.stitch
 from common.adapters.storage import LocalStore, ObjectStore, S3Store
+from common.errors import DecodeError
+from common.jobs import records
 from common.jobs.chunks import ChunkPlan
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError
@@ -177,7 +179,7 @@ def test_a_cancelled_job_is_not_stitched(
     store: RecordingStore, events: list[Event], tmp_path: Path
 ) -> None:
     store_job(store, settings_data("mp4"))
-    store.put(KEYS.cancelled, b"")
+    store.put(KEYS.stop_marker, b"")
 
     assert stitch_job(store, JOB_ID, events.append, workdir=tmp_path) is None
     assert events == [] and store.list(KEYS.output_prefix) == []
@@ -190,7 +192,7 @@ def test_cancelling_during_the_stitch_stops_it_and_stores_nothing(
 
     def cancel_on_first_progress(event: Event) -> None:
         events.append(event)
-        store.put(KEYS.cancelled, b"")
+        store.put(KEYS.stop_marker, b"")
 
     assert stitch_job(store, JOB_ID, cancel_on_first_progress, workdir=tmp_path / "w") is None
     assert store.list(KEYS.output_prefix) == []
@@ -242,15 +244,15 @@ def test_a_manifest_of_another_chunk_is_refused(store: RecordingStore, tmp_path:
     for chunk in spec.chunks:
         store_chunk(store, chunk)
     stray = ChunkManifest(JOB_ID, 0, 0, (FrameRecord(0, KEYS.frame(0), "0" * 64, 1),), 0, "", "")
-    store.put(KEYS.chunk_manifest(2), stray.to_bytes())
+    store.put(KEYS.chunk_manifest(2), records.dump(stray))
 
     with pytest.raises(ManifestError, match=r"manifest of chunk 2 .* says it is chunk 0"):
         stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
 
 
-def test_a_corrupt_spec_is_a_spec_error(store: RecordingStore, tmp_path: Path) -> None:
+def test_a_corrupt_spec_is_a_decode_error(store: RecordingStore, tmp_path: Path) -> None:
     store.put(KEYS.spec, b"{not json")
-    with pytest.raises(SpecError):
+    with pytest.raises(DecodeError, match="job spec is corrupt"):
         stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
 
 
@@ -259,7 +261,7 @@ def test_a_spec_whose_frame_count_disagrees_with_its_settings_is_a_spec_error(
 ) -> None:
     spec = store_spec(store, settings_data("mp4"))
     wrong = JobSpec(JOB_ID, spec.project, spec.settings, FRAMES + 1, spec.chunks, 0.0)
-    store.put(KEYS.spec, wrong.to_bytes())
+    store.put(KEYS.spec, records.dump(wrong))
     with pytest.raises(SpecError, match="31 frames"):
         stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
 
@@ -295,7 +297,7 @@ def test_a_window_of_one_frame_still_stitches_everything(
 def test_manifest_hashes_are_of_the_stored_bytes(store: RecordingStore) -> None:
     """The helpers commit chunks as render workers do (guards the tests above)."""
     spec = store_job(store, settings_data("mp4"))
-    manifest = ChunkManifest.from_bytes(store.get(KEYS.chunk_manifest(1)))
+    manifest = records.load(ChunkManifest, store.get(KEYS.chunk_manifest(1)))
     assert manifest.frames[0] == FrameRecord(
         12,
         KEYS.frame(12),

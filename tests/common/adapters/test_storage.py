@@ -12,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from common.adapters.storage import LocalStore, ObjectNotFound, ObjectStore, S3Store, StorageError
-from common.config import ServiceSettings, make_store
+from common.adapters.storage import (
+    LocalStore,
+    ObjectNotFound,
+    ObjectStore,
+    S3Store,
+    StorageError,
+    make_store,
+)
+from common.config import ServiceSettings
 from common.errors import InvalidInput
 from common.jobs.keys import JobKeys, job_id_of, new_job_id
-from tests.services import SeaweedS3, free_ports
+from sandbox.services import SeaweedS3, free_ports
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -230,7 +237,7 @@ def test_every_key_of_a_job_lies_under_its_prefix() -> None:
     every_key = [
         keys.spec,
         keys.status,
-        keys.cancelled,
+        keys.stop_marker,
         keys.frame(42),
         keys.chunk_manifest(3),
         keys.output("mp4"),

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from common.errors import DecodeError
+from common.jobs import records
 from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
 
 JOB = "job-00000001"
@@ -23,16 +25,26 @@ def manifest(chunk: int, frames: range | list[int]) -> ChunkManifest:
     )
 
 
+def changed(**fields: object) -> bytes:
+    """A stored manifest with ``fields`` replaced."""
+    return json.dumps(json.loads(records.dump(manifest(0, range(2)))) | fields).encode()
+
+
 def test_a_manifest_round_trips() -> None:
     original = manifest(1, range(10, 20))
-    assert ChunkManifest.from_bytes(original.to_bytes()) == original
+    assert records.load(ChunkManifest, records.dump(original)) == original
     assert original.frame_count == 10
 
 
 def test_the_stored_form_is_versioned_json() -> None:
-    data = json.loads(manifest(0, range(2)).to_bytes())
-    assert data["version"] == 1
-    assert data["frames"][1] == [1, record(1).key, record(1).sha256, 100]
+    data = json.loads(records.dump(manifest(0, range(2))))
+    assert (data["type"], data["version"]) == ("chunk_manifest", 2)
+    assert data["frames"][1] == {
+        "index": 1,
+        "key": record(1).key,
+        "sha256": record(1).sha256,
+        "size": 100,
+    }
 
 
 def test_frames_come_back_in_order_across_chunks() -> None:
@@ -79,23 +91,24 @@ def test_many_spans_are_cut_short() -> None:
     [
         b"{not json",
         b"\xff\xfe",
-        b'{"version": 1}',
-        json.dumps({**json.loads(manifest(0, range(2)).to_bytes()), "frames": [[0, "k"]]}).encode(),
-        json.dumps({**json.loads(manifest(0, range(2)).to_bytes()), "first_frame": "x"}).encode(),
+        b'{"type": "chunk_manifest", "version": 2}',
+        changed(frames=[{"index": 0, "key": "k"}]),
+        changed(first_frame="x"),
+        changed(worker=None),
+        changed(extra=1),
     ],
 )
-def test_a_corrupt_manifest_is_a_manifest_error(raw: bytes) -> None:
-    with pytest.raises(ManifestError, match="manifest is corrupt"):
-        ChunkManifest.from_bytes(raw)
+def test_a_corrupt_manifest_is_a_decode_error(raw: bytes) -> None:
+    with pytest.raises(DecodeError, match="chunk manifest is corrupt"):
+        records.load(ChunkManifest, raw)
 
 
 def test_a_manifest_of_another_version_is_refused() -> None:
-    data = json.loads(manifest(0, range(2)).to_bytes()) | {"version": 2}
-    with pytest.raises(ManifestError, match="manifest version 2 is not 1"):
-        ChunkManifest.from_bytes(json.dumps(data).encode())
+    with pytest.raises(DecodeError, match="chunk manifest version 1 is not 2"):
+        records.load(ChunkManifest, changed(version=1))
 
 
 @pytest.mark.parametrize("raw", [b"[]", b"null"])
-def test_json_that_is_not_an_object_is_a_manifest_error(raw: bytes) -> None:
-    with pytest.raises(ManifestError):
-        ChunkManifest.from_bytes(raw)
+def test_json_that_is_not_an_object_is_a_decode_error(raw: bytes) -> None:
+    with pytest.raises(DecodeError):
+        records.load(ChunkManifest, raw)

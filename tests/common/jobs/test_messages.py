@@ -1,5 +1,5 @@
-"""Messages (common/jobs/messages.py): every type survives the msgpack codec, and anything that
-is not a message this version understands is a DecodeError that says what is wrong."""
+"""Messages (common/jobs/messages.py): every type survives the wire codec (msgpack), and
+anything that is not a message this version understands is a DecodeError that says what is wrong."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Any
 import msgpack
 import pytest
 
-from common.errors import FramefarmError
+from common.adapters.bus import pack, unpack
+from common.errors import DecodeError, FramefarmError
 from common.jobs.messages import (
     MESSAGE_TYPES,
     AudioReady,
     ChunkCommitted,
     ChunkProgress,
-    DecodeError,
     JobFailed,
     Message,
     RenderAudio,
@@ -22,10 +22,17 @@ from common.jobs.messages import (
     StitchProgress,
     StitchVideo,
     VideoReady,
-    decode,
-    encode,
     from_wire,
 )
+
+
+def encode(message: Message) -> bytes:
+    return pack(message.to_wire())
+
+
+def decode(raw: bytes) -> Message:
+    return from_wire(unpack(raw))
+
 
 JOB = "job-00000001"
 

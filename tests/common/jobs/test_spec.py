@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from common.config import Limits
+from common.errors import DecodeError
 from common.format.validation import validate_export
+from common.jobs import records
 from common.jobs.chunks import plan_chunks
-from common.jobs.spec import JobSpec, SpecError
+from common.jobs.spec import JobSpec, SpecError, file_stem
 from tests.factories import project_data
 
 JOB = "job-00000001"
@@ -35,11 +37,11 @@ def spec(**changes: Any) -> JobSpec:
 
 def test_a_spec_round_trips() -> None:
     original = spec()
-    assert JobSpec.from_bytes(original.to_bytes()) == original
+    assert records.load(JobSpec, records.dump(original)) == original
 
 
 def test_the_chunk_plan_is_restored_with_its_indices() -> None:
-    restored = JobSpec.from_bytes(spec().to_bytes())
+    restored = records.load(JobSpec, records.dump(spec()))
     assert [(c.index, c.first_frame, c.frame_count) for c in restored.chunks] == [
         (0, 0, 10),
         (1, 10, 10),
@@ -48,13 +50,20 @@ def test_the_chunk_plan_is_restored_with_its_indices() -> None:
 
 
 def test_the_name_defaults_to_video() -> None:
-    data = json.loads(spec().to_bytes())
+    data = json.loads(records.dump(spec()))
     del data["name"]
-    assert JobSpec.from_bytes(json.dumps(data).encode()).name == "video"
+    assert records.load(JobSpec, json.dumps(data).encode()).name == "video"
+
+
+def test_file_stem_keeps_a_safe_download_name() -> None:
+    assert file_stem("My Song: Final (v2)") == "My-Song-Final-v2"
+    assert file_stem("../../etc/passwd") == "etc-passwd"
+    assert file_stem("   ") == file_stem("") == "video"
+    assert len(file_stem("a" * 500)) == 80
 
 
 def test_export_rebuilds_the_validated_export() -> None:
-    restored = JobSpec.from_bytes(spec().to_bytes())
+    restored = records.load(JobSpec, records.dump(spec()))
     export = restored.export()
     assert export.frame_count == restored.frame_count == 25
     assert (export.settings.width, export.settings.height, export.settings.fps) == (64, 36, 10)
@@ -69,17 +78,23 @@ def test_export_ignores_submission_limits_by_default() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [b"{oops", b"\xff", b'{"version": 1}', b'{"version": 1, "chunks": 3}']
+    "raw",
+    [
+        b"{oops",
+        b"\xff",
+        b'{"type": "job_spec", "version": 2}',
+        b'{"type": "job_spec", "version": 2, "chunks": 3}',
+    ],
 )
-def test_corrupt_bytes_are_a_spec_error(raw: bytes) -> None:
-    with pytest.raises(SpecError, match="job spec is corrupt"):
-        JobSpec.from_bytes(raw)
+def test_corrupt_bytes_are_a_decode_error(raw: bytes) -> None:
+    with pytest.raises(DecodeError, match="job spec is corrupt"):
+        records.load(JobSpec, raw)
 
 
 def test_a_spec_of_another_version_is_refused() -> None:
-    data = json.loads(spec().to_bytes()) | {"version": 2}
-    with pytest.raises(SpecError, match="job spec version 2 is not 1"):
-        JobSpec.from_bytes(json.dumps(data).encode())
+    data = json.loads(records.dump(spec())) | {"version": 1}
+    with pytest.raises(DecodeError, match="job spec version 1 is not 2"):
+        records.load(JobSpec, json.dumps(data).encode())
 
 
 def test_an_invalid_project_is_a_spec_error() -> None:
@@ -99,6 +114,6 @@ def test_a_frame_count_that_does_not_match_the_settings_is_refused() -> None:
 
 
 @pytest.mark.parametrize("raw", [b"[]", b"null"])
-def test_json_that_is_not_an_object_is_a_spec_error(raw: bytes) -> None:
-    with pytest.raises(SpecError):
-        JobSpec.from_bytes(raw)
+def test_json_that_is_not_an_object_is_a_decode_error(raw: bytes) -> None:
+    with pytest.raises(DecodeError):
+        records.load(JobSpec, raw)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.errors import FramefarmError
+from common.errors import DecodeError
+from common.jobs import records
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
@@ -21,15 +23,16 @@ from common.jobs.messages import (
     VideoReady,
 )
 from common.jobs.state import (
+    CancelRequested,
     IllegalTransition,
     JobEventKind,
     JobState,
     Phase,
     advance,
     can_apply,
-    cancel,
     kind_of,
     new_job,
+    unreadable_job,
 )
 
 JOB = "job-00000001"
@@ -70,7 +73,7 @@ def event_of_kind(kind: JobEventKind) -> Event:
 
 def apply(state: JobState, kind: JobEventKind) -> JobState:
     if kind is JobEventKind.CANCELLED:
-        return cancel(state, now=200.0)
+        return advance(state, CancelRequested(JOB), now=200.0)
     return advance(state, event_of_kind(kind), now=200.0)
 
 
@@ -225,26 +228,58 @@ def test_progress_never_goes_backwards(sequence: list[Event]) -> None:
 
 def test_cancel_is_refused_once_the_job_has_ended() -> None:
     for phase in (Phase.COMPLETE, Phase.FAILED, Phase.CANCELLED):
-        with pytest.raises(IllegalTransition, match=f"cannot cancel a job that is {phase.value}"):
-            cancel(job(phase), now=1.0)
+        message = f"cancelled is not allowed while the job is {phase.value}"
+        with pytest.raises(IllegalTransition, match=message):
+            advance(job(phase), CancelRequested(JOB), now=1.0)
 
 
-def test_state_round_trips_through_json() -> None:
+def test_state_round_trips_through_the_record_codec() -> None:
     state = advance(job(), progress(1, 6), now=1.0)
     state = advance(state, commit(0), now=2.0)
-    assert state.to_json()["version"] == 1
-    assert JobState.from_json(state.to_json()) == state
-    assert JobState.from_json(json.loads(state.to_bytes())) == state
+    raw = records.dump(state)
+    assert json.loads(raw)["type"] == "job_state"
+    assert json.loads(raw)["version"] == JobState.VERSION
+    assert records.load(JobState, raw) == state
+    assert records.dump(records.load(JobState, raw)) == raw  # equal records, equal bytes
 
 
-def test_a_finished_state_round_trips_through_json() -> None:
+def test_a_finished_state_round_trips_through_the_record_codec() -> None:
     state = dataclasses.replace(job(Phase.STITCHING), committed=frozenset(PLAN))
     state = advance(state, ready(), now=3.0)
-    assert JobState.from_json(json.loads(state.to_bytes())) == state
+    assert records.load(JobState, records.dump(state)) == state
 
 
 def test_a_status_of_another_version_is_refused() -> None:
-    data = job().to_json()
-    data["version"] = 2
-    with pytest.raises(FramefarmError, match="unsupported job status version 2"):
-        JobState.from_json(data)
+    data = json.loads(records.dump(job())) | {"version": 1}
+    with pytest.raises(DecodeError, match="job state version 1 is not 2"):
+        records.load(JobState, json.dumps(data).encode())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"surprise": 1},  # an unknown field
+        {"phase": "paused"},  # not a phase
+        {"committed": "all"},  # not a set of chunk indices
+        {"frame_count": None},
+        {"type": "job_spec"},  # another record
+    ],
+)
+def test_a_corrupt_status_is_a_decode_error(change: dict[str, Any]) -> None:
+    data = json.loads(records.dump(job())) | change
+    with pytest.raises(DecodeError, match="job state"):
+        records.load(JobState, json.dumps(data).encode())
+
+
+@pytest.mark.parametrize("raw", [b"", b"{oops", b"\xff\xfe", b"[]", b"null", b"[" * 100_000])
+def test_bytes_that_are_not_a_record_are_a_decode_error(raw: bytes) -> None:
+    with pytest.raises(DecodeError, match="job state is corrupt"):
+        records.load(JobState, raw)
+
+
+def test_an_unreadable_job_is_failed_and_says_why() -> None:
+    state = unreadable_job(JOB, "not JSON", now=5.0)
+    assert state.phase is Phase.FAILED and state.phase.terminal
+    assert state.error == "the job's stored state is unreadable: not JSON"
+    for kind in JobEventKind:
+        assert not can_apply(state, kind)
