@@ -363,8 +363,8 @@ def ffmpeg_stages(
 ) -> dict[str, Record]:
     """x264 on raw frames (direct) and on PNGs (the stitcher), PNG decoding alone, and joining
     per-chunk segments with ``-f concat -c copy`` (the fix the model projects)."""
+    from common.adapters.ffmpeg import FFMPEG, encode_args, probe, run_encoder
     from framefarm.direct import direct_encode_args
-    from stitcher.ffmpeg import FFMPEG, encode_args, probe, run_encoder
 
     settings, fps = export.settings, export.timeline.fps
     timeout = 60.0 + 2.0 * len(raws)
@@ -922,7 +922,7 @@ def run(args: argparse.Namespace) -> Record:
 
 
 def ffmpeg_version() -> str:
-    from stitcher.ffmpeg import FFMPEG
+    from common.adapters.ffmpeg import FFMPEG
 
     done = subprocess.run([FFMPEG, "-version"], capture_output=True, text=True, check=True)
     return done.stdout.splitlines()[0]

@@ -61,6 +61,12 @@ class ServiceSettings(BaseSettings):
     s3_region: str | None = Field(None, description="S3 region, if the server wants one")
     local_store: str = Field(".framefarm", description="directory of the local store")
     queue_prefix: str = Field("framefarm", description="prefix of every queue name")
+    segment_seconds: float = Field(
+        2.0,
+        ge=0.25,
+        le=20.0,
+        description="seconds of video per encoded segment (each starts with a keyframe)",
+    )
 
 
 class CoordinatorSettings(BaseSettings):

@@ -18,15 +18,23 @@ from collections.abc import Callable
 
 from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.errors import DecodeError, FramefarmError, InvalidInput
-from common.format.export_settings import wants_audio
+from common.format.export_settings import SEGMENTED_FORMATS, wants_audio
 from common.format.validation import Export
 from common.jobs import records
-from common.jobs.chunks import plan_chunks
+from common.jobs.chunks import (
+    DEFAULT_SEGMENT_SECONDS,
+    SegmentPlan,
+    plan_chunks,
+    plan_segments,
+    segment_frames_for,
+    segments_from_frames,
+)
 from common.jobs.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
-from common.jobs.manifest import ChunkManifest
+from common.jobs.manifest import ChunkManifest, SegmentManifest
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
+    EncodeSegment,
     Message,
     RenderAudio,
     RenderChunk,
@@ -44,6 +52,8 @@ from common.jobs.state import (
     can_apply,
     kind_of,
     new_job,
+    segments_to_encode,
+    segments_waiting,
     unreadable_job,
 )
 
@@ -68,11 +78,13 @@ class Orchestrator:
         *,
         clock: Callable[[], float] = time.time,
         keep_intermediates: bool = False,
+        segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
     ) -> None:
         self.store = store
         self.send = send
         self.clock = clock
         self.keep_intermediates = keep_intermediates
+        self.segment_seconds = segment_seconds
         self._states: dict[str, JobState] = {}
         self._saved_at: dict[str, float] = {}
         self._lock = threading.RLock()
@@ -141,7 +153,11 @@ class Orchestrator:
         """Store the spec and status, then publish one render command per chunk."""
         job_id = new_job_id()
         keys = JobKeys(job_id)
-        chunks = tuple(plan_chunks(export.frame_count, chunk_frames, workers))
+        grid = 0
+        if export.settings.format in SEGMENTED_FORMATS:
+            grid = segment_frames_for(export.timeline.fps, self.segment_seconds)
+        segments = tuple(plan_segments(export.frame_count, grid))
+        chunks = tuple(plan_chunks(export.frame_count, chunk_frames, workers, align=grid or 1))
         now = self.clock()
         spec = JobSpec(
             job_id,
@@ -151,16 +167,29 @@ class Orchestrator:
             chunks,
             now,
             name,
+            segments,
         )
         self.store.put(keys.spec, records.dump(spec), "application/json")
         audio = wants_audio(export.settings)
-        state = new_job(job_id, {c.index: c.frame_count for c in chunks}, now, audio=audio)
+        state = new_job(
+            job_id,
+            {c.index: c.frame_count for c in chunks},
+            now,
+            audio=audio,
+            segment_frames=segments_from_frames(segments),
+        )
         self._save(state)
         if audio:
             self.send(RenderAudio(job_id))  # first: it is short and runs beside the frames
         for chunk in chunks:
             self.send(RenderChunk(job_id, chunk.index, chunk.first_frame, chunk.frame_count))
-        log.info("job %s: %d frames in %d chunks", job_id, export.frame_count, len(chunks))
+        log.info(
+            "job %s: %d frames in %d chunks, %d segments",
+            job_id,
+            export.frame_count,
+            len(chunks),
+            len(segments),
+        )
         return state
 
     def cancel(self, job_id: str) -> JobState:
@@ -214,6 +243,9 @@ class Orchestrator:
         self._after(before, state)
         if state.phase is Phase.STITCHING and before.phase is Phase.STITCHING:
             self.send(StitchVideo(job_id))  # the stitch is idempotent: a duplicate costs nothing
+        if state.phase in (Phase.QUEUED, Phase.RENDERING):
+            for segment in segments_waiting(state):  # their command may have been lost
+                self.send(EncodeSegment(job_id, segment.index, *_span(segment)))
         return state
 
     # --- internals ----------------------------------------------------------------------------
@@ -237,6 +269,16 @@ class Orchestrator:
                         manifest.worker,
                     )
                 )
+        for key in self.store.list(keys.segments_prefix):
+            if not key.endswith(".json"):
+                continue
+            try:
+                segment = records.load(SegmentManifest, self.store.get(key))
+            except (DecodeError, ObjectNotFound) as error:
+                log.warning("job %s: skipping segment manifest %s: %s", keys.job_id, key, error)
+                continue
+            if segment.segment_index in state.segment_frames:
+                events.append(segment.announcement())
         if state.audio and not state.audio_ready:
             # Absent or half written: not rendered yet, and the audio actor will announce it.
             with contextlib.suppress(DecodeError, ObjectNotFound):
@@ -255,7 +297,11 @@ class Orchestrator:
         return new
 
     def _after(self, before: JobState, new: JobState) -> None:
-        """The side effects of a phase change: the stitch, the stop marker, the clean-up."""
+        """The side effects of a transition: segments to encode, and of a phase change the
+        stitch, the stop marker and the clean-up."""
+        if not new.phase.terminal:
+            for segment in segments_to_encode(before, new):
+                self.send(EncodeSegment(new.job_id, segment.index, *_span(segment)))
         if new.phase is before.phase:
             return
         if new.phase is Phase.STITCHING:
@@ -296,3 +342,7 @@ class Orchestrator:
                 self.store.delete_prefix(prefix)
             except FramefarmError:
                 log.warning("job %s: could not remove %s", state.job_id, prefix, exc_info=True)
+
+
+def _span(segment: SegmentPlan) -> tuple[int, int]:
+    return segment.first_frame, segment.frame_count

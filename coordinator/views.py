@@ -9,8 +9,8 @@ from common.jobs.state import JobState, Phase
 
 PHASE_MESSAGES = {
     Phase.QUEUED: "Waiting for a render worker",
-    Phase.RENDERING: "Rendering frames",
-    Phase.STITCHING: "Encoding the video",
+    Phase.RENDERING: "Rendering and encoding",
+    Phase.STITCHING: "Putting the video together",
     Phase.COMPLETE: "Done",
     Phase.FAILED: "Failed",
     Phase.CANCELLED: "Cancelled",
@@ -27,19 +27,17 @@ def render_fps(state: JobState) -> float | None:
 
 
 def eta_seconds(state: JobState, now: float) -> float | None:
-    """Seconds left: remaining frames at the measured rate (stitching counts as its own rate)."""
+    """Seconds left for the whole job (render, encode and join together): the time so far
+    scaled by the share of the work left (None until there is a measurable start)."""
     if state.phase.terminal:
         return 0.0
-    if state.phase is Phase.STITCHING:
-        since = state.stitching_since or now
-        if state.stitched_frames == 0 or now <= since:
-            return None
-        rate = state.stitched_frames / (now - since)
-        return round((state.frame_count - state.stitched_frames) / rate, 1)
-    fps = render_fps(state)
-    if fps is None or fps <= 0:
+    if state.rendering_since is None:
         return None
-    return round((state.frame_count - state.frames_done) / fps, 1)
+    elapsed = now - state.rendering_since
+    done = state.percent / 100.0
+    if elapsed <= 0 or done < 0.01:
+        return None
+    return round(elapsed * (1.0 - done) / done, 1)
 
 
 def links(job_id: str) -> dict[str, str]:
@@ -58,7 +56,10 @@ def status_document(state: JobState, now: float) -> dict[str, Any]:
         "message": PHASE_MESSAGES[state.phase],
         "percent": state.percent,
         "frames_done": state.frames_done,
+        "frames_encoded": state.frames_encoded,
         "frames_total": state.frame_count,
+        "segments_done": len(state.encoded),
+        "segments_total": len(state.segment_frames),
         "chunks_done": len(state.committed),
         "chunks_total": state.chunk_count,
         "render_fps": render_fps(state),
@@ -88,6 +89,7 @@ def socket_message(state: JobState, now: float) -> dict[str, Any]:
         "message": PHASE_MESSAGES[state.phase],
         "phase": state.phase.value,
         "framesDone": state.frames_done,
+        "framesEncoded": state.frames_encoded,
         "framesTotal": state.frame_count,
         "etaSeconds": eta_seconds(state, now),
         "renderFps": render_fps(state),

@@ -1,7 +1,8 @@
-"""Render one chunk of a job: frames to the store (uploads overlap rendering), manifest last.
+"""Render one chunk of a job: frames to the store (uploads overlap rendering), the segments
+inside the chunk encoded from memory meanwhile, the manifest last.
 
-Idempotent: a chunk whose manifest exists is announced again, not rendered again; a cancelled
-job's chunk is skipped, or stopped and its frames removed.
+Idempotent: a chunk whose manifest exists is announced again, not rendered again; a stopped
+(cancelled or failed) job's chunk is skipped, or stopped and its frames and segments removed.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from common.adapters.storage import ObjectStore
 from common.errors import NotRetryable
 from common.jobs import records
-from common.jobs.chunks import ChunkPlan
+from common.jobs.chunks import ChunkPlan, inline_segments
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord
 from common.jobs.messages import ChunkCommitted, ChunkProgress, Event, RenderChunk
 from common.jobs.spec import SpecCache
 from farm_worker.cache import ThreadRenderers
 from farm_worker.gl import describe
+from farm_worker.inline import InlineEncoding
 from farm_worker.png import encode_png
 from farm_worker.renderer import as_image
 
@@ -63,7 +65,7 @@ class ChunkRenderer:
         """Render (or re-announce) a chunk; None when the job was cancelled."""
         keys = JobKeys(command.job_id)
         if self.store.exists(keys.stop_marker):
-            log.info("job %s cancelled: skipping chunk %d", command.job_id, command.chunk_index)
+            log.info("job %s stopped: skipping chunk %d", command.job_id, command.chunk_index)
             return None
         manifest_key = keys.chunk_manifest(command.chunk_index)
         if self.store.exists(manifest_key):
@@ -76,19 +78,22 @@ class ChunkRenderer:
             self._announce(manifest)
             return manifest
         spec, export = self.specs.get(command.job_id)
-        _check_plan(command, spec.chunks)
+        plan = _check_plan(command, spec.chunks)
         renderer = self.renderers.renderer(command.job_id, export)
+        encoding = InlineEncoding(
+            self.store, keys, export, inline_segments(plan, spec.segments), self.worker_name
+        )
         started = time.perf_counter()
         stored: list[FrameRecord] = []
         pending: deque[Future[None]] = deque()
         last_progress = 0.0
-        frames = range(command.first_frame, command.first_frame + command.frame_count)
         try:
-            for done, index in enumerate(frames):
+            for done, index in enumerate(plan.frames):
                 if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.stop_marker):
-                    self._abandon(keys, stored, pending)
+                    self._abandon(keys, stored, pending, encoding)
                     return None
                 rgb = renderer.render_at(export.timeline.time_of(index))
+                encoding.frame(index, rgb, self.uploads)
                 png = encode_png(as_image(rgb, renderer.width, renderer.height))
                 key = keys.frame(index)
                 stored.append(FrameRecord(index, key, hashlib.sha256(png).hexdigest(), len(png)))
@@ -109,6 +114,10 @@ class ChunkRenderer:
                     )
             while pending:
                 pending.popleft().result()
+            segments = encoding.finish()
+        except BaseException:
+            encoding.abort(remove=False)  # a retry re-renders the chunk; its segments stay valid
+            raise
         finally:
             for future in pending:
                 future.cancel()
@@ -127,8 +136,10 @@ class ChunkRenderer:
             # before these objects were stored. Checking after the commit closes that window: a
             # marker written after this check is followed by a clean-up that sees them.
             self.store.delete(manifest_key)
-            self._abandon(keys, stored, pending)
+            self._abandon(keys, stored, pending, encoding)
             return None
+        for segment in segments:
+            self.publish(segment.announcement())
         self._announce(manifest)
         return manifest
 
@@ -144,10 +155,16 @@ class ChunkRenderer:
         )
 
     def _abandon(
-        self, keys: JobKeys, stored: list[FrameRecord], pending: deque[Future[None]]
+        self,
+        keys: JobKeys,
+        stored: list[FrameRecord],
+        pending: deque[Future[None]],
+        encoding: InlineEncoding,
     ) -> None:
-        """Cancelled mid-chunk: finish the uploads in flight, then delete this chunk's frames."""
-        log.info("job %s cancelled: stopping after %d frames", keys.job_id, len(stored))
+        """Cancelled mid-chunk: finish the uploads in flight, then delete this chunk's frames
+        and the segments it encoded."""
+        log.info("job %s stopped: stopping after %d frames", keys.job_id, len(stored))
+        encoding.abort(remove=True)
         while pending:
             try:
                 pending.popleft().result()
@@ -157,7 +174,7 @@ class ChunkRenderer:
             self.store.delete(record.key)
 
 
-def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> None:
+def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> ChunkPlan:
     """The message must name a chunk of the stored plan, with the same frames."""
     plan = next((c for c in chunks if c.index == command.chunk_index), None)
     if plan is None:
@@ -169,3 +186,4 @@ def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> None:
             f"chunk {command.chunk_index} of job {command.job_id} covers frames {planned}, "
             f"the message says {sent}"
         )
+    return plan

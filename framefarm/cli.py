@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
     from common.config import Config
     from common.format.validation import Export
-    from common.jobs.state import JobState
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -389,7 +388,7 @@ def _settings_argument(text: str) -> object:
 def _render(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
-    from framefarm.progress import ProgressBar
+    from framefarm.progress import JobProgress
     from framefarm.render import render_video
 
     output = Path(args.output)
@@ -403,20 +402,7 @@ def _render(args: argparse.Namespace, config: Config) -> int:
     export = _load_export(args, config, **video)
     if args.direct:
         return _render_direct(export, output, quiet=args.quiet)
-    bar: ProgressBar | None = None
-
-    def show(state: JobState) -> None:
-        nonlocal bar
-        if args.quiet:
-            return
-        if bar is None:
-            bar = ProgressBar(state.frame_count, sys.stderr)
-        phase = state.phase.value
-        if phase == "stitching":
-            bar.update(state.stitched_frames, "encoding")
-        elif phase != "complete":
-            bar.update(state.frames_done, phase)
-
+    bar = None if args.quiet else JobProgress(sys.stderr)
     try:
         final = render_video(
             export,
@@ -424,8 +410,9 @@ def _render(args: argparse.Namespace, config: Config) -> int:
             workers=args.workers,
             chunk_frames=args.chunk_frames,
             distributed=config.service if args.distributed else None,
+            segment_seconds=config.service.segment_seconds,
             keep_intermediates=args.keep,
-            on_state=show,
+            on_state=None if bar is None else bar.update,
         )
     finally:
         if bar is not None:

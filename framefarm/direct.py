@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from common.adapters.ffmpeg import encode_args, run_encoder
 from common.format.export_settings import ExportSettings, wants_audio
 from common.format.validation import Export
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
-from stitcher.ffmpeg import encode_args, run_encoder
 from stitcher.soundtrack import write_soundtrack
 from stitcher.stitch import BASE_TIMEOUT, check_video
 

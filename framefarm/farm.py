@@ -18,6 +18,7 @@ from common.adapters.bus import Bus, FailureReporter, Queues, declare, rabbitmq_
 from common.adapters.storage import ObjectStore, make_store
 from common.config import ServiceSettings
 from common.errors import FramefarmError
+from common.jobs.chunks import DEFAULT_SEGMENT_SECONDS
 from common.jobs.spec import SpecCache
 from common.jobs.state import JobState
 from coordinator.events import EventPump
@@ -40,25 +41,33 @@ class Farm:
     bus: Bus
     specs: SpecCache
     """One cache for every actor of this process: a stored spec is validated once here."""
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     workers: list[dramatiq.Worker] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
-    def embedded(cls, store: ObjectStore, queue_prefix: str = "framefarm") -> Farm:
+    def embedded(
+        cls,
+        store: ObjectStore,
+        queue_prefix: str = "framefarm",
+        segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
+    ) -> Farm:
         broker, queues = stub_broker(), Queues(queue_prefix)
-        return cls._assemble(broker, queues, store)
+        return cls._assemble(broker, queues, store, segment_seconds)
 
     @classmethod
     def distributed(cls, settings: ServiceSettings) -> Farm:
         broker, queues = rabbitmq_broker(settings.amqp_url), Queues(settings.queue_prefix)
-        return cls._assemble(broker, queues, make_store(settings))
+        return cls._assemble(broker, queues, make_store(settings), settings.segment_seconds)
 
     @classmethod
-    def _assemble(cls, broker: dramatiq.Broker, queues: Queues, store: ObjectStore) -> Farm:
+    def _assemble(
+        cls, broker: dramatiq.Broker, queues: Queues, store: ObjectStore, segment_seconds: float
+    ) -> Farm:
         declare(broker, queues)
         bus = Bus(broker, queues)
         broker.add_middleware(FailureReporter(bus))
-        return cls(broker, queues, store, bus, SpecCache(store))
+        return cls(broker, queues, store, bus, SpecCache(store), segment_seconds)
 
     def register_renderer(self, name: str | None = None) -> str:
         """The render_chunk actor on this farm's broker; returns its queue."""
@@ -73,12 +82,20 @@ class Farm:
         return self.queues.render
 
     def register_stitcher(self, workdir: Path | None = None) -> set[str]:
-        """The stitch_video and render_audio actors (the CPU side); returns their queues."""
-        from stitcher.actors import register_audio_actor, register_stitch_actor
+        """The CPU-side actors (soundtrack, segment encodes, the stitch); returns their queues
+        (an ``encoder`` process consumes only ``queues.encode`` of them)."""
+        from stitcher.actors import register_cpu_actors
 
-        register_stitch_actor(self.broker, self.queues, self.store, self.bus, self.specs, workdir)
-        register_audio_actor(self.broker, self.queues, self.store, self.bus, self.specs, workdir)
-        return {self.queues.stitch, self.queues.audio}
+        register_cpu_actors(
+            self.broker,
+            self.queues,
+            self.store,
+            self.bus,
+            self.specs,
+            worker=worker_name("encode"),
+            workdir=workdir,
+        )
+        return {self.queues.stitch, self.queues.audio, self.queues.encode}
 
     def start_worker(self, queues: set[str], threads: int) -> None:
         """One dramatiq worker for these queues. A render thread gets its own GL context; each
@@ -94,7 +111,12 @@ class Farm:
         self.workers.append(worker)
 
     def orchestrator(self, keep_intermediates: bool = False) -> Orchestrator:
-        return Orchestrator(self.store, self.bus.send, keep_intermediates=keep_intermediates)
+        return Orchestrator(
+            self.store,
+            self.bus.send,
+            keep_intermediates=keep_intermediates,
+            segment_seconds=self.segment_seconds,
+        )
 
     def pump(self, orchestrator: Orchestrator) -> EventPump:
         pump = EventPump(self.broker, self.queues, orchestrator.handle)

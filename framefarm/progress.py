@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from common.jobs.state import JobState
 
 
 def format_eta(seconds: float) -> str:
@@ -72,6 +75,54 @@ class ProgressBar:
             self.stream.write(f"\r{text}\x1b[K")
         else:
             self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class JobProgress:
+    """One line for a whole export: the job's percent (which never goes back), frames rendered
+    and encoded side by side, and the ETA of the whole job, as the WebSocket feed reports them."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        width: int = 30,
+        log_every: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.stream = stream
+        self.width = width
+        self.clock = clock
+        self.interactive = bool(getattr(stream, "isatty", lambda: False)())
+        self.min_interval = 0.1 if self.interactive else log_every
+        self.last_draw = -float("inf")
+        self.percent = 0.0
+        self.phase = ""
+
+    def update(self, state: JobState) -> None:
+        from coordinator.views import eta_seconds
+
+        now = self.clock()
+        changed = state.phase.value != self.phase
+        self.phase = state.phase.value
+        self.percent = max(self.percent, state.percent)
+        if not changed and not state.phase.terminal and now - self.last_draw < self.min_interval:
+            return
+        self.last_draw = now
+        filled = round(self.width * self.percent / 100)
+        bar = "#" * filled + "-" * (self.width - filled)
+        eta = eta_seconds(state, now)
+        text = (
+            f"{self.phase}: [{bar}] {self.percent:5.1f}% rendered {state.frames_done}/"
+            f"{state.frame_count} encoded {state.frames_encoded}/{state.frame_count} "
+            f"ETA {'?' if eta is None else format_eta(eta)}"
+        )
+        self.stream.write(f"\r{text}\x1b[K" if self.interactive else text + "\n")
         self.stream.flush()
 
     def close(self) -> None:

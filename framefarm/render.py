@@ -13,6 +13,7 @@ from common.adapters.storage import LocalStore
 from common.config import ServiceSettings
 from common.errors import FramefarmError
 from common.format.validation import Export
+from common.jobs.chunks import DEFAULT_SEGMENT_SECONDS
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from framefarm.farm import Farm, JobWatcher
@@ -32,6 +33,7 @@ def render_video(
     chunk_frames: int | None = None,
     distributed: ServiceSettings | None = None,
     store_dir: Path | None = None,
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
     keep_intermediates: bool = False,
     on_state: Callable[[JobState], Any] | None = None,
     on_submit: Callable[[JobState], Any] | None = None,
@@ -43,7 +45,8 @@ def render_video(
         if distributed is not None:
             farm = Farm.distributed(distributed)
         else:
-            farm = Farm.embedded(LocalStore(store_dir or Path(scratch) / "store"))
+            store = LocalStore(store_dir or Path(scratch) / "store")
+            farm = Farm.embedded(store, segment_seconds=segment_seconds)
         with farm:
             if distributed is None:
                 queues = {

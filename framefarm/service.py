@@ -27,7 +27,11 @@ def serve(role: str, threads: int, settings: ServiceSettings) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with Farm.distributed(settings) as farm:
-        queues = {farm.register_renderer()} if role == "worker" else farm.register_stitcher()
+        if role == "worker":
+            queues = {farm.register_renderer()}
+        else:
+            cpu = farm.register_stitcher()
+            queues = {farm.queues.encode} if role == "encoder" else cpu
         farm.start_worker(queues, threads)
         log.info("%s ready: %s", role, worker_name(role))
         stop.wait()
@@ -39,7 +43,7 @@ def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int)
 
     if not embedded:
         return Farm.distributed(settings)
-    farm = Farm.embedded(make_store(settings), settings.queue_prefix)
+    farm = Farm.embedded(make_store(settings), settings.queue_prefix, settings.segment_seconds)
     queues = {farm.register_renderer("embedded"), *farm.register_stitcher()}
     farm.start_worker(queues, threads=workers + 1)
     return farm

@@ -1,19 +1,22 @@
-"""The CPU-side actors: stitch_video (frames into the video) and render_audio (the soundtrack);
+"""The CPU-side actors: render_audio (the soundtrack), encode_segment (a segment that crosses a
+chunk boundary, from the stored frames) and stitch_video (the join, or GIF's one pass);
 permanent errors fail the job at once."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 
-from common.adapters.bus import AUDIO_ACTOR, STITCH_ACTOR, Bus, Queues, run_command
+from common.adapters.bus import AUDIO_ACTOR, ENCODE_ACTOR, STITCH_ACTOR, Bus, Queues, run_command
 from common.adapters.storage import ObjectStore
 from common.errors import PermanentFailure
-from common.jobs.messages import RenderAudio, StitchVideo
+from common.jobs.messages import EncodeSegment, Message, RenderAudio, StitchVideo
 from common.jobs.spec import SpecCache
+from stitcher.encode import encode_segment
 from stitcher.soundtrack import render_job_audio
 from stitcher.stitch import stitch_job
 
@@ -24,48 +27,47 @@ STITCH_OPTIONS: dict[str, Any] = {
     "time_limit": 60 * 60 * 1000,  # ffmpeg has its own, tighter timeout; this is a backstop
     "throws": (PermanentFailure,),
 }
+C = TypeVar("C", bound=Message)
 
 
-def register_audio_actor(
+def register_cpu_actors(
     broker: dramatiq.Broker,
     queues: Queues,
     store: ObjectStore,
     bus: Bus,
     specs: SpecCache,
+    *,
+    worker: str,
     workdir: Path | None = None,
-) -> dramatiq.Actor[[dict[str, Any]], None]:
-    """render_audio: the job's soundtrack, once (CPU work: it runs beside the stitcher)."""
+) -> None:
+    """The three actors on ``broker``; a worker consumes whichever of their queues it is given."""
 
-    def run(command: RenderAudio) -> None:
+    def audio(command: RenderAudio) -> None:
         render_job_audio(store, command.job_id, bus.send, workdir=workdir, specs=specs)
 
-    def render_audio(payload: dict[str, Any]) -> None:
-        run_command(payload, RenderAudio, run, bus=bus, component="soundtrack")
+    def encode(command: EncodeSegment) -> None:
+        encode_segment(store, command, bus.send, worker=worker, specs=specs, workdir=workdir)
 
-    decorate = dramatiq.actor(
-        broker=broker, actor_name=AUDIO_ACTOR, queue_name=queues.audio, **STITCH_OPTIONS
-    )
-    return decorate(render_audio)
-
-
-def register_stitch_actor(
-    broker: dramatiq.Broker,
-    queues: Queues,
-    store: ObjectStore,
-    bus: Bus,
-    specs: SpecCache,
-    workdir: Path | None = None,
-) -> dramatiq.Actor[[dict[str, Any]], None]:
-    """stitch_video: the frames (and soundtrack) into the job's video."""
-
-    def run(command: StitchVideo) -> None:
+    def stitch(command: StitchVideo) -> None:
         with tempfile.TemporaryDirectory(prefix="framefarm-stitch-", dir=workdir) as scratch:
             stitch_job(store, command.job_id, bus.send, workdir=Path(scratch), specs=specs)
 
-    def stitch_video(payload: dict[str, Any]) -> None:
-        run_command(payload, StitchVideo, run, bus=bus, component="stitcher")
+    _register(broker, AUDIO_ACTOR, queues.audio, RenderAudio, audio, bus, "soundtrack")
+    _register(broker, ENCODE_ACTOR, queues.encode, EncodeSegment, encode, bus, "encoder")
+    _register(broker, STITCH_ACTOR, queues.stitch, StitchVideo, stitch, bus, "stitcher")
 
-    decorate = dramatiq.actor(
-        broker=broker, actor_name=STITCH_ACTOR, queue_name=queues.stitch, **STITCH_OPTIONS
-    )
-    return decorate(stitch_video)
+
+def _register(
+    broker: dramatiq.Broker,
+    name: str,
+    queue: str,
+    expected: type[C],
+    run: Callable[[C], object],
+    bus: Bus,
+    component: str,
+) -> None:
+    def actor(payload: dict[str, Any]) -> None:
+        run_command(payload, expected, run, bus=bus, component=component)
+
+    actor.__name__ = name
+    dramatiq.actor(broker=broker, actor_name=name, queue_name=queue, **STITCH_OPTIONS)(actor)

@@ -1,4 +1,5 @@
-"""Render a job's soundtrack once, store it beside the frames, and announce it.
+"""Render a job's soundtrack once, encode it for the video's format (AAC or Opus), store it
+beside the frames, and announce it.
 
 The audio spans exactly the video: from the export's first frame for frame_count / fps seconds,
 so audio and video lengths agree. Idempotent: a stored soundtrack is announced again.
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from common.adapters.ffmpeg import AUDIO_CONTAINERS, audio_args, run
 from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.audio.render import render_soundtrack
 from common.audio.wav import write_wav
@@ -22,6 +24,9 @@ from common.jobs.messages import AudioReady, Event
 from common.jobs.spec import SpecCache
 
 SAMPLE_RATE = 48_000
+AUDIO_TIMEOUT = 600.0
+"""Seconds to encode a soundtrack (up to the longest export: AAC runs at 100x real time here)."""
+AUDIO_MIME_TYPES = {"m4a": "audio/mp4", "webm": "audio/webm"}
 
 
 def render_job_audio(
@@ -40,12 +45,17 @@ def render_job_audio(
     if ready is None:
         _, export = (specs or SpecCache(store)).get(job_id)
         started = time.perf_counter()
+        extension, _ = AUDIO_CONTAINERS[export.settings.format]
+        key = keys.audio(extension)
         with tempfile.TemporaryDirectory(prefix=f"audio-{job_id}-", dir=workdir) as temporary:
-            path = Path(temporary) / "soundtrack.wav"
-            sample_count = write_soundtrack(export, path)
-            store.put_file(keys.audio, path, "audio/wav")
+            wav, encoded = Path(temporary) / "soundtrack.wav", Path(temporary) / f"a.{extension}"
+            sample_count = write_soundtrack(export, wav)
+            # Encoded here, beside the frames, so that the join after the last frame only
+            # copies it: the tail of an export does not grow with the song's length.
+            run(audio_args(export.settings, wav, encoded), AUDIO_TIMEOUT)
+            store.put_file(key, encoded, AUDIO_MIME_TYPES[extension])
         seconds = round(time.perf_counter() - started, 4)
-        ready = AudioReady(job_id, keys.audio, sample_count, SAMPLE_RATE, seconds)
+        ready = AudioReady(job_id, key, sample_count, SAMPLE_RATE, seconds)
         store.put(keys.audio_metadata, records.dump(ready), "application/json")
     publish(ready)
     return ready

@@ -1,5 +1,6 @@
-"""Stitch one job: check its chunk manifests, stream its frames in order through ffmpeg, store the
-video and its metadata, and announce it."""
+"""Make one job's video and announce it: join its encoded segments without re-encoding (mp4,
+webm, mov), or stream every frame through one encoder (GIF, which needs one palette); check it
+with ffprobe, store it and its record."""
 
 from __future__ import annotations
 
@@ -9,20 +10,37 @@ import hashlib
 import itertools
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
+from common.adapters.ffmpeg import (
+    MIME_TYPES,
+    EncodeError,
+    encode_args,
+    join_args,
+    probe,
+    run,
+    run_encoder,
+)
 from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.errors import DecodeError
 from common.format.export_settings import ExportSettings, wants_audio
+from common.format.validation import Export
 from common.jobs import records
+from common.jobs.chunks import ChunkPlan, SegmentPlan
 from common.jobs.keys import JobKeys
-from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
+from common.jobs.manifest import (
+    ChunkManifest,
+    FrameRecord,
+    ManifestError,
+    SegmentManifest,
+    ordered_frames,
+)
 from common.jobs.messages import Event, StitchProgress, VideoReady
 from common.jobs.spec import JobSpec, SpecCache
-from stitcher.ffmpeg import MIME_TYPES, EncodeError, encode_args, probe, run_encoder
+from stitcher.soundtrack import stored_audio
 
 BASE_TIMEOUT = 60.0
 """Seconds the encoder may take on top of ``timeout_per_frame`` for each frame."""
@@ -59,20 +77,25 @@ def stitch_job(
     ready = stored_video(store, keys)
     if ready is None:
         spec, export = (specs or SpecCache(store)).get(job_id)
-        frames = ordered_frames(load_manifests(store, keys, spec), spec.frame_count)
-        timeout = BASE_TIMEOUT + timeout_per_frame * len(frames)
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
         try:
-            ready = _make_video(
-                store,
-                keys,
-                export.settings,
-                export.timeline.fps,
-                frames,
-                publish,
-                workdir=workdir,
-                prefetch=prefetch,
-                timeout=timeout,
-            )
+            if spec.segments:
+                ready = _join_segments(store, keys, spec, export, publish, workdir=workdir)
+            else:
+                frames = ordered_frames(load_manifests(store, keys, spec.chunks), spec.frame_count)
+                timeout = BASE_TIMEOUT + timeout_per_frame * len(frames)
+                ready = _make_video(
+                    store,
+                    keys,
+                    export.settings,
+                    export.timeline.fps,
+                    frames,
+                    publish,
+                    workdir=workdir,
+                    prefetch=prefetch,
+                    timeout=timeout,
+                )
         except _Cancelled:
             return None
     publish(ready)
@@ -94,17 +117,17 @@ def stored_video(store: ObjectStore, keys: JobKeys) -> VideoReady | None:
     return event
 
 
-def load_manifests(store: ObjectStore, keys: JobKeys, spec: JobSpec) -> list[ChunkManifest]:
-    """The manifest of every planned chunk; ManifestError names the chunks without one."""
+def load_manifests(
+    store: ObjectStore, keys: JobKeys, chunks: Sequence[ChunkPlan]
+) -> list[ChunkManifest]:
+    """The manifest of each of ``chunks``; ManifestError names the chunks without one."""
     present = set(store.list(keys.chunks_prefix))
-    missing = [c.index for c in spec.chunks if keys.chunk_manifest(c.index) not in present]
+    missing = [c.index for c in chunks if keys.chunk_manifest(c.index) not in present]
     if missing:
         listed = ", ".join(str(i) for i in missing)
-        raise ManifestError(
-            f"job {keys.job_id}: no manifest for chunk(s) {listed} of {len(spec.chunks)}"
-        )
+        raise ManifestError(f"job {keys.job_id}: no manifest for chunk(s) {listed}")
     manifests = []
-    for chunk in spec.chunks:
+    for chunk in chunks:
         manifest = records.load(ChunkManifest, store.get(keys.chunk_manifest(chunk.index)))
         if manifest.job_id != keys.job_id or manifest.chunk_index != chunk.index:
             raise ManifestError(
@@ -165,26 +188,120 @@ def _make_video(
     prefetch: int,
     timeout: float,
 ) -> VideoReady:
-    """Encode into a temporary file (mp4's faststart rewrites it in place), then store it."""
+    """One pass over every frame (GIF: one palette for the whole video), then store it."""
     report = _reporter(store, keys, len(frames), publish)
-    output_key = keys.output(settings.format)
-    if workdir is not None:
-        workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"stitch-{keys.job_id}-", dir=workdir) as temporary:
         video = Path(temporary) / f"video.{settings.format}"
-        audio = None
-        if wants_audio(settings):
-            audio = Path(temporary) / "soundtrack.wav"
-            store.get_file(keys.audio, audio)  # ObjectNotFound is permanent: it was promised
+        audio = _fetch_audio(store, keys, Path(temporary)) if wants_audio(settings) else None
         with contextlib.closing(download_frames(store, frames, prefetch)) as downloads:
             stream = _tracked(downloads, len(frames), report)
             run_encoder(encode_args(settings, fps, video, audio), stream, timeout)
-        check_video(video, settings, len(frames))
-        if store.exists(keys.stop_marker):
-            raise _Cancelled
-        store.put_file(output_key, video, MIME_TYPES[settings.format])
-        size = video.stat().st_size
-    ready = VideoReady(keys.job_id, output_key, len(frames), float(len(frames) / fps), size)
+        return _store_video(store, keys, settings, fps, video, len(frames))
+
+
+def _join_segments(
+    store: ObjectStore,
+    keys: JobKeys,
+    spec: JobSpec,
+    export: Export,
+    publish: Callable[[Event], None],
+    *,
+    workdir: Path | None,
+) -> VideoReady:
+    """Join the encoded segments without re-encoding, with the encoded soundtrack copied beside
+    them: the only work left after the last frame besides the last segment's encode."""
+    settings, fps = export.settings, export.timeline.fps
+    report = _reporter(store, keys, spec.frame_count, publish)
+    report(0)
+    segments = load_segments(store, keys, spec.segments)
+    with tempfile.TemporaryDirectory(prefix=f"join-{keys.job_id}-", dir=workdir) as temporary:
+        folder = Path(temporary)
+        files = fetch_segments(store, segments, folder)
+        listing = folder / "segments.txt"
+        listing.write_text("".join(f"file '{path.name}'\n" for path in files))
+        audio = _fetch_audio(store, keys, folder) if wants_audio(settings) else None
+        video = folder / f"video.{settings.format}"
+        run(join_args(settings, fps, listing, video, audio), BASE_TIMEOUT + 0.01 * len(files))
+        ready = _store_video(store, keys, settings, fps, video, spec.frame_count)
+    report(spec.frame_count)
+    return ready
+
+
+def load_segments(
+    store: ObjectStore, keys: JobKeys, plan: Sequence[SegmentPlan]
+) -> list[SegmentManifest]:
+    """The manifest of every planned segment, each matching its plan; ManifestError names the
+    segments without one."""
+    present = set(store.list(keys.segments_prefix))
+    missing = [s.index for s in plan if keys.segment_manifest(s.index) not in present]
+    if missing:
+        listed = ", ".join(str(i) for i in missing)
+        raise ManifestError(f"job {keys.job_id}: segment(s) {listed} not encoded")
+    manifests = []
+    for segment in plan:
+        manifest = records.load(SegmentManifest, store.get(keys.segment_manifest(segment.index)))
+        found = (manifest.job_id, manifest.first_frame, manifest.frame_count)
+        if found != (keys.job_id, segment.first_frame, segment.frame_count):
+            raise ManifestError(
+                f"segment {segment.index} of job {keys.job_id} covers frames "
+                f"{manifest.first_frame}+{manifest.frame_count}, its plan "
+                f"{segment.first_frame}+{segment.frame_count}"
+            )
+        manifests.append(manifest)
+    return manifests
+
+
+def fetch_segments(
+    store: ObjectStore, segments: Sequence[SegmentManifest], folder: Path
+) -> list[Path]:
+    """Download the segments side by side, each checked against its manifest."""
+
+    def fetch(manifest: SegmentManifest) -> Path:
+        path = folder / f"segment_{manifest.segment_index:06d}{Path(manifest.key).suffix}"
+        try:
+            store.get_file(manifest.key, path)
+        except ObjectNotFound:
+            raise ManifestError(f"segment {manifest.segment_index} is not in the store") from None
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) != manifest.size or digest != manifest.sha256:
+            raise ManifestError(
+                f"segment {manifest.segment_index} ({manifest.key}) does not match its "
+                f"manifest: {len(data)} bytes with sha256 {digest}, expected {manifest.size} "
+                f"bytes with sha256 {manifest.sha256}"
+            )
+        return path
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="join-download") as pool:
+        return list(pool.map(fetch, segments))
+
+
+def _fetch_audio(store: ObjectStore, keys: JobKeys, folder: Path) -> Path:
+    """The encoded soundtrack the audio actor stored (its record says where)."""
+    ready = stored_audio(store, keys)
+    if ready is None:  # permanent: the stitch is sent only once the soundtrack is committed
+        raise ManifestError(f"job {keys.job_id}: the soundtrack is not in the store")
+    path = folder / f"soundtrack{Path(ready.audio_key).suffix}"
+    store.get_file(ready.audio_key, path)
+    return path
+
+
+def _store_video(
+    store: ObjectStore,
+    keys: JobKeys,
+    settings: ExportSettings,
+    fps: Fraction,
+    video: Path,
+    frame_count: int,
+) -> VideoReady:
+    """Check the video, store it, then its record (the commit), unless the job was stopped."""
+    check_video(video, settings, frame_count)
+    if store.exists(keys.stop_marker):
+        raise _Cancelled
+    output_key = keys.output(settings.format)
+    store.put_file(output_key, video, MIME_TYPES[settings.format])
+    size = video.stat().st_size
+    ready = VideoReady(keys.job_id, output_key, frame_count, float(frame_count / fps), size)
     store.put(keys.output_metadata, records.dump(ready), "application/json")
     if store.exists(keys.stop_marker):
         # Cancelled while the video was being stored: the cancel's clean-up may have run before

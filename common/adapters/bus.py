@@ -19,6 +19,7 @@ from dramatiq.brokers.stub import StubBroker
 from common.adapters.storage import ObjectNotFound
 from common.errors import DecodeError, NotRetryable, PermanentFailure
 from common.jobs.messages import (
+    EncodeSegment,
     JobFailed,
     Message,
     RenderAudio,
@@ -32,6 +33,7 @@ M = TypeVar("M", bound=Message)
 
 RENDER_ACTOR = "render_chunk"
 AUDIO_ACTOR = "render_audio"
+ENCODE_ACTOR = "encode_segment"
 STITCH_ACTOR = "stitch_video"
 EVENT_ACTOR = "job_event"  # never run by a worker: the orchestrator consumes the queue itself
 
@@ -80,6 +82,10 @@ class Queues:
         return f"{self.prefix}.audio"
 
     @property
+    def encode(self) -> str:
+        return f"{self.prefix}.encode"
+
+    @property
     def stitch(self) -> str:
         return f"{self.prefix}.stitch"
 
@@ -88,7 +94,7 @@ class Queues:
         return f"{self.prefix}.events"
 
     def all(self) -> tuple[str, ...]:
-        return (self.render, self.audio, self.stitch, self.events)
+        return (self.render, self.audio, self.encode, self.stitch, self.events)
 
 
 def rabbitmq_broker(url: str) -> dramatiq.Broker:
@@ -121,6 +127,8 @@ class Bus:
             queue, actor = self.queues.render, RENDER_ACTOR
         elif isinstance(message, RenderAudio):
             queue, actor = self.queues.audio, AUDIO_ACTOR
+        elif isinstance(message, EncodeSegment):
+            queue, actor = self.queues.encode, ENCODE_ACTOR
         elif isinstance(message, StitchVideo):
             queue, actor = self.queues.stitch, STITCH_ACTOR
         else:

@@ -28,6 +28,9 @@ CRF_RANGE: dict[str, tuple[int, int]] = {"mp4": (0, 51), "webm": (0, 63)}
 """crf applies to H.264 (mp4) and VP9 (webm); ProRes (mov) and GIF have no crf."""
 GIF_EXACT_FPS = (1, 2, 4, 5, 10, 20, 25, 50)
 """Frame rates a GIF plays exactly: its frame delays are whole hundredths of a second."""
+SEGMENTED_FORMATS = ("mp4", "webm", "mov")
+"""Formats encoded in segments joined without re-encoding; GIF needs one palette for the whole
+video, so it is encoded in one pass."""
 CHROMA_SUBSAMPLED_FORMATS = ("mp4", "webm", "mov")
 """Formats whose pixel format (yuv420p, yuv422p10) halves chroma width: width must be even."""
 

@@ -6,7 +6,10 @@ jobs/<job_id>/stopped                       marker of a cancelled or failed job 
                                             "failed"): workers skip its work and stop running work
 jobs/<job_id>/frames/frame_000042.png       rendered frames
 jobs/<job_id>/chunks/chunk_0003.json        a chunk's manifest, written last (its commit)
-jobs/<job_id>/audio/soundtrack.wav          the soundtrack, rendered once for the whole video
+jobs/<job_id>/segments/segment_0002.mp4     an encoded segment of the video (mp4, webm, mov)
+jobs/<job_id>/segments/segment_0002.json    its manifest, written after it (its commit)
+jobs/<job_id>/audio/soundtrack.m4a          the soundtrack, rendered and encoded once for the
+                                            whole video (AAC in .m4a, Opus in .webm)
 jobs/<job_id>/audio/soundtrack.json         its AudioReady record, written after it (its commit)
 jobs/<job_id>/output/video.<format>         the video
 jobs/<job_id>/output/video.json             its VideoReady record, written after it (its commit)
@@ -76,6 +79,16 @@ class JobKeys:
     def chunk_manifest(self, chunk_index: int) -> str:
         return f"{self.chunks_prefix}chunk_{chunk_index:04d}.json"
 
+    @property
+    def segments_prefix(self) -> str:
+        return f"{self.prefix}segments/"
+
+    def segment(self, segment_index: int, extension: str) -> str:
+        return f"{self.segments_prefix}segment_{segment_index:04d}.{extension}"
+
+    def segment_manifest(self, segment_index: int) -> str:
+        return f"{self.segments_prefix}segment_{segment_index:04d}.json"
+
     def output(self, extension: str) -> str:
         return f"{self.prefix}output/video.{extension}"
 
@@ -88,9 +101,9 @@ class JobKeys:
         """The VideoReady facts of a stored video, written after it (its commit)."""
         return f"{self.output_prefix}video.json"
 
-    @property
-    def audio(self) -> str:
-        return f"{self.prefix}audio/soundtrack.wav"
+    def audio(self, extension: str) -> str:
+        """The encoded soundtrack (``m4a`` or ``webm``)."""
+        return f"{self.prefix}audio/soundtrack.{extension}"
 
     @property
     def audio_metadata(self) -> str:
@@ -100,7 +113,12 @@ class JobKeys:
     @property
     def intermediate_prefixes(self) -> tuple[str, ...]:
         """What a finished or cancelled job no longer needs."""
-        return (self.frames_prefix, self.chunks_prefix, f"{self.prefix}audio/")
+        return (
+            self.frames_prefix,
+            self.chunks_prefix,
+            self.segments_prefix,
+            f"{self.prefix}audio/",
+        )
 
 
 def job_id_of(key: str) -> str | None:

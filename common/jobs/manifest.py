@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from common.errors import NotRetryable
+from common.jobs.messages import SegmentEncoded
 from common.jobs.records import STRICT_FIELDS
 
 
@@ -42,6 +43,32 @@ class ChunkManifest:
     @property
     def frame_count(self) -> int:
         return len(self.frames)
+
+
+@dataclass(frozen=True)
+class SegmentManifest:
+    """An encoded segment: where it is and what its bytes are. Written after the segment's file,
+    so its presence is the segment's commit."""
+
+    TYPE: ClassVar[str] = "segment_manifest"
+    VERSION: ClassVar[int] = 1
+    __pydantic_config__ = STRICT_FIELDS
+
+    job_id: str
+    segment_index: int
+    first_frame: int
+    frame_count: int
+    key: str
+    sha256: str
+    size: int
+    encode_seconds: float
+    encoded_from: str  # "memory" (by the worker that rendered it) or "frames" (stored PNGs)
+    worker: str
+
+    def announcement(self) -> SegmentEncoded:
+        return SegmentEncoded(
+            self.job_id, self.segment_index, self.frame_count, self.encode_seconds, self.worker
+        )
 
 
 def ordered_frames(manifests: list[ChunkManifest], frame_count: int) -> list[FrameRecord]:

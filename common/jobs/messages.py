@@ -50,8 +50,19 @@ class RenderAudio(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class EncodeSegment(Message):
+    """Encode segment ``segment_index`` (frames ``first_frame ..``) from the stored frames: sent
+    for a segment that crosses a chunk boundary, once every chunk it needs is committed."""
+
+    TYPE: ClassVar[str] = "encode_segment"
+    segment_index: int
+    first_frame: int
+    frame_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class StitchVideo(Message):
-    """All chunks are committed: assemble the frames into the job's video."""
+    """Every segment (or, for GIF, every chunk) and the soundtrack are stored: make the video."""
 
     TYPE: ClassVar[str] = "stitch_video"
 
@@ -78,6 +89,17 @@ class ChunkCommitted(Message):
     chunk_index: int
     frame_count: int
     render_seconds: float
+    worker: str
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentEncoded(Message):
+    """A segment's video and manifest are stored (also re-sent for an already encoded one)."""
+
+    TYPE: ClassVar[str] = "segment_encoded"
+    segment_index: int
+    frame_count: int
+    encode_seconds: float
     worker: str
 
 
@@ -120,12 +142,28 @@ class JobFailed(Message):
     chunk_index: int | None = None
 
 
-Command = RenderChunk | RenderAudio | StitchVideo
-Event = ChunkProgress | ChunkCommitted | AudioReady | StitchProgress | VideoReady | JobFailed
-EVENT_TYPES = (ChunkProgress, ChunkCommitted, AudioReady, StitchProgress, VideoReady, JobFailed)
+Command = RenderChunk | RenderAudio | EncodeSegment | StitchVideo
+Event = (
+    ChunkProgress
+    | ChunkCommitted
+    | SegmentEncoded
+    | AudioReady
+    | StitchProgress
+    | VideoReady
+    | JobFailed
+)
+EVENT_TYPES = (
+    ChunkProgress,
+    ChunkCommitted,
+    SegmentEncoded,
+    AudioReady,
+    StitchProgress,
+    VideoReady,
+    JobFailed,
+)
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (RenderChunk, RenderAudio, StitchVideo, *EVENT_TYPES)
+    cls.TYPE: cls for cls in (RenderChunk, RenderAudio, EncodeSegment, StitchVideo, *EVENT_TYPES)
 }
 
 

@@ -13,7 +13,7 @@ from common.config import UNLIMITED, Limits
 from common.errors import InvalidInput, NotRetryable
 from common.format.validation import Export, validate_export
 from common.jobs import records
-from common.jobs.chunks import ChunkPlan
+from common.jobs.chunks import ChunkPlan, SegmentPlan
 from common.jobs.keys import JobKeys
 from common.jobs.records import STRICT_FIELDS
 
@@ -38,6 +38,8 @@ class JobSpec:
     chunks: tuple[ChunkPlan, ...]
     created_at: float
     name: str = "video"  # file name stem for downloads
+    segments: tuple[SegmentPlan, ...] = ()
+    """The encode grid (empty: the format is encoded in one pass over the frames, as GIF is)."""
 
     def export(self, limits: Limits = UNLIMITED) -> Export:
         """Validate again (deterministically) into the Export the renderer and stitcher use.

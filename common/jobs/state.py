@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from common.errors import FramefarmError
+from common.jobs.chunks import SegmentPlan, chunks_from_sizes, covering_chunks
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
     ChunkProgress,
     Event,
     JobFailed,
+    SegmentEncoded,
     StitchProgress,
     VideoReady,
 )
@@ -42,6 +44,7 @@ class Phase(enum.StrEnum):
 class JobEventKind(enum.StrEnum):
     CHUNK_PROGRESS = "chunk_progress"  # queued|rendering -> rendering
     CHUNK_COMMITTED = "chunk_committed"  # queued|rendering -> rendering, or -> stitching (last one)
+    SEGMENT_ENCODED = "segment_encoded"  # queued|rendering -> rendering, or -> stitching (last one)
     AUDIO_READY = "audio_ready"  # queued|rendering -> same, or -> stitching (frames all done)
     STITCH_PROGRESS = "stitch_progress"  # stitching -> stitching
     VIDEO_READY = "video_ready"  # stitching -> complete
@@ -89,10 +92,26 @@ class JobState:
     stitching_since: float | None = None
     audio: bool = False  # the video gets a soundtrack: stitching waits for it
     audio_ready: bool = False
+    segment_frames: Mapping[int, int] = field(default_factory=dict)
+    """Segment index -> its frame count (the grid); empty for a format encoded in one pass."""
+    encoded: frozenset[int] = frozenset()
 
     @property
     def chunk_count(self) -> int:
         return len(self.chunk_frames)
+
+    @property
+    def segmented(self) -> bool:
+        return bool(self.segment_frames)
+
+    @property
+    def frames_encoded(self) -> int:
+        """Frames in the video's encoded form: encoded segments, or the one pass's progress."""
+        if self.phase is Phase.COMPLETE:
+            return self.frame_count
+        if self.segmented:
+            return sum(self.segment_frames[i] for i in self.encoded)
+        return self.stitched_frames
 
     @property
     def frames_done(self) -> int:
@@ -102,18 +121,28 @@ class JobState:
 
     @property
     def percent(self) -> float:
-        """0-100 over the whole job: rendering is 90 %, stitching the last 10 %."""
+        """0-100 over the whole job, from counts that only grow: rendered frames, encoded frames
+        and (segmented) the final join, weighted by what each costs."""
         if self.phase is Phase.COMPLETE:
             return 100.0
-        render = self.frames_done / max(self.frame_count, 1)
-        stitch = self.stitched_frames / max(self.frame_count, 1)
-        return round(90.0 * render + 10.0 * stitch, 2)
+        total = max(self.frame_count, 1)
+        rendered, encoded = self.frames_done / total, self.frames_encoded / total
+        if self.segmented:
+            joined = self.stitched_frames / total
+            return round(min(60.0 * rendered + 35.0 * encoded + 5.0 * joined, 99.99), 2)
+        return round(min(60.0 * rendered + 40.0 * encoded, 99.99), 2)
 
 
 def new_job(
-    job_id: str, chunk_frames: Mapping[int, int], now: float, *, audio: bool = False
+    job_id: str,
+    chunk_frames: Mapping[int, int],
+    now: float,
+    *,
+    audio: bool = False,
+    segment_frames: Mapping[int, int] | None = None,
 ) -> JobState:
-    """A queued job; with ``audio`` its stitch waits for the soundtrack too."""
+    """A queued job; with ``audio`` its stitch waits for the soundtrack too, with
+    ``segment_frames`` for every segment of that grid."""
     return JobState(
         job_id,
         sum(chunk_frames.values()),
@@ -121,6 +150,7 @@ def new_job(
         created_at=now,
         updated_at=now,
         audio=audio,
+        segment_frames=dict(segment_frames or {}),
     )
 
 
@@ -145,6 +175,8 @@ def kind_of(event: Transition) -> JobEventKind:
         return JobEventKind.CHUNK_PROGRESS
     if isinstance(event, ChunkCommitted):
         return JobEventKind.CHUNK_COMMITTED
+    if isinstance(event, SegmentEncoded):
+        return JobEventKind.SEGMENT_ENCODED
     if isinstance(event, AudioReady):
         return JobEventKind.AUDIO_READY
     if isinstance(event, StitchProgress):
@@ -157,6 +189,7 @@ def kind_of(event: Transition) -> JobEventKind:
 _ALLOWED: dict[JobEventKind, frozenset[Phase]] = {
     JobEventKind.CHUNK_PROGRESS: frozenset({Phase.QUEUED, Phase.RENDERING}),
     JobEventKind.CHUNK_COMMITTED: frozenset({Phase.QUEUED, Phase.RENDERING}),
+    JobEventKind.SEGMENT_ENCODED: frozenset({Phase.QUEUED, Phase.RENDERING}),
     JobEventKind.AUDIO_READY: frozenset({Phase.QUEUED, Phase.RENDERING}),
     JobEventKind.STITCH_PROGRESS: frozenset({Phase.STITCHING}),
     JobEventKind.VIDEO_READY: frozenset({Phase.STITCHING}),
@@ -209,6 +242,24 @@ def advance(state: JobState, event: Transition, now: float) -> JobState:
             ),
             now,
         )
+    if isinstance(event, SegmentEncoded):
+        if event.segment_index not in state.segment_frames:
+            raise IllegalTransition(
+                f"segment {event.segment_index} is not part of job {state.job_id}"
+            )
+        if event.segment_index in state.encoded:
+            return state  # delivered twice, or re-announced by an idempotent encoder
+        encoded = state.encoded | {event.segment_index}
+        return _ready_to_stitch(
+            dataclasses.replace(
+                state,
+                phase=Phase.RENDERING,
+                encoded=encoded,
+                updated_at=now,
+                rendering_since=state.rendering_since or now,
+            ),
+            now,
+        )
     if isinstance(event, AudioReady):
         if state.audio_ready:
             return state  # delivered twice
@@ -233,8 +284,41 @@ def advance(state: JobState, event: Transition, now: float) -> JobState:
 
 
 def _ready_to_stitch(state: JobState, now: float) -> JobState:
-    """Every chunk committed and the soundtrack (if wanted) stored: on to stitching."""
+    """Every chunk committed, every segment encoded and the soundtrack (if wanted) stored: on to
+    stitching (the join of the segments, or GIF's one pass over the frames)."""
     frames_done = len(state.committed) == state.chunk_count
-    if frames_done and (state.audio_ready or not state.audio):
+    segments_done = len(state.encoded) == len(state.segment_frames)
+    if frames_done and segments_done and (state.audio_ready or not state.audio):
         return dataclasses.replace(state, phase=Phase.STITCHING, stitching_since=now)
     return state
+
+
+def segments_to_encode(before: JobState, after: JobState) -> list[SegmentPlan]:
+    """Segments that cross a chunk boundary and whose chunks are all committed in ``after`` but
+    were not in ``before``: the encoder's work that this transition made possible (a segment
+    inside one chunk is encoded by that chunk's worker)."""
+    return [s for s in _unencoded_crossing(after) if not _frames_ready(before, s)]
+
+
+def segments_waiting(state: JobState) -> list[SegmentPlan]:
+    """Every crossing segment whose frames are all committed but that is not encoded yet (for a
+    restarted orchestrator: sending them again is harmless, the encoder is idempotent)."""
+    return list(_unencoded_crossing(state))
+
+
+def _unencoded_crossing(state: JobState) -> Iterator[SegmentPlan]:
+    if not state.segmented:
+        return
+    chunks = chunks_from_sizes(state.chunk_frames)
+    first = 0
+    for index in sorted(state.segment_frames):
+        segment = SegmentPlan(index, first, state.segment_frames[index])
+        first += segment.frame_count
+        inside_one = any(segment.within(chunk) for chunk in chunks)
+        if not inside_one and index not in state.encoded and _frames_ready(state, segment):
+            yield segment
+
+
+def _frames_ready(state: JobState, segment: SegmentPlan) -> bool:
+    needed = covering_chunks(segment, chunks_from_sizes(state.chunk_frames))
+    return all(index in state.committed for index in needed)

@@ -517,7 +517,8 @@ def test_health_is_503_naming_an_unreachable_broker(serve: Serve, tmp_path: Path
 
         def factory() -> Farm:
             broker = rabbitmq_broker(f"amqp://guest:guest@127.0.0.1:{port}/%2F")
-            return Farm._assemble(broker, Queues("health"), LocalStore(tmp_path / "store"))
+            store = LocalStore(tmp_path / "store")
+            return Farm._assemble(broker, Queues("health"), store, segment_seconds=2.0)
 
         started = time.monotonic()
         reply = serve(factory).api.get("/healthz")

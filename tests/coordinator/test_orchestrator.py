@@ -13,8 +13,9 @@ from common.adapters.storage import LocalStore
 from common.config import Limits
 from common.format.validation import Export, validate_export
 from common.jobs import records
+from common.jobs.chunks import chunks_from_sizes, inline_segments, plan_segments
 from common.jobs.keys import JobKeys
-from common.jobs.manifest import ChunkManifest, FrameRecord
+from common.jobs.manifest import ChunkManifest, FrameRecord, SegmentManifest
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
@@ -23,17 +24,37 @@ from common.jobs.messages import (
     Message,
     RenderAudio,
     RenderChunk,
+    SegmentEncoded,
     StitchProgress,
     StitchVideo,
     VideoReady,
 )
-from common.jobs.state import JobState, Phase
+from common.jobs.state import JobState, Phase, Transition
 from coordinator.orchestrator import PROGRESS_SAVE_INTERVAL, Orchestrator, UnknownJob
 from tests.factories import project_data
 
 SETTINGS: dict[str, Any] = {"width": 64, "height": 36, "fps": 10, "audio": False}
 PROJECT = project_data(durationBeats=5)  # 2.5 s at 120 bpm: 25 frames at 10 fps
 CHUNKS = {0: 10, 1: 10, 2: 5}
+
+
+SEGMENT_SECONDS = 1.0  # 10 frames a segment: chunks of 10 hold whole segments
+
+
+class InlineEncodingOrchestrator(Orchestrator):
+    """As a render worker does, a chunk's commit comes after the commits of the segments inside
+    it (here chunk i of 10 frames holds segment i), so these tests can speak of chunks alone."""
+
+    def handle(self, event: Transition) -> JobState | None:
+        if isinstance(event, ChunkCommitted) and event.job_id in self._states:
+            state = self._states[event.job_id]
+            chunks = chunks_from_sizes(state.chunk_frames)
+            segments = plan_segments(state.frame_count, 10 if state.segmented else 0)
+            chunk = next((c for c in chunks if c.index == event.chunk_index), None)
+            for segment in inline_segments(chunk, segments) if chunk else []:
+                encoded = SegmentEncoded(event.job_id, segment.index, segment.frame_count, 0.1, "w")
+                super().handle(encoded)
+        return super().handle(event)
 
 
 class Clock:
@@ -56,11 +77,12 @@ class Farm:
 
     def restart(self, *, keep_intermediates: bool = False) -> Orchestrator:
         """A new orchestrator on the same store (the old one's memory is gone)."""
-        self.orchestrator = Orchestrator(
+        self.orchestrator = InlineEncodingOrchestrator(
             self.store,
             self.sent.append,
             clock=self.clock,
             keep_intermediates=keep_intermediates,
+            segment_seconds=SEGMENT_SECONDS,
         )
         return self.orchestrator
 
@@ -88,6 +110,20 @@ class Farm:
         for frame in range(first, first + CHUNKS[index]):
             self.store.put(keys.frame(frame), b"png")
             frame_records.append(FrameRecord(frame, keys.frame(frame), "0" * 64, 3))
+        segment = SegmentManifest(
+            job_id,
+            index,
+            first,
+            CHUNKS[index],
+            keys.segment(index, "mp4"),
+            "0" * 64,
+            3,
+            0.1,
+            "memory",
+            "w",
+        )  # the segment inside the chunk, committed before it
+        self.store.put(segment.key, b"mp4")
+        self.store.put(keys.segment_manifest(index), records.dump(segment))
         manifest = ChunkManifest(job_id, index, first, tuple(frame_records), 1.0, "llvmpipe", "w")
         self.store.put(keys.chunk_manifest(index), records.dump(manifest))
 
@@ -151,10 +187,9 @@ def test_the_stored_spec_rebuilds_the_export(farm: Farm) -> None:
 
 def test_submit_without_a_chunk_size_plans_automatically(farm: Farm) -> None:
     state = farm.submit(chunk_frames=None)
-    assert state.chunk_count == 2  # 25 frames, at least 24 a chunk
+    assert state.chunk_count == 1  # 25 frames: at least 24 a chunk, in whole segments of 10
     assert [m for m in farm.sent if isinstance(m, RenderChunk)] == [
-        RenderChunk(state.job_id, 0, 0, 24),
-        RenderChunk(state.job_id, 1, 24, 1),
+        RenderChunk(state.job_id, 0, 0, 25),
     ]
 
 
@@ -239,7 +274,7 @@ def test_stitch_progress_is_tracked(farm: Farm) -> None:
     state = farm.orchestrator.handle(StitchProgress(job_id, 20, 25))
     assert state is not None
     assert state.stitched_frames == 20
-    assert state.percent == 98.0
+    assert state.percent == 99.0  # rendered 60 % + encoded 35 % + 4/5 of the join's 5 %
 
 
 def test_video_ready_completes_the_job_and_removes_intermediates(farm: Farm) -> None:
@@ -359,14 +394,16 @@ def test_listeners_hear_every_state_change(farm: Farm) -> None:
     job_id = farm.submit().job_id
     farm.orchestrator.handle(progress(job_id, 0, 2))
     farm.orchestrator.handle(progress(job_id, 0, 2))  # no change: not announced
-    farm.orchestrator.handle(commit(job_id, 0))
+    farm.orchestrator.handle(commit(job_id, 0))  # after its segment's commit
     farm.orchestrator.cancel(job_id)
     assert [s.phase for s in heard] == [
         Phase.QUEUED,
         Phase.RENDERING,
         Phase.RENDERING,
+        Phase.RENDERING,
         Phase.CANCELLED,
     ]
+    assert [len(s.encoded) for s in heard] == [0, 0, 1, 1, 1]
     assert heard[-1] == farm.orchestrator.state(job_id)
 
 
@@ -452,7 +489,7 @@ def test_recovered_commits_replace_their_progress_hints(farm: Farm) -> None:
     [state] = farm.restart().recover()
     assert state.phase is Phase.STITCHING
     assert state.frames_done == 25
-    assert state.percent == 90.0
+    assert state.percent == 95.0  # rendered and encoded: only the join is left
 
 
 def test_job_ids_lists_newest_first(farm: Farm) -> None:
@@ -486,7 +523,7 @@ def test_an_unreadable_status_fails_only_its_own_job(farm: Farm, corrupt: bytes)
 
 
 def audio_ready(job_id: str) -> AudioReady:
-    return AudioReady(job_id, JobKeys(job_id).audio, 120_000, 48_000, 0.2)
+    return AudioReady(job_id, JobKeys(job_id).audio("m4a"), 120_000, 48_000, 0.2)
 
 
 def test_a_job_with_audio_sends_the_soundtrack_first(farm: Farm) -> None:
@@ -520,7 +557,7 @@ def test_recover_finds_a_stored_soundtrack_whose_event_was_lost(farm: Farm) -> N
     job_id = farm.submit(audio=True).job_id
     for index in CHUNKS:
         farm.store_chunk(job_id, index)
-    farm.store.put(JobKeys(job_id).audio, b"RIFF")
+    farm.store.put(JobKeys(job_id).audio("m4a"), b"RIFF")
     farm.store.put(JobKeys(job_id).audio_metadata, records.dump(audio_ready(job_id)))
     [state] = farm.restart().recover()
     assert state.audio_ready and state.phase is Phase.STITCHING

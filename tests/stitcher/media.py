@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from common.config import Limits
 from common.format.export_settings import ExportSettings
 from common.format.validation import parse_settings, validate_export
 from common.jobs import records
-from common.jobs.chunks import ChunkPlan, plan_chunks
+from common.jobs.chunks import ChunkPlan, plan_chunks, plan_segments
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord
 from common.jobs.spec import JobSpec
@@ -71,13 +73,19 @@ def markers(path: Path) -> list[int]:
 
 
 def store_spec(
-    store: ObjectStore, settings_json: dict[str, Any], chunk_frames: int = 12
+    store: ObjectStore,
+    settings_json: dict[str, Any],
+    chunk_frames: int = 12,
+    segment_frames: int = 0,
 ) -> JobSpec:
-    """A job's spec.json as the coordinator writes it."""
+    """A job's spec.json as the coordinator writes it (with a segment grid if asked)."""
     project = project_data()
     export = validate_export(project, settings_json, Limits())
     chunks = tuple(plan_chunks(export.frame_count, chunk_frames))
-    spec = JobSpec(JOB_ID, project, settings_json, export.frame_count, chunks, created_at=0.0)
+    segments = tuple(plan_segments(export.frame_count, segment_frames))
+    spec = JobSpec(
+        JOB_ID, project, settings_json, export.frame_count, chunks, 0.0, segments=segments
+    )
     store.put(JobKeys(JOB_ID).spec, records.dump(spec), "application/json")
     return spec
 
@@ -98,9 +106,53 @@ def store_chunk(store: ObjectStore, chunk: ChunkPlan, frames: range | None = Non
     store.put(keys.chunk_manifest(chunk.index), records.dump(manifest), "application/json")
 
 
-def store_job(store: ObjectStore, settings_json: dict[str, Any], chunk_frames: int = 12) -> JobSpec:
-    """A job whose every chunk is committed: ready to stitch."""
-    spec = store_spec(store, settings_json, chunk_frames)
+def store_job(
+    store: ObjectStore,
+    settings_json: dict[str, Any],
+    chunk_frames: int = 12,
+    segment_frames: int = 0,
+) -> JobSpec:
+    """A job whose every chunk is committed: ready to stitch (or, with a grid, to encode)."""
+    spec = store_spec(store, settings_json, chunk_frames, segment_frames)
     for chunk in spec.chunks:
         store_chunk(store, chunk)
     return spec
+
+
+def decoded_frames(video: Path, width: int = WIDTH, height: int = HEIGHT) -> npt.NDArray[np.uint8]:
+    """Every frame of ``video`` decoded to rgb24, one per stored frame: (frames, h, w, 3)."""
+    raw = subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-i", str(video), "-fps_mode", "passthrough"),
+            *("-f", "rawvideo", "-pix_fmt", "rgb24", "-"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    ).stdout
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
+
+
+def psnr(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def frame_times(video: Path) -> tuple[list[Fraction], list[int]]:
+    """Each frame's presentation time in seconds (exact, from the stream's time base), in
+    presentation order, and the indices of the key frames."""
+    out = subprocess.run(
+        [
+            *("ffprobe", "-v", "error", "-select_streams", "v:0", "-of", "json"),
+            *("-show_entries", "frame=pts,key_frame:stream=time_base", str(video)),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    data = json.loads(out)
+    base = Fraction(data["streams"][0]["time_base"])
+    frames = sorted(data["frames"], key=lambda f: int(f["pts"]))
+    times = [int(f["pts"]) * base for f in frames]
+    return times, [i for i, f in enumerate(frames) if f["key_frame"]]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import wave
 from fractions import Fraction
 from pathlib import Path
 
@@ -51,12 +50,10 @@ def test_the_soundtrack_spans_exactly_the_video(store: LocalStore, tmp_path: Pat
     ready = render_job_audio(store, JOB_ID, events.append, workdir=tmp_path)
     assert ready is not None and events == [ready]
     assert ready.sample_count == round(VIDEO_SECONDS * SAMPLE_RATE)
-    with wave.open(str(store.local_path(KEYS.audio))) as wav:
-        assert (wav.getnchannels(), wav.getframerate(), wav.getnframes()) == (
-            2,
-            SAMPLE_RATE,
-            ready.sample_count,
-        )
+    assert ready.audio_key == KEYS.audio("m4a")  # encoded once, ahead of the join
+    [stream] = streams(store.local_path(ready.audio_key))
+    assert (stream["codec_type"], stream["codec_name"]) == ("audio", "aac")
+    assert float(stream["duration"]) == pytest.approx(VIDEO_SECONDS, abs=0.03)
 
 
 def test_a_stored_soundtrack_is_announced_again_not_rendered(
@@ -64,18 +61,19 @@ def test_a_stored_soundtrack_is_announced_again_not_rendered(
 ) -> None:
     store_job(store, settings_data("mp4", audio=True))
     first = render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
-    modified = store.local_path(KEYS.audio).stat().st_mtime_ns
+    assert first is not None
+    modified = store.local_path(first.audio_key).stat().st_mtime_ns
     again: list[Event] = []
     assert render_job_audio(store, JOB_ID, again.append, workdir=tmp_path) == first
     assert again == [first]
-    assert store.local_path(KEYS.audio).stat().st_mtime_ns == modified
+    assert store.local_path(first.audio_key).stat().st_mtime_ns == modified
 
 
 def test_a_cancelled_job_gets_no_soundtrack(store: LocalStore) -> None:
     store_job(store, settings_data("mp4", audio=True))
     store.put(KEYS.stop_marker, b"")
     assert render_job_audio(store, JOB_ID, lambda event: None) is None
-    assert not store.exists(KEYS.audio)
+    assert store.list(f"{KEYS.prefix}audio/") == []
 
 
 @pytest.mark.parametrize(("fmt", "codec"), [("mp4", "aac"), ("mov", "aac"), ("webm", "opus")])

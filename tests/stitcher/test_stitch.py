@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import stitcher.stitch
+from common.adapters.ffmpeg import EncodeError, probe
 from common.adapters.storage import LocalStore, ObjectStore, S3Store
 from common.errors import DecodeError
 from common.jobs import records
@@ -19,7 +20,6 @@ from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError
 from common.jobs.messages import Event, StitchProgress, VideoReady
 from common.jobs.spec import JobSpec, SpecError
-from stitcher.ffmpeg import EncodeError, probe
 from stitcher.stitch import stitch_job
 from tests.stitcher.media import (
     HEIGHT,
@@ -204,7 +204,7 @@ def test_a_missing_chunk_manifest_is_named(store: RecordingStore, tmp_path: Path
     store_chunk(store, spec.chunks[0])
     store_chunk(store, spec.chunks[2])
 
-    with pytest.raises(ManifestError, match=r"no manifest for chunk\(s\) 1 of 3"):
+    with pytest.raises(ManifestError, match=r"no manifest for chunk\(s\) 1$"):
         stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
     assert store.list(KEYS.output_prefix) == []
 

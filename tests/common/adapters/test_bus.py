@@ -11,6 +11,7 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from common.adapters.bus import (
+    ENCODE_ACTOR,
     EVENT_ACTOR,
     RENDER_ACTOR,
     STITCH_ACTOR,
@@ -23,9 +24,11 @@ from common.adapters.bus import (
 from common.jobs.messages import (
     ChunkCommitted,
     ChunkProgress,
+    EncodeSegment,
     JobFailed,
     Message,
     RenderChunk,
+    SegmentEncoded,
     StitchProgress,
     StitchVideo,
     VideoReady,
@@ -78,6 +81,7 @@ def test_queue_names_share_a_prefix() -> None:
     assert Queues().all() == (
         "framefarm.render",
         "framefarm.audio",
+        "framefarm.encode",
         "framefarm.stitch",
         "framefarm.events",
     )
@@ -101,6 +105,16 @@ def test_a_render_command_goes_to_the_render_queue(broker: StubBroker) -> None:
     assert sent(broker, queues.stitch) == sent(broker, queues.events) == []
 
 
+def test_an_encode_command_goes_to_the_encode_queue(broker: StubBroker) -> None:
+    queues = Queues()
+    message = EncodeSegment(JOB, 3, 180, 60)
+    Bus(broker, queues).send(message)
+    [envelope] = sent(broker, queues.encode)
+    assert envelope.actor_name == ENCODE_ACTOR == "encode_segment"
+    assert envelope.args[0] == message.to_wire()
+    assert sent(broker, queues.render) == sent(broker, queues.stitch) == []
+
+
 def test_a_stitch_command_goes_to_the_stitch_queue(broker: StubBroker) -> None:
     queues = Queues()
     Bus(broker, queues).send(StitchVideo(JOB))
@@ -115,6 +129,7 @@ def test_a_stitch_command_goes_to_the_stitch_queue(broker: StubBroker) -> None:
     [
         ChunkProgress(JOB, 0, 3, 10, "w"),
         ChunkCommitted(JOB, 0, 10, 1.0, "w"),
+        SegmentEncoded(JOB, 1, 60, 0.5, "w"),
         StitchProgress(JOB, 4, 25),
         VideoReady(JOB, "k", 25, 2.5, 99),
         JobFailed(JOB, "boom", "render_chunk", 0),

@@ -19,6 +19,7 @@ from common.jobs.messages import (
     ChunkProgress,
     Event,
     JobFailed,
+    SegmentEncoded,
     StitchProgress,
     VideoReady,
 )
@@ -32,15 +33,28 @@ from common.jobs.state import (
     can_apply,
     kind_of,
     new_job,
+    segments_to_encode,
+    segments_waiting,
     unreadable_job,
 )
 
 JOB = "job-00000001"
 PLAN = {0: 10, 1: 10, 2: 5}  # 25 frames in three chunks
+GRID = {0: 10, 1: 10, 2: 5}  # and three segments: each inside its chunk
 
 
 def job(phase: Phase = Phase.QUEUED) -> JobState:
+    """A segmented job (mp4, webm, mov)."""
+    return dataclasses.replace(new_job(JOB, PLAN, now=100.0, segment_frames=GRID), phase=phase)
+
+
+def one_pass_job(phase: Phase = Phase.QUEUED) -> JobState:
+    """A job encoded in one pass over its frames (GIF)."""
     return dataclasses.replace(new_job(JOB, PLAN, now=100.0), phase=phase)
+
+
+def encoded(segment: int) -> SegmentEncoded:
+    return SegmentEncoded(JOB, segment, GRID[segment], 0.5, "w1")
 
 
 def progress(chunk: int, done: int) -> ChunkProgress:
@@ -63,6 +77,7 @@ def event_of_kind(kind: JobEventKind) -> Event:
     events: dict[JobEventKind, Event] = {
         JobEventKind.CHUNK_PROGRESS: progress(0, 3),
         JobEventKind.CHUNK_COMMITTED: commit(0),
+        JobEventKind.SEGMENT_ENCODED: encoded(0),
         JobEventKind.AUDIO_READY: AudioReady(JOB, "jobs/x/audio/soundtrack.wav", 10, 48_000, 0.1),
         JobEventKind.STITCH_PROGRESS: StitchProgress(JOB, 5, 25),
         JobEventKind.VIDEO_READY: ready(),
@@ -83,6 +98,8 @@ TRANSITIONS: dict[tuple[Phase, JobEventKind], Phase] = {
     (Phase.RENDERING, JobEventKind.CHUNK_PROGRESS): Phase.RENDERING,
     (Phase.QUEUED, JobEventKind.CHUNK_COMMITTED): Phase.RENDERING,
     (Phase.RENDERING, JobEventKind.CHUNK_COMMITTED): Phase.RENDERING,
+    (Phase.QUEUED, JobEventKind.SEGMENT_ENCODED): Phase.RENDERING,
+    (Phase.RENDERING, JobEventKind.SEGMENT_ENCODED): Phase.RENDERING,
     (Phase.QUEUED, JobEventKind.AUDIO_READY): Phase.QUEUED,
     (Phase.RENDERING, JobEventKind.AUDIO_READY): Phase.RENDERING,
     (Phase.STITCHING, JobEventKind.STITCH_PROGRESS): Phase.STITCHING,
@@ -159,23 +176,71 @@ def test_progress_for_a_committed_chunk_changes_nothing() -> None:
     assert advance(state, progress(0, 3), now=2.0) == state
 
 
-def test_the_last_commit_moves_to_stitching() -> None:
-    state = job()
+def test_the_last_commit_moves_a_one_pass_job_to_stitching() -> None:
+    state = one_pass_job()
     for chunk in (2, 0):
         state = advance(state, commit(chunk), now=1.0)
         assert state.phase is Phase.RENDERING
     state = advance(state, commit(1), now=2.0)
     assert state.phase is Phase.STITCHING
     assert state.frames_done == 25
-    assert state.percent == 90.0
+    assert state.percent == 60.0  # all rendered, nothing encoded yet
 
 
-def test_stitch_progress_fills_the_last_ten_percent() -> None:
-    state = dataclasses.replace(job(Phase.STITCHING), committed=frozenset(PLAN))
+def test_the_stitch_of_a_segmented_job_waits_for_the_last_segment() -> None:
+    state = job()
+    for chunk in PLAN:
+        state = advance(state, commit(chunk), now=1.0)
+    state = advance(advance(state, encoded(0), now=2.0), encoded(2), now=2.0)
+    assert state.phase is Phase.RENDERING
+    assert (state.frames_done, state.frames_encoded) == (25, 15)
+    assert state.percent == 60.0 + 35.0 * 15 / 25
+    state = advance(state, encoded(1), now=3.0)
+    assert state.phase is Phase.STITCHING
+    assert state.stitching_since == 3.0
+    assert state.percent == 95.0  # only the join is left
+
+
+def test_a_duplicated_or_foreign_segment_changes_nothing() -> None:
+    state = advance(job(), encoded(1), now=1.0)
+    assert advance(state, encoded(1), now=2.0) is state
+    with pytest.raises(IllegalTransition, match="segment 7 is not part of job"):
+        advance(state, SegmentEncoded(JOB, 7, 10, 0.1, "w"), now=2.0)
+
+
+def test_stitch_progress_fills_the_last_share() -> None:
+    state = dataclasses.replace(one_pass_job(Phase.STITCHING), committed=frozenset(PLAN))
     state = advance(state, StitchProgress(JOB, 10, 25), now=1.0)
     assert state.stitched_frames == 10
-    assert state.percent == 94.0
+    assert state.percent == 60.0 + 40.0 * 10 / 25
     assert advance(state, StitchProgress(JOB, 3, 25), now=2.0).stitched_frames == 10
+    joined = dataclasses.replace(job(Phase.STITCHING), committed=frozenset(PLAN))
+    joined = dataclasses.replace(joined, encoded=frozenset(GRID))
+    assert advance(joined, StitchProgress(JOB, 10, 25), now=1.0).percent == 97.0
+
+
+def test_segments_across_chunks_are_sent_once_their_frames_are_all_committed() -> None:
+    chunks = {0: 7, 1: 7, 2: 7, 3: 7, 4: 2}  # 0-6, 7-13, 14-20, 21-27, 28-29
+    grid = {0: 10, 1: 10, 2: 10}  # 0-9 needs chunks 0, 1; 10-19: 1, 2; 20-29: 2, 3, 4
+    state = new_job(JOB, chunks, now=0.0, segment_frames=grid)
+    sent = []
+    for chunk in (3, 0, 4, 1, 2):
+        after = advance(state, ChunkCommitted(JOB, chunk, chunks[chunk], 0.1, "w"), now=1.0)
+        sent.append([s.index for s in segments_to_encode(state, after)])
+        state = after
+    assert sent == [[], [], [], [0], [1, 2]]
+    assert [s.index for s in segments_waiting(state)] == [0, 1, 2]
+    state = advance(state, SegmentEncoded(JOB, 1, 10, 0.1, "w"), now=2.0)
+    assert [s.index for s in segments_waiting(state)] == [0, 2]
+
+
+def test_segments_inside_a_chunk_are_never_sent_to_the_encoder() -> None:
+    state = job()
+    for chunk in PLAN:
+        after = advance(state, commit(chunk), now=1.0)
+        assert segments_to_encode(state, after) == []
+        state = after
+    assert segments_waiting(state) == []
 
 
 def test_video_ready_completes_the_job_at_one_hundred_percent() -> None:

@@ -1,5 +1,5 @@
-"""ffmpeg at the stitcher's edge: each format's encoder arguments, running the encoder on PNG
-frames streamed to its stdin under a wall-clock timeout, and probing what it wrote."""
+"""ffmpeg at the edge: each format's encoder arguments (one pass, segments, the join, the
+soundtrack), frames streamed to its stdin under a wall-clock timeout, and probing what it wrote."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ VP9_SPEED: dict[Preset, tuple[str, int]] = {
 only ``realtime`` goes faster (6-8), at a visible cost in size for the same crf; ``best`` is
 libvpx's exhaustive search, fitting ``placebo``. At 640x360, 60 frames, crf 32 here: realtime/8
 0.30 s 29 KB; good/5 0.61 s 18 KB; good/2 0.63 s 14 KB; good/0 1.31 s 14 KB."""
+
+BITEXACT = ("-fflags", "+bitexact")
+"""No random ids (WebM's SegmentUID) or version strings in the files: equal input, equal bytes."""
+ENCODER_THREADS = 4
+"""Threads of every encoder, pinned: x264's bitstream depends on its thread count, so an
+automatic count would make the video's bytes depend on the machine."""
 
 GIF_FILTER = (
     "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=5"
@@ -102,12 +108,7 @@ def encode_args(
     only when a later frame changes it, so colours first shown in the last frame are left out of
     the palette and drawn with their nearest neighbours.
     """
-    rate = f"{fps.numerator}/{fps.denominator}"
-    if raw_rgb:  # packed 8-bit RGB frames (the direct exporter) instead of PNGs
-        size = f"{settings.width}x{settings.height}"
-        source = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-framerate", rate, "-i", "-"]
-    else:
-        source = ["-f", "image2pipe", "-framerate", rate, "-c:v", "png", "-i", "-"]
+    source = frames_source(settings, fps, raw_rgb=raw_rgb)
     if audio is not None:
         if settings.format not in AUDIO_CODECS:
             raise EncodeError(f"{settings.format} cannot carry audio")
@@ -129,26 +130,117 @@ def encode_args(
     ]
 
 
-def codec_args(settings: ExportSettings) -> list[str]:
-    """Codec, quality and muxer options of one format (the muxer is named, not guessed)."""
+def frames_source(settings: ExportSettings, fps: Fraction, *, raw_rgb: bool) -> list[str]:
+    """The input side: PNG frames (or packed 8-bit RGB frames) on stdin at the exact rate."""
+    rate = f"{fps.numerator}/{fps.denominator}"
+    if raw_rgb:
+        size = f"{settings.width}x{settings.height}"
+        return ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-framerate", rate, "-i", "-"]
+    return ["-f", "image2pipe", "-framerate", rate, "-c:v", "png", "-i", "-"]
+
+
+def codec_args(settings: ExportSettings, *, segment: bool = False) -> list[str]:
+    """Codec, quality and muxer options of one format (the muxer is named, not guessed).
+
+    Every option that changes the bitstream is pinned, the encoder's thread count included
+    (x264's output depends on it), so equal frames give equal bytes on any machine with the same
+    ffmpeg build. A ``segment`` is a part of the video to be joined later: no faststart.
+    """
     crf = str(settings.crf)
+    threads = ("-threads", str(ENCODER_THREADS))
     if settings.format == "mp4":
+        layout = () if segment else ("-movflags", "+faststart")
         return [
-            *("-c:v", "libx264", "-preset", settings.preset, "-crf", crf),
-            *("-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"),
+            *("-c:v", "libx264", "-preset", settings.preset, "-crf", crf, *threads),
+            *("-pix_fmt", "yuv420p", *layout, "-f", "mp4"),
         ]
     if settings.format == "webm":
         deadline, cpu_used = VP9_SPEED[settings.preset]
         return [
-            *("-c:v", "libvpx-vp9", "-crf", crf, "-b:v", "0", "-pix_fmt", "yuv420p"),
+            *("-c:v", "libvpx-vp9", "-crf", crf, "-b:v", "0", "-pix_fmt", "yuv420p", *threads),
             *("-row-mt", "1", "-deadline", deadline, "-cpu-used", str(cpu_used), "-f", "webm"),
         ]
     if settings.format == "mov":
         return [
-            *("-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"),
+            *("-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le", *threads),
             *("-vendor", "apl0", "-f", "mov"),
         ]
     return ["-filter_complex", GIF_FILTER, "-loop", "0", "-f", "gif"]
+
+
+SEGMENT_EXTENSIONS: dict[VideoFormat, str] = {"mp4": "mp4", "webm": "webm", "mov": "mov"}
+AUDIO_CONTAINERS: dict[VideoFormat, tuple[str, str]] = {
+    "mp4": ("m4a", "mp4"),
+    "mov": ("m4a", "mp4"),
+    "webm": ("webm", "webm"),
+}
+"""The soundtrack's file for each format: extension and muxer (AAC in MP4, Opus in WebM)."""
+
+
+def segment_args(
+    settings: ExportSettings, fps: Fraction, output: Path, *, raw_rgb: bool
+) -> list[str]:
+    """Encode one segment from frames on stdin: it starts with a keyframe and depends on no
+    other segment (closed GOP). MP4/MOV tick at 1/fps numerator, so every timestamp is exact."""
+    return [
+        *(FFMPEG, "-hide_banner", "-loglevel", "error", "-y"),
+        *frames_source(settings, fps, raw_rgb=raw_rgb),
+        *("-fps_mode", "passthrough", "-an", *BITEXACT),
+        *codec_args(settings, segment=True),
+        *_timescale(settings, fps),
+        str(output),
+    ]
+
+
+def join_args(
+    settings: ExportSettings,
+    fps: Fraction,
+    listing: Path,
+    output: Path,
+    audio: Path | None = None,
+) -> list[str]:
+    """Join the segments listed in ``listing`` (ffmpeg's concat format) without re-encoding,
+    with the encoded soundtrack copied beside them.
+
+    Each segment's timestamps start at 0; the concat demuxer offsets them by the previous
+    segments' durations, which containers round (MP4's movie time is in milliseconds). The
+    ``setts`` filter then sets every packet's time from its index alone, keeping each packet's
+    own presentation delay (B-frames), so frame i shows at exactly i / fps.
+    """
+    tick = f"round(N*{fps.denominator}/({fps.numerator}*TB))"
+    stamps = f"setts=dts=STARTDTS+{tick}:pts=STARTDTS+{tick}+PTS-DTS"
+    inputs = ["-f", "concat", "-safe", "0", "-i", str(listing)]
+    maps = ["-map", "0:v:0"]
+    if audio is not None:
+        if settings.format not in AUDIO_CONTAINERS:
+            raise EncodeError(f"{settings.format} cannot carry audio")
+        inputs += ["-i", str(audio)]
+        maps += ["-map", "1:a:0", "-shortest"]
+    layout = ["-movflags", "+faststart"] if settings.format == "mp4" else []
+    return [
+        *(FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *inputs, *maps),
+        *("-c", "copy", "-bsf:v", stamps, *layout, *_timescale(settings, fps), *BITEXACT),
+        *("-f", settings.format, str(output)),
+    ]
+
+
+def audio_args(settings: ExportSettings, wav: Path, output: Path) -> list[str]:
+    """Encode the soundtrack once, ahead of the join, so the join only copies it."""
+    _, muxer = AUDIO_CONTAINERS[settings.format]
+    return [
+        *(FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav), "-vn"),
+        *AUDIO_CODECS[settings.format],
+        *(*BITEXACT, "-f", muxer, str(output)),
+    ]
+
+
+def _timescale(settings: ExportSettings, fps: Fraction) -> list[str]:
+    return ["-video_track_timescale", str(fps.numerator)] if settings.format != "webm" else []
+
+
+def run(args: list[str], timeout: float) -> None:
+    """Run an ffmpeg command that reads no frames (join, audio); EncodeError if it fails."""
+    run_encoder(args, (), timeout)
 
 
 def run_encoder(args: list[str], frames: Iterable[bytes], timeout: float) -> None:

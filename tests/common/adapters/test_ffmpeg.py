@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from common.format.export_settings import Preset
-from stitcher.ffmpeg import (
+from common.adapters.ffmpeg import (
     VP9_SPEED,
     EncodeError,
     encode_args,
     probe,
     run_encoder,
 )
+from common.format.export_settings import Preset
 from tests.stitcher.media import HEIGHT, WIDTH, frame_png, markers, settings
 
 NTSC = Fraction(30000, 1001)

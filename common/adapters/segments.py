@@ -1,0 +1,159 @@
+"""Encode one segment of a job's video and commit it: frames go into an ffmpeg of their own as
+they come (on a thread, so the caller renders or downloads the next frame meanwhile), then the
+file is stored and its manifest written after it (the segment's commit).
+
+Used by a render worker for the segments inside its chunk (raw RGB from memory) and by the
+encode actor for the segments that cross a chunk boundary (stored PNGs). Both give the same
+bytes: the same frames through the same pinned encoder settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+from common.adapters.ffmpeg import SEGMENT_EXTENSIONS, EncodeError, run_encoder, segment_args
+from common.adapters.storage import ObjectNotFound, ObjectStore
+from common.errors import DecodeError
+from common.format.export_settings import ExportSettings
+from common.jobs import records
+from common.jobs.chunks import SegmentPlan
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import SegmentManifest
+
+BASE_TIMEOUT = 60.0
+"""Seconds an encoder may take on top of TIMEOUT_PER_FRAME for each frame; it also waits for
+its frames to be rendered or downloaded."""
+TIMEOUT_PER_FRAME = 2.0
+FRAMES_QUEUED = 8
+"""Frames waiting for the encoder at most: the renderer never runs far ahead of it."""
+
+
+class SegmentWriter:
+    """One segment being encoded. ``write`` each frame in order, then ``finish`` to store it;
+    ``abort`` stops the encoder and stores nothing."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        keys: JobKeys,
+        settings: ExportSettings,
+        fps: Fraction,
+        segment: SegmentPlan,
+        *,
+        raw_rgb: bool,
+        worker: str,
+        workdir: Path | None = None,
+    ) -> None:
+        self.store, self.keys, self.settings, self.segment = store, keys, settings, segment
+        self.worker = worker
+        self.encoded_from = "memory" if raw_rgb else "frames"
+        self._scratch = tempfile.TemporaryDirectory(prefix="segment-", dir=workdir)
+        extension = SEGMENT_EXTENSIONS[settings.format]
+        self.path = Path(self._scratch.name) / f"segment.{extension}"
+        self.key = keys.segment(segment.index, extension)
+        self._frames: queue.Queue[bytes | None] = queue.Queue(FRAMES_QUEUED)  # None: the end
+        self._written = 0
+        self._error: BaseException | None = None
+        self._started = time.perf_counter()
+        args = segment_args(settings, fps, self.path, raw_rgb=raw_rgb)
+        timeout = BASE_TIMEOUT + TIMEOUT_PER_FRAME * segment.frame_count
+        self._thread = threading.Thread(
+            target=self._encode, args=(args, timeout), name=f"encode-{segment.index}", daemon=True
+        )
+        self._thread.start()
+
+    def _encode(self, args: list[str], timeout: float) -> None:
+        try:
+            run_encoder(args, self._queued(), timeout)
+        except BaseException as error:  # handed to the caller by finish()
+            self._error = error
+
+    def _queued(self) -> Iterator[bytes]:
+        while (frame := self._frames.get()) is not None:
+            yield frame
+
+    def write(self, frame: bytes) -> None:
+        """Queue the next frame; raises the encoder's error if it has stopped."""
+        if self._written >= self.segment.frame_count:
+            raise EncodeError(f"segment {self.segment.index}: more frames than its plan")
+        while True:
+            try:
+                self._frames.put(frame, timeout=0.5)
+                break
+            except queue.Full:
+                if not self._thread.is_alive():
+                    self._raise(f"the encoder of segment {self.segment.index} stopped early")
+        self._written += 1
+
+    def finish(self) -> SegmentManifest:
+        """Wait for the encoder, store the segment, then its manifest; returns the manifest."""
+        try:
+            self._frames.put(None)
+            self._thread.join()
+            if self._error is not None:
+                self._raise(f"segment {self.segment.index}")
+            if self._written != self.segment.frame_count:
+                raise EncodeError(
+                    f"segment {self.segment.index} got {self._written} frames, "
+                    f"its plan has {self.segment.frame_count}"
+                )
+            data = self.path.read_bytes()
+            self.store.put_file(self.key, self.path, "application/octet-stream")
+            manifest = SegmentManifest(
+                job_id=self.keys.job_id,
+                segment_index=self.segment.index,
+                first_frame=self.segment.first_frame,
+                frame_count=self.segment.frame_count,
+                key=self.key,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                encode_seconds=round(time.perf_counter() - self._started, 4),
+                encoded_from=self.encoded_from,
+                worker=self.worker,
+            )
+            manifest_key = self.keys.segment_manifest(self.segment.index)
+            self.store.put(manifest_key, records.dump(manifest), "application/json")
+            return manifest
+        finally:
+            self._scratch.cleanup()
+
+    def abort(self) -> None:
+        """Stop the encoder: drop the frames still queued and end its input."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._frames.get_nowait()
+        self._frames.put(None)
+        self._thread.join(timeout=BASE_TIMEOUT)
+        self._scratch.cleanup()
+
+    def _raise(self, what: str) -> None:
+        if isinstance(self._error, EncodeError):
+            raise EncodeError(f"{what}: {self._error}") from self._error
+        if self._error is not None:
+            raise self._error
+        raise EncodeError(what)
+
+
+def stored_segment(store: ObjectStore, keys: JobKeys, index: int) -> SegmentManifest | None:
+    """The manifest of a segment an earlier run committed, else None."""
+    try:
+        manifest = records.load(SegmentManifest, store.get(keys.segment_manifest(index)))
+    except (ObjectNotFound, DecodeError):
+        return None  # absent, or unreadable: encoding it again repairs it
+    if manifest.job_id != keys.job_id or manifest.segment_index != index:
+        return None
+    return manifest
+
+
+def remove_segment(store: ObjectStore, keys: JobKeys, manifest: SegmentManifest) -> None:
+    """Take back a committed segment (a chunk abandoned after a cancel): manifest first."""
+    store.delete(keys.segment_manifest(manifest.segment_index))
+    store.delete(manifest.key)

@@ -1,0 +1,85 @@
+"""The segments inside one chunk, encoded from the rendered frames while the chunk renders: each
+frame's RGB goes to its segment's encoder as soon as it exists, and a finished segment is stored
+on the upload threads while the next frames render.
+
+A segment an earlier delivery of the chunk already committed is not encoded again (its bytes
+would be the same); it is announced with the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor, Future
+
+from common.adapters.segments import SegmentWriter, remove_segment, stored_segment
+from common.adapters.storage import ObjectStore
+from common.format.validation import Export
+from common.jobs.chunks import SegmentPlan
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import SegmentManifest
+
+log = logging.getLogger(__name__)
+
+
+class InlineEncoding:
+    def __init__(
+        self,
+        store: ObjectStore,
+        keys: JobKeys,
+        export: Export,
+        segments: list[SegmentPlan],
+        worker: str,
+    ) -> None:
+        self.store, self.keys, self.export, self.worker = store, keys, export, worker
+        self.earlier: list[SegmentManifest] = []
+        self._starts: dict[int, SegmentPlan] = {}
+        for segment in segments:
+            committed = stored_segment(store, keys, segment.index)
+            if committed is None:
+                self._starts[segment.first_frame] = segment
+            else:
+                self.earlier.append(committed)
+        self._writer: SegmentWriter | None = None
+        self._last_frame = -1
+        self._finishing: list[Future[SegmentManifest]] = []
+
+    def frame(self, index: int, rgb: bytes, pool: Executor) -> None:
+        """The chunk's frame ``index`` (packed RGB, top row first) is rendered."""
+        segment = self._starts.get(index)
+        if segment is not None:
+            self._writer = SegmentWriter(
+                self.store,
+                self.keys,
+                self.export.settings,
+                self.export.timeline.fps,
+                segment,
+                raw_rgb=True,
+                worker=self.worker,
+            )
+            self._last_frame = segment.frames[-1]
+        if self._writer is None:
+            return
+        self._writer.write(rgb)
+        if index == self._last_frame:
+            self._finishing.append(pool.submit(self._writer.finish))
+            self._writer = None
+
+    def finish(self) -> list[SegmentManifest]:
+        """Every segment of the chunk committed: those encoded now and those found stored."""
+        if self._writer is not None:
+            raise RuntimeError("the chunk ended inside a segment that lies within it")
+        return [*self.earlier, *(future.result() for future in self._finishing)]
+
+    def abort(self, *, remove: bool) -> None:
+        """Stop encoding; with ``remove`` (the job was stopped) take back what was committed."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+        for future in self._finishing:
+            try:
+                manifest = future.result()
+            except Exception:  # the chunk is being abandoned anyway
+                log.debug("a segment failed while its chunk was abandoned", exc_info=True)
+                continue
+            if remove:
+                remove_segment(self.store, self.keys, manifest)
