@@ -167,7 +167,12 @@ def _add_render_command(commands: Commands) -> None:
 def _add_service_commands(commands: Commands) -> None:
     for role, text in (
         ("worker", "run a render worker on the distributed farm (until SIGTERM)"),
-        ("stitcher", "run a stitcher on the distributed farm (until SIGTERM)"),
+        (
+            "stitcher",
+            "run a stitcher on the distributed farm: soundtracks, segment encodes and the final "
+            "join (until SIGTERM)",
+        ),
+        ("encoder", "run a segment encoder on the distributed farm (until SIGTERM)"),
     ):
         service = commands.add_parser(
             role,
@@ -177,6 +182,12 @@ def _add_service_commands(commands: Commands) -> None:
             "FRAMEFARM_S3_BUCKET (see the README).",
         )
         service.add_argument("--threads", type=int, default=1, help="worker threads (default 1)")
+        if role == "stitcher":
+            service.add_argument(
+                "--no-encode",
+                action="store_true",
+                help="leave segment encodes to `framefarm encoder` processes",
+            )
         service.set_defaults(handler=_serve, role=role)
 
     coordinator = commands.add_parser(
@@ -427,7 +438,8 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
 
     if args.threads < 1:
         raise InvalidInput([Issue("--threads", "expected 1 or more", args.threads)], "options")
-    serve(args.role, args.threads, config.service)
+    encode = not getattr(args, "no_encode", False)
+    serve(args.role, args.threads, config.service, encode=encode)
     return EXIT_OK
 
 

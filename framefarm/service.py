@@ -14,7 +14,9 @@ from framefarm.farm import Farm, worker_name
 log = logging.getLogger(__name__)
 
 
-def serve(role: str, threads: int, settings: ServiceSettings) -> None:
+def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = True) -> None:
+    """``role`` is ``worker`` (renders), ``encoder`` (encodes segments) or ``stitcher``
+    (soundtracks, the join, and segment encodes unless ``encode`` is False)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -31,7 +33,10 @@ def serve(role: str, threads: int, settings: ServiceSettings) -> None:
             queues = {farm.register_renderer()}
         else:
             cpu = farm.register_stitcher()
-            queues = {farm.queues.encode} if role == "encoder" else cpu
+            if role == "encoder":
+                queues = {farm.queues.encode}
+            else:
+                queues = cpu if encode else cpu - {farm.queues.encode}
         farm.start_worker(queues, threads)
         log.info("%s ready: %s", role, worker_name(role))
         stop.wait()

@@ -66,16 +66,23 @@ class FarmConfig:
 
 
 class Service:
-    """A ``framefarm worker`` or ``framefarm stitcher`` process; stopped on leaving ``with``
+    """A ``framefarm worker``, ``stitcher`` or ``encoder`` process; stopped on leaving ``with``
     (SIGTERM, wait, then SIGKILL). Its output goes to a log file, shown when a test fails."""
 
-    def __init__(self, role: str, config: FarmConfig, log_dir: Path, name: str = "") -> None:
+    def __init__(
+        self,
+        role: str,
+        config: FarmConfig,
+        log_dir: Path,
+        name: str = "",
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.role = role
         self.log = log_dir / f"{name or role}.log"
         self._output: IO[bytes] | None = self.log.open("wb")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "framefarm", role],
+                [sys.executable, "-m", "framefarm", role, *args],
                 env=config.env,
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
@@ -143,8 +150,8 @@ class Processes:
         self.log_dir = log_dir
         self.started: list[Service] = []
 
-    def start(self, role: str, name: str) -> Service:
-        service = Service(role, self.config, self.log_dir, name)
+    def start(self, role: str, name: str, *args: str) -> Service:
+        service = Service(role, self.config, self.log_dir, name, args)
         self.started.append(service)
         return service
 

@@ -215,7 +215,7 @@ def join_args(
         if settings.format not in AUDIO_CONTAINERS:
             raise EncodeError(f"{settings.format} cannot carry audio")
         inputs += ["-i", str(audio)]
-        maps += ["-map", "1:a:0", "-shortest"]
+        maps += ["-map", "1:a:0"]  # exactly the video's length already: nothing to cut
     layout = ["-movflags", "+faststart"] if settings.format == "mp4" else []
     return [
         *(FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *inputs, *maps),

@@ -110,7 +110,8 @@ def embedded_farm(root: Path, *, workers: bool = True) -> Callable[[], Farm]:
 def start_workers(runtime: FarmRuntime) -> None:
     assert isinstance(runtime, Farm)
     farm = runtime
-    farm.start_worker({farm.queues.render, farm.queues.stitch, farm.queues.audio}, threads=2)
+    queues = {farm.queues.render, farm.queues.stitch, farm.queues.audio, farm.queues.encode}
+    farm.start_worker(queues, threads=2)
 
 
 Serve = Callable[..., LiveServer]
@@ -188,6 +189,7 @@ def test_an_export_is_followed_over_the_websocket_and_downloaded(
             "message": "Waiting for a render worker",
             "phase": "queued",
             "framesDone": 0,
+            "framesEncoded": 0,
             "framesTotal": TINY_FRAMES,
             "etaSeconds": None,
             "renderFps": None,

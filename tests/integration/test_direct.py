@@ -91,6 +91,7 @@ def test_direct_export_has_every_frame_at_the_asked_size_and_rate(tmp_path: Path
 
 
 def test_direct_export_is_the_farms_video(tmp_path: Path) -> None:
+    """One segment (2 s): the same pixels into the same pinned x264 give the same bitstream."""
     direct, farm = tmp_path / "direct.mp4", tmp_path / "farm.mp4"
     render_direct(exported(SETTINGS), direct)
     final = render_video(exported(SETTINGS), farm, chunk_frames=12, timeout=120)
@@ -103,6 +104,18 @@ def test_direct_export_is_the_farms_video(tmp_path: Path) -> None:
     assert difference.max() == 0  # same pixels into the same x264: the same decoded frames
     assert h264_stream(direct) == h264_stream(farm)  # ... and the same bitstream
     assert len({frame.tobytes() for frame in ours}) > 1  # the frames are not all alike
+
+
+def test_a_segmented_farm_export_shows_the_direct_exports_frames(tmp_path: Path) -> None:
+    """Four segments, each opening with a keyframe: another bitstream, the same pictures."""
+    direct, farm = tmp_path / "direct.mp4", tmp_path / "farm.mp4"
+    render_direct(exported(SETTINGS), direct)
+    render_video(exported(SETTINGS), farm, chunk_frames=12, segment_seconds=0.5, timeout=120)
+    ours, theirs = decoded_frames(direct, 160, 90), decoded_frames(farm, 160, 90)
+    assert ours.shape == theirs.shape == (FRAMES, 90, 160, 3)
+    assert h264_stream(direct) != h264_stream(farm)
+    worst = min(psnr(a, b) for a, b in zip(ours, theirs, strict=True))
+    assert worst > 38, f"the least alike frame: {worst:.1f} dB"
 
 
 def test_direct_export_muxes_the_soundtrack(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ from tests.integration.helpers import (
     manifests,
     stored_frame_hashes,
 )
+from tests.stitcher.media import frame_times
 
 pytestmark = pytest.mark.integration
 
@@ -181,6 +182,71 @@ def test_distributed_export_matches_embedded_frame_for_frame(
 
     rendered_by = {worker_pid(m.worker) for m in manifests(coordinator.store, state.job_id)}
     assert rendered_by == {w.pid for w in workers}  # 6 chunks, one at a time each: both worked
+
+
+# --- 1b. the video's bytes depend on the export alone ---------------------------------------------
+
+SEGMENTED = {"width": 96, "height": 54, "fps": 24, "endBeat": 10, "crf": 23}
+"""5 s at 24 fps: 120 frames in segments of 48 (2 s), 48 and 24."""
+
+
+def export_bytes(coordinator: Coordinator, chunk_frames: int, tmp_path: Path) -> bytes:
+    state = submit(coordinator, SEGMENTED, chunk_frames=chunk_frames)
+    final = watch(coordinator, state).wait(JOB_TIMEOUT_S)
+    assert final.phase is Phase.COMPLETE, final.error
+    assert final.output_key is not None
+    path = download(coordinator.store, final.output_key, tmp_path / f"chunks{chunk_frames}.mp4")
+    probe = ffprobe(path)
+    assert (probe.frame_count, probe.fps) == (120, Fraction(24))
+    return path.read_bytes()
+
+
+def test_the_video_is_byte_identical_for_any_chunking_and_worker_count(
+    config: FarmConfig, coordinator: Coordinator, processes: Processes, tmp_path: Path
+) -> None:
+    """Chunks of 7 (every segment encoded by the encode actor from stored PNGs), 24 (some inside
+    a chunk, some across) and 60 (encoded in the workers' memory), on 1 then 2 workers, and the
+    embedded farm: one file, byte for byte, soundtrack included."""
+    processes.start("worker", "worker1")
+    processes.start("stitcher", "stitcher")
+    wait_for_consumers(config, "render", 1)
+    one_worker = export_bytes(coordinator, 7, tmp_path)
+    processes.start("worker", "worker2")
+    wait_for_consumers(config, "render", 2)
+    videos = {size: export_bytes(coordinator, size, tmp_path) for size in (7, 24, 60)}
+    embedded = tmp_path / "embedded.mp4"
+    render_video(validate_export(DEMO, SEGMENTED, Limits()), embedded, timeout=JOB_TIMEOUT_S)
+    assert one_worker == videos[7] == videos[24] == videos[60] == embedded.read_bytes()
+    times, keys = frame_times(embedded)
+    assert times == [Fraction(i, 24) for i in range(120)]
+    assert keys == [0, 48, 96]
+
+
+def test_an_encoder_killed_mid_segment_still_gives_the_identical_file(
+    config: FarmConfig, coordinator: Coordinator, processes: Processes, tmp_path: Path
+) -> None:
+    processes.start("worker", "worker1")
+    processes.start("stitcher", "stitcher", "--no-encode")  # segments go to the encoder alone
+    doomed = processes.start("encoder", "encoder1")
+    wait_for_consumers(config, "encode", 1)
+    state = submit(coordinator, SEGMENTED, chunk_frames=7)
+    watcher = watch(coordinator, state)
+
+    def encoding() -> bool:
+        counts = queue_counts(config.vhost).get(config.queue("encode"))
+        return counts is not None and counts.unacked > 0
+
+    wait_for(encoding, JOB_TIMEOUT_S, "the encoder to take a segment")
+    doomed.kill()  # with the segment's message in hand: RabbitMQ gives it to the next one
+    processes.start("encoder", "encoder2")
+    final = watcher.wait(JOB_TIMEOUT_S)
+    assert final.phase is Phase.COMPLETE, final.error
+    assert final.output_key is not None
+    video = download(coordinator.store, final.output_key, tmp_path / "after-kill.mp4")
+    reference = tmp_path / "reference.mp4"
+    render_video(validate_export(DEMO, SEGMENTED, Limits()), reference, timeout=JOB_TIMEOUT_S)
+    assert video.read_bytes() == reference.read_bytes()
+    assert not coordinator.events.since(0.0, JobFailed)
 
 
 # --- 2. a worker killed mid-chunk -----------------------------------------------------------------
@@ -339,7 +405,7 @@ def test_cancel_mid_render_stops_the_job_and_leaves_nothing(
 
     wait_for(drained, 20, "the worker to drain the render queue", interval=0.3)
     store = coordinator.store
-    for part in ("frames", "chunks", "output"):
+    for part in ("frames", "chunks", "segments", "output"):
         assert job_objects(store, state.job_id, part) == [], part
     late = coordinator.events.since(cancelled_at, ChunkCommitted)
     assert len(late) <= 1, late  # at most the chunk in progress finished
@@ -348,7 +414,7 @@ def test_cancel_mid_render_stops_the_job_and_leaves_nothing(
     assert len(worked_on) <= 1, after  # the chunk in progress at most: the rest were skipped
     skipped = {
         int(m.group(1))
-        for m in re.finditer(rf"job {state.job_id} cancelled: skipping chunk (\d+)", worker.text())
+        for m in re.finditer(rf"job {state.job_id} stopped: skipping chunk (\d+)", worker.text())
     }
     assert not skipped & cancelled.committed
     assert len(skipped) >= state.chunk_count - committed_before - 1, skipped
