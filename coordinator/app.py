@@ -1,5 +1,6 @@
-"""The coordinator's HTTP and WebSocket API (Starlette): submit, follow, cancel and download
-exports. Resources are opened in the lifespan; blocking calls (store, broker) run in threads."""
+"""The coordinator's HTTP and WebSocket API (Starlette): plan, submit, follow, cancel and
+download exports. Resources are opened in the lifespan; blocking calls (store, broker) and
+validation run in threads."""
 
 from __future__ import annotations
 
@@ -27,14 +28,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from common.adapters.storage import ObjectStore
 from common.config import CoordinatorSettings, Limits
 from common.errors import InvalidInput, Issue, LimitExceeded
-from common.format.validation import parse_settings, validate_export
+from common.format.validation import Export, parse_settings, validate_export
 from common.jobs.keys import check_job_id
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
-from coordinator.views import links, socket_message, status_document
+from coordinator.views import export_plan, links, socket_message, status_document
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def create_app(
     routes = [
         Route("/api/exports", submit_export, methods=["POST"]),
         Route("/api/exports", list_exports, methods=["GET"]),
+        Route("/api/exports/plan", plan_export, methods=["POST"]),
         Route("/api/exports/{job_id}", get_export, methods=["GET"]),
         Route("/api/exports/{job_id}", cancel_export, methods=["DELETE"]),
         Route("/api/exports/{job_id}/download", download_export, methods=["GET"]),
@@ -129,28 +131,10 @@ def problem(status: int, message: str, issues: list[Issue] | None = None) -> JSO
 
 
 async def submit_export(request: Request) -> Response:
+    export = await _read_export(request)
+    if isinstance(export, Response):
+        return export
     svc = services(request)
-    body = await _read_body(request, svc.limits.max_body_bytes)
-    if isinstance(body, Response):
-        return body
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return problem(400, f"malformed JSON: {error}")
-    if not isinstance(data, dict):
-        return problem(400, 'expected a JSON object {"project": {...}, "settings": {...}}')
-    unknown = sorted(set(data) - {"project", "settings"})
-    missing = [Issue("project", "a value is required")] if "project" not in data else []
-    extra = [Issue(key, "unknown field (expected project and settings)") for key in unknown]
-    if missing or extra:
-        return problem(422, "invalid export", missing + extra)
-    project, settings = data["project"], data.get("settings") or {}
-    try:
-        export = validate_export(project, settings, svc.limits)
-    except LimitExceeded as error:
-        return problem(422, "export beyond the service limits", list(error.issues))
-    except InvalidInput as error:
-        return problem(422, "invalid export", list(error.issues))
     state = await run_in_threadpool(
         svc.orchestrator.submit, export, name=file_stem(export.project.name)
     )
@@ -164,6 +148,15 @@ async def submit_export(request: Request) -> Response:
     return JSONResponse(
         document, status_code=202, headers={"Location": links(state.job_id)["status_url"]}
     )
+
+
+async def plan_export(request: Request) -> Response:
+    """What ``submit_export`` would make of the same body (frames, seconds, the project's
+    summary), validated the same way; nothing is stored or queued."""
+    export = await _read_export(request)
+    if isinstance(export, Response):
+        return export
+    return JSONResponse(await run_in_threadpool(export_plan, export))
 
 
 async def list_exports(request: Request) -> Response:
@@ -331,6 +324,33 @@ async def _read_body(request: Request, limit: int) -> bytes | Response:
             return problem(413, f"request body exceeds {limit} bytes (limit max_body_bytes)")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _read_export(request: Request) -> Export | Response:
+    """The body's project and settings (defaults when absent) as a validated export, or the
+    problem: 400 not a JSON object, 413 too large, 422 every issue with its path."""
+    limits = services(request).limits
+    body = await _read_body(request, limits.max_body_bytes)
+    if isinstance(body, Response):
+        return body
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return problem(400, f"malformed JSON: {error}")
+    if not isinstance(data, dict):
+        return problem(400, 'expected a JSON object {"project": {...}, "settings": {...}}')
+    unknown = sorted(set(data) - {"project", "settings"})
+    missing = [Issue("project", "a value is required")] if "project" not in data else []
+    extra = [Issue(key, "unknown field (expected project and settings)") for key in unknown]
+    if missing or extra:
+        return problem(422, "invalid export", missing + extra)
+    project, settings = data["project"], data.get("settings") or {}
+    try:
+        return await run_in_threadpool(validate_export, project, settings, limits)
+    except LimitExceeded as error:
+        return problem(422, "export beyond the service limits", list(error.issues))
+    except InvalidInput as error:
+        return problem(422, "invalid export", list(error.issues))
 
 
 def _job_id(request: Request) -> str | Response:

@@ -4,11 +4,11 @@ generated from the same pydantic models that validate requests (so it cannot dri
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 from pydantic.json_schema import models_json_schema
 
-from common.format.export_settings import ExportSettings
+from common.format.export_settings import ExportSettings, VideoFormat
 from common.format.project import Project
 
 API_VERSION = "1.0.0"
@@ -23,6 +23,13 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 PROBLEM = _ref("Problem")
+VIDEO = {
+    "format": {"enum": list(get_args(VideoFormat))},
+    "width": {"type": "integer"},
+    "height": {"type": "integer"},
+    "fps": {"type": ["integer", "string"], "description": "as given"},
+}
+"""What video an export makes, as the plan and the status documents say it."""
 JOB_ID = {
     "name": "job_id",
     "in": "path",
@@ -79,6 +86,70 @@ def openapi_document() -> dict[str, Any]:
                     "download_url": {"type": "string"},
                 },
             },
+            "ExportPlan": {
+                "description": "What POST /api/exports would make of the same body, from the "
+                "server's exact frame timeline and tempo map; seconds are song time.",
+                "type": "object",
+                "properties": {
+                    "frames": {"type": "integer", "description": "frames the video will have"},
+                    **VIDEO,
+                    "fpsValue": {"type": "number", "description": "the rate as a number"},
+                    "startBeat": {"type": "number"},
+                    "endBeat": {"type": "number"},
+                    "startSeconds": {"type": "number"},
+                    "endSeconds": {"type": "number"},
+                    "durationSeconds": {
+                        "type": "number",
+                        "description": "the video's length: frames / fps",
+                    },
+                    "project": _ref("ProjectSummary"),
+                },
+            },
+            "ProjectSummary": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "bpm": {"type": "number"},
+                    "tempos": {
+                        "type": "array",
+                        "description": "tempo segments, the first at beat 0",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "beat": {"type": "number"},
+                                "bpm": {"type": "number"},
+                                "seconds": {"type": "number"},
+                            },
+                        },
+                    },
+                    "timeSignature": {"type": "array", "items": {"type": "integer"}},
+                    "beatsPerBar": {"type": "number", "description": "a measure ('1m')"},
+                    "durationBeats": {"type": "number"},
+                    "seconds": {"type": "number", "description": "the song's length"},
+                    "notes": {"type": "integer"},
+                    "tracks": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "name": {"type": "string"},
+                                "instrument": {"type": "string"},
+                                "voice": {"type": ["string", "null"]},
+                                "style": {"type": "string"},
+                                "color": {"type": "string"},
+                                "mute": {"type": "boolean"},
+                                "notes": {"type": "integer"},
+                                "roll": {
+                                    "type": "array",
+                                    "description": "[beat, beats, pitch, velocity] per note",
+                                    "items": {"type": "array", "items": {"type": "number"}},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
             "ExportStatus": {
                 "type": "object",
                 "properties": {
@@ -110,10 +181,7 @@ def openapi_document() -> dict[str, Any]:
                     "events_url": {"type": "string"},
                     "download_url": {"type": ["string", "null"]},
                     "name": {"type": "string", "description": "file name stem, from the project"},
-                    "format": {"enum": ["mp4", "webm", "mov", "gif"]},
-                    "width": {"type": "integer"},
-                    "height": {"type": "integer"},
-                    "fps": {"type": ["integer", "string"]},
+                    **VIDEO,
                 },
             },
             "SocketMessage": {
@@ -147,6 +215,13 @@ def openapi_document() -> dict[str, Any]:
     )
     unauthorised = _json(PROBLEM, "missing or wrong API token (when one is configured)")
     not_found = _json(PROBLEM, "no such export")
+    export_body = {"required": True, **_json(_ref("ExportRequest"), "project and settings")}
+    refused = {
+        "400": _json(PROBLEM, "malformed JSON"),
+        "401": unauthorised,
+        "413": _json(PROBLEM, "body over max_body_bytes"),
+        "422": _json(PROBLEM, "invalid, or beyond a limit: every issue with its path"),
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -168,20 +243,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/exports": {
                 "post": {
                     "summary": "Submit an export: validated fully before anything is queued",
-                    "requestBody": {
-                        "required": True,
-                        **_json(_ref("ExportRequest"), "project and settings"),
-                    },
-                    "responses": {
-                        "202": _json(_ref("Accepted"), "queued"),
-                        "400": _json(PROBLEM, "malformed JSON"),
-                        "401": unauthorised,
-                        "413": _json(PROBLEM, "body over max_body_bytes"),
-                        "422": _json(
-                            PROBLEM,
-                            "invalid, or beyond a limit: every issue with its path",
-                        ),
-                    },
+                    "requestBody": export_body,
+                    "responses": {"202": _json(_ref("Accepted"), "queued"), **refused},
                 },
                 "get": {
                     "summary": "Recent exports, newest first",
@@ -204,6 +267,14 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "401": unauthorised,
                     },
+                },
+            },
+            "/api/exports/plan": {
+                "post": {
+                    "summary": "Plan an export: validated as a submission, nothing stored or "
+                    "queued; settings may be left out (defaults)",
+                    "requestBody": export_body,
+                    "responses": {"200": _json(_ref("ExportPlan"), "the plan"), **refused},
                 },
             },
             "/api/exports/{job_id}": {

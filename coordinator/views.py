@@ -1,10 +1,15 @@
-"""What clients see of a job: the HTTP status document and the WebSocket messages, as pure
-functions of the job state (no I/O, no clock of their own)."""
+"""What clients see: an export's plan (its frames and seconds, before anything runs), a job's
+HTTP status document and its WebSocket messages, as pure functions (no I/O, no clock of their
+own)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from common.format.instruments import PolySynthSpec
+from common.format.notation import notation_to_beats
+from common.format.project import Project, Track
+from common.format.validation import Export
 from common.jobs.state import JobState, Phase
 
 PHASE_MESSAGES = {
@@ -93,4 +98,63 @@ def socket_message(state: JobState, now: float) -> dict[str, Any]:
         "framesTotal": state.frame_count,
         "etaSeconds": eta_seconds(state, now),
         "renderFps": render_fps(state),
+    }
+
+
+def export_plan(export: Export) -> dict[str, Any]:
+    """``POST /api/exports/plan``: what the export would make, read off the exact timeline the
+    farm renders, so that a client shows the server's frames and seconds, never its own."""
+    settings, timeline, tempo = export.settings, export.timeline, export.project.tempo_map
+    return {
+        "frames": timeline.count,
+        "fps": settings.fps,
+        "fpsValue": float(timeline.fps),
+        "startBeat": float(tempo.time_to_beat(timeline.start)),
+        "endBeat": float(tempo.time_to_beat(timeline.end)),
+        "startSeconds": float(timeline.start),
+        "endSeconds": float(timeline.end),
+        "durationSeconds": float(timeline.duration),
+        "width": settings.width,
+        "height": settings.height,
+        "format": settings.format,
+        "project": project_summary(export.project),
+    }
+
+
+def project_summary(project: Project) -> dict[str, Any]:
+    """The project as the page lists it; seconds come from the tempo map (every change counts)."""
+    tempo = project.tempo_map
+    return {
+        "name": project.name,
+        "bpm": project.bpm,
+        "tempos": [
+            {"beat": float(s.beat), "bpm": float(s.bpm), "seconds": float(s.time)}
+            for s in tempo.segments
+        ],
+        "timeSignature": list(project.time_signature),
+        "beatsPerBar": float(notation_to_beats("1m", project.time_signature)),
+        "durationBeats": project.duration_beats,
+        "seconds": float(tempo.beat_to_time(project.duration_beats)),
+        "notes": sum(len(track.notes) for track in project.tracks),
+        "tracks": [_track_summary(project, track) for track in project.tracks],
+    }
+
+
+def _track_summary(project: Project, track: Track) -> dict[str, Any]:
+    """A track's facts and its piano roll: ``[beat, beats, pitch, velocity]`` per note, with
+    note lengths in beats (Tone.js notation read by the server, in the project's meter)."""
+    instrument = track.instrument
+    return {
+        "id": track.id,
+        "name": track.name,
+        "instrument": instrument.type,
+        "voice": instrument.params.voice if isinstance(instrument, PolySynthSpec) else None,
+        "style": track.visual.style,
+        "color": track.visual.color,
+        "mute": track.mute,
+        "notes": len(track.notes),
+        "roll": [
+            [note.beat, float(project.note_beats(note)), note.pitch, note.velocity]
+            for note in track.notes
+        ],
     }

@@ -2,7 +2,7 @@
 // cancel it, and preview and offer the result.
 
 import { ExportFollower, Unauthorized, request, withToken } from "./api.js";
-import { clock, trim } from "./music.js";
+import { clock, trim } from "./format.js";
 import {
   $,
   FORMATS,
@@ -16,6 +16,7 @@ import {
   rememberJob,
   state,
 } from "./page.js";
+import { plannedFps } from "./plan.js";
 import { patchRecent, refreshRecent, renderRecent } from "./recent.js";
 import { clearIssues, readSettings, showFormError, showIssues } from "./settings.js";
 import { askToken } from "./token.js";
@@ -36,11 +37,12 @@ export async function startExport() {
     });
     if (response.status === 202 && response.data) {
       const meta = {
-        name: state.summary.name,
+        name: state.summary?.name || String(state.project.name || ""),
         format: settings.format,
         width: settings.width,
         height: settings.height,
         fps: settings.fps,
+        fpsValue: plannedFps(settings),
         frames: response.data.frames_total,
       };
       rememberJob(response.data.job_id, meta);

@@ -1,7 +1,7 @@
 // What every part of the export page shares: the page state, DOM and formatting helpers, the
 // phase and format tables, the screen-reader announcer and what this browser remembers of jobs.
 
-import { fpsValue, trim } from "./music.js";
+import { trim } from "./format.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -22,10 +22,19 @@ export const PHASE_LABELS = {
 };
 const JOBS_KEY = "framefarm.jobs";
 
-/** The page's one mutable state: the loaded project, the followed job, the recent list. */
+/**
+ * The page's one mutable state: the loaded project, the server's summary of it (and which
+ * project that summary is of), the server's plan of the export (and the settings it is for),
+ * the followed job, the recent list.
+ */
 export const state = {
   project: null,
   summary: null,
+  summaryOf: null,
+  plan: null,
+  planSettings: null,
+  planNote: "",
+  planPending: false,
   job: null,
   recent: [],
   recentTimer: null,
@@ -119,7 +128,8 @@ export function describeJob(meta) {
   if (!meta) return null;
   const parts = [];
   if (meta.width && meta.height) parts.push(`${meta.width}×${meta.height}`);
-  if (meta.fps) parts.push(`${trim(fpsValue(meta.fps), 3)} fps`);
+  const fps = Number.isFinite(meta.fpsValue) ? trim(meta.fpsValue, 3) : meta.fps;
+  if (fps) parts.push(`${fps} fps`);
   if (meta.format && FORMATS[meta.format]) parts.push(FORMATS[meta.format].label);
   return parts.join(" · ");
 }

@@ -1,53 +1,70 @@
-// The project: load it (file picker, drag and drop, or an example) and show its summary, its
-// tracks and each track's notes as a small piano roll.
+// The project: load it (file picker, drag and drop, or an example) and show the server's
+// summary of it: its length and tempo, its tracks and each track's notes as a small piano roll.
 
 import { Unauthorized, request } from "./api.js";
-import { clock, summarize, trim } from "./music.js";
+import { clock, trim } from "./format.js";
 import { $, el, showAlert, state } from "./page.js";
 import { clearIssues, selectedRange, updateHints } from "./settings.js";
 import { askToken } from "./token.js";
 
+const FACTS = ["project-duration", "project-tempo", "project-meter", "project-track-count"];
+let projectChanged = () => {};
+
 function showProjectIssues(title, issues = []) {
   showAlert($("project-error"), title, issues);
+  $("project-error").dataset.origin = "load";
 }
 
+/** Take a project the user chose; its facts wait for the server (`onChange` asks for them). */
 function useProject(data, source) {
-  let summary;
-  try {
-    summary = summarize(data);
-  } catch (error) {
-    showProjectIssues(`${source}: ${error.message}`);
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    showProjectIssues(`${source}: expected a JSON object (a framefarm project)`);
     return;
   }
   state.project = data;
-  state.summary = summary;
+  state.summary = null;
+  state.summaryOf = null;
+  state.plan = null;
+  state.planNote = "Asking the server for the frames and the length…";
   $("project-error").hidden = true;
-  $("project-name").textContent = summary.name;
+  $("project-name").textContent = typeof data.name === "string" && data.name ? data.name : "—";
   $("project-source").textContent = source;
+  for (const id of FACTS) $(id).textContent = "…";
+  $("track-list").replaceChildren();
+  $("project-summary").hidden = false;
+  $("dropzone").classList.add("compact");
+  clearIssues();
+  updateHints();
+  projectChanged();
+}
+
+/** The server's summary of `project` (from its plan): facts, tracks and piano rolls. */
+export function showProjectSummary(project, summary) {
+  state.summary = summary;
+  state.summaryOf = project;
+  $("project-name").textContent = summary.name;
   $("project-duration").replaceChildren(
     `${clock(summary.seconds)} `,
     el("small", {}, `· ${trim(summary.durationBeats)} beats`),
   );
-  const tempos = [...new Set(summary.tempos.map((bpm) => trim(bpm)))];
+  const tempos = [...new Set(summary.tempos.map((segment) => trim(segment.bpm)))];
+  const changes = summary.tempos.length - 1;
   $("project-tempo").replaceChildren(
     `${tempos.join(" → ")} `,
-    el("small", {}, tempos.length > 1 ? `BPM · ${summary.tempos.length - 1} changes` : "BPM"),
+    el("small", {}, changes > 0 ? `BPM · ${changes} change${changes === 1 ? "" : "s"}` : "BPM"),
   );
   $("project-meter").textContent = summary.timeSignature.join("/");
   $("project-track-count").textContent = String(summary.tracks.length);
   $("track-list").replaceChildren(...summary.tracks.map(trackItem));
-  $("project-summary").hidden = false;
-  $("dropzone").classList.add("compact");
   $("end-beat").max = String(summary.durationBeats);
   $("start-beat").max = String(summary.durationBeats);
   $("end-beat").placeholder = `${trim(summary.durationBeats)} (end)`;
-  clearIssues();
-  updateHints();
   drawRolls();
 }
 
 function trackItem(track) {
-  const noteCount = `${track.notes.length} note${track.notes.length === 1 ? "" : "s"}`;
+  const noteCount = `${track.notes} note${track.notes === 1 ? "" : "s"}`;
+  const instrument = track.voice ? `${track.instrument} · ${track.voice}` : track.instrument;
   return el(
     "li",
     { class: "track", style: `--swatch: ${track.color}` },
@@ -55,13 +72,13 @@ function trackItem(track) {
     el(
       "div",
       { class: "track-name" },
-      el("span", {}, track.name),
+      el("span", {}, track.name || track.id),
       el("span", { class: "track-id" }, track.id),
     ),
     el(
       "div",
       { class: "track-kind" },
-      el("span", { class: "tag" }, track.instrument),
+      el("span", { class: "tag" }, instrument),
       el("span", { class: "tag tag-style" }, track.style),
       el("span", { class: "tag tag-notes" }, noteCount),
       track.mute ? el("span", { class: "tag tag-mute" }, "muted") : null,
@@ -71,7 +88,10 @@ function trackItem(track) {
   );
 }
 
-/** Each track's notes as a tiny piano roll; beats outside the export range are dimmed. */
+/**
+ * Each track's notes (the server's roll: [beat, beats, pitch, velocity]) as a tiny piano roll
+ * with a line at each bar; beats outside the export range are dimmed.
+ */
 export function drawRolls() {
   const summary = state.summary;
   if (!summary) return;
@@ -79,7 +99,7 @@ export function drawRolls() {
   const total = summary.durationBeats;
   const range = selectedRange();
   const ratio = window.devicePixelRatio || 1;
-  const beatsPerBar = (summary.timeSignature[0] * 4) / summary.timeSignature[1];
+  const beatsPerBar = summary.beatsPerBar;
   canvases.forEach((canvas, index) => {
     const track = summary.tracks[index];
     const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
@@ -92,7 +112,7 @@ export function drawRolls() {
     for (let beat = beatsPerBar; beat < total; beat += beatsPerBar) {
       ctx.fillRect(Math.round((beat / total) * width), 0, Math.max(1, ratio / 2), height);
     }
-    const pitches = track.notes.map((note) => note.pitch);
+    const pitches = track.roll.map(([, , pitch]) => pitch);
     const low = Math.min(...pitches);
     const high = Math.max(...pitches);
     const span = Math.max(high - low, 1);
@@ -100,14 +120,14 @@ export function drawRolls() {
     ctx.fillStyle = track.color;
     ctx.shadowColor = track.color;
     ctx.shadowBlur = 4 * ratio;
-    for (const note of track.notes) {
-      const x = (note.beat / total) * width;
-      const w = Math.max(1.5 * ratio, (note.beats / total) * width - ratio);
+    for (const [beat, beats, pitch, velocity] of track.roll) {
+      const x = (beat / total) * width;
+      const w = Math.max(1.5 * ratio, (beats / total) * width - ratio);
       const y =
         high === low
           ? (height - noteHeight) / 2
-          : (1 - (note.pitch - low) / span) * (height - noteHeight - 4 * ratio) + 2 * ratio;
-      ctx.globalAlpha = 0.45 + 0.55 * Math.min(Math.max(note.velocity, 0), 1);
+          : (1 - (pitch - low) / span) * (height - noteHeight - 4 * ratio) + 2 * ratio;
+      ctx.globalAlpha = 0.45 + 0.55 * Math.min(Math.max(velocity, 0), 1);
       ctx.fillRect(x, y, w, noteHeight);
     }
     ctx.globalAlpha = 1;
@@ -150,7 +170,9 @@ async function loadExample(name) {
   }
 }
 
-export function setupProject() {
+/** Wire loading; `onChange()` runs when another project was loaded. */
+export function setupProject({ onChange }) {
+  projectChanged = onChange;
   $("project-file").addEventListener("change", (event) => {
     loadFile(event.target.files[0]);
     event.target.value = "";

@@ -1,10 +1,10 @@
-// The export settings form: presets and custom values, hints that never block (the server is
-// the authority), and the server's validation issues shown next to the fields they name.
+// The export settings form: presets and custom values, hints that never block, the server's
+// plan (frames, seconds) as the estimate, and the server's validation issues shown next to the
+// fields they name.
 
-import { beatToSeconds, clock, fpsValue, frameCount, trim } from "./music.js";
+import { clock, trim } from "./format.js";
 import { $, FORMATS, announce, el, readJson, showAlert, state, writeJson } from "./page.js";
 
-const GIF_FPS = [1, 2, 4, 5, 10, 20, 25, 50];
 const SETTINGS_KEY = "framefarm.settings";
 
 function format() {
@@ -83,17 +83,7 @@ export function updateHints() {
     setHint("size-hint", "");
   }
 
-  const fps = fpsValue(fpsSetting());
-  const custom = $("fps").value === "custom";
-  $("fps-custom-field").hidden = !custom;
-  if (custom && !(fps > 0)) {
-    const typed = $("fps-custom").value !== "";
-    setHint("fps-hint", "An integer or a ratio N/D, e.g. 30000/1001.", typed);
-  } else if (chosen === "gif" && !GIF_FPS.includes(fps)) {
-    setHint("fps-hint", `GIF plays exactly at ${GIF_FPS.join(", ")} fps only.`, true);
-  } else {
-    setHint("fps-hint", custom && fps > 0 ? `${trim(fps, 3)} frames per second` : "");
-  }
+  $("fps-custom-field").hidden = $("fps").value !== "custom";
 
   $("audio").disabled = !spec.audio;
   setHint("audio-hint", spec.audio ? "" : "GIF has no sound.");
@@ -117,46 +107,42 @@ export function updateHints() {
   };
   setHint("crf-hint", qualityHints[chosen]);
 
-  updateRangeAndSummary(fps);
+  renderEstimate();
   saveSettings();
 }
 
-function updateRangeAndSummary(fps) {
-  const summary = state.summary;
-  if (!summary) {
+/**
+ * The server's plan, as it stands: the range in seconds, the frames and the video's length.
+ * While a newer plan is on its way the last one stays, marked busy.
+ */
+export function renderEstimate() {
+  const summary = $("export-summary");
+  $("start").disabled = !state.project;
+  summary.setAttribute("aria-busy", String(Boolean(state.project && state.planPending)));
+  const plan = state.plan;
+  const custom = $("fps").value === "custom";
+  setHint("fps-hint", custom && plan ? `${trim(plan.fpsValue, 3)} frames per second` : "");
+  const defaultRange = $("start-beat").value === "" && $("end-beat").value === "";
+  if (!state.project) {
     setHint("range-hint", "Defaults to the whole song.");
-    $("export-summary").textContent = "Load a project to export it.";
-    $("start").disabled = true;
-    return;
-  }
-  $("start").disabled = false;
-  const range = selectedRange();
-  const total = summary.durationBeats;
-  if (!(range.start >= 0) || !(range.end > range.start) || range.end > total) {
+    summary.textContent = "Load a project to export it.";
+  } else if (plan) {
+    const seconds = plan.endSeconds - plan.startSeconds;
     setHint(
       "range-hint",
-      `Choose 0 ≤ start < end ≤ ${trim(total)} (the song has ${trim(total)} beats).`,
-      true,
+      `Beats ${trim(plan.startBeat)}–${trim(plan.endBeat)} · ` +
+        `${clock(seconds)} of ${clock(plan.project.seconds)}`,
     );
-    $("export-summary").textContent = "";
-    return;
+    summary.replaceChildren(
+      el("strong", {}, `${plan.width}×${plan.height}`),
+      ` · ${trim(plan.fpsValue, 3)} fps · ${FORMATS[plan.format].label} · `,
+      el("strong", {}, `${plan.frames.toLocaleString()} frames`),
+      ` · ${clock(plan.durationSeconds)}`,
+    );
+  } else if (!state.planPending) {
+    setHint("range-hint", defaultRange ? "Defaults to the whole song." : "");
+    summary.textContent = state.planNote || "";
   }
-  const project = state.project;
-  const seconds = beatToSeconds(project, range.end) - beatToSeconds(project, range.start);
-  setHint(
-    "range-hint",
-    `Beats ${trim(range.start)}–${trim(range.end)} · ` +
-      `${clock(seconds)} of ${clock(summary.seconds)}`,
-  );
-  const width = $("width").value || "?";
-  const height = $("height").value || "?";
-  const frames = fps > 0 ? frameCount(seconds, fps) : null;
-  $("export-summary").replaceChildren(
-    el("strong", {}, `${width}×${height}`),
-    ` · ${fps > 0 ? trim(fps, 3) : "?"} fps · ${FORMATS[format()].label} · `,
-    el("strong", {}, frames === null ? "? frames" : `${frames.toLocaleString()} frames`),
-    ` · ${clock(seconds)}`,
-  );
 }
 
 function saveSettings() {
@@ -192,8 +178,15 @@ function restoreSettings() {
   if (radio) radio.checked = true;
 }
 
-/** Wire the form: `onSubmit()` starts an export, `onRangeChange()` follows the beat range. */
-export function setupSettings({ onSubmit, onRangeChange }) {
+/**
+ * Wire the form: `onSubmit()` starts an export, `onRangeChange()` follows the beat range and
+ * `onChange()` follows every change (the plan).
+ */
+export function setupSettings({ onSubmit, onRangeChange, onChange }) {
+  const changed = () => {
+    updateHints();
+    onChange();
+  };
   restoreSettings();
   // Editing a field clears the server's complaint about it (before the hints look at it).
   for (const [path, field] of Object.entries(FIELDS)) {
@@ -213,7 +206,7 @@ export function setupSettings({ onSubmit, onRangeChange }) {
       clearIssue("settings.width");
       clearIssue("settings.height");
     }
-    updateHints();
+    changed();
   });
   for (const id of ["width", "height"]) {
     $(id).addEventListener("input", () => {
@@ -221,7 +214,7 @@ export function setupSettings({ onSubmit, onRangeChange }) {
         (option) => option.value === `${$("width").value}x${$("height").value}`,
       );
       $("resolution").value = match ? match.value : "custom";
-      updateHints();
+      changed();
     });
   }
   $("fps").addEventListener("change", () => {
@@ -229,16 +222,16 @@ export function setupSettings({ onSubmit, onRangeChange }) {
       $("fps-custom-field").hidden = false;
       $("fps-custom").focus();
     }
-    updateHints();
+    changed();
   });
   for (const id of ["fps-custom", "crf", "preset", "audio", "start-beat", "end-beat"]) {
-    $(id).addEventListener("input", updateHints);
+    $(id).addEventListener("input", changed);
   }
   for (const id of ["start-beat", "end-beat"]) $(id).addEventListener("input", onRangeChange);
   for (const radio of document.querySelectorAll('input[name="format"]')) {
     radio.addEventListener("change", () => {
       clearIssue("settings.format");
-      updateHints();
+      changed();
     });
   }
   $("export-form").addEventListener("submit", (event) => {
@@ -280,8 +273,26 @@ export function clearIssues() {
   $("form-error").replaceChildren();
 }
 
-/** Put each issue next to the field it names; project issues go in the project's box. */
-export function showIssues(title, issues) {
+/** The server's validation issues only (a newer answer replaces them); other alerts stay. */
+export function clearValidation() {
+  for (const path of Object.keys(FIELDS)) clearIssue(path);
+  for (const box of [$("form-error"), $("project-error")]) {
+    if (box.dataset.origin === "validation") box.hidden = true;
+  }
+}
+
+/** An issue about the project (its box) rather than the settings. */
+export function isProjectIssue(issue) {
+  const path = String(issue.path || "");
+  return path === "project" || path.startsWith("project.") || path.startsWith("project[");
+}
+
+/**
+ * Put each issue next to the field it names; project issues go in the project's box. After a
+ * submission the first one takes the focus and is announced; `live` (the plan, while the user
+ * edits) leaves the focus where it is.
+ */
+export function showIssues(title, issues, { live = false } = {}) {
   const projectIssues = [];
   const otherIssues = [];
   let first = null;
@@ -298,7 +309,7 @@ export function showIssues(title, issues) {
       const customFps = path === "settings.fps" && $("fps").value === "custom";
       const target = customFps ? $("fps-custom") : inputs[0];
       first = first || target;
-    } else if (path === "project" || path.startsWith("project.") || path.startsWith("project[")) {
+    } else if (isProjectIssue(issue)) {
       projectIssues.push(issue);
     } else {
       otherIssues.push(issue);
@@ -306,12 +317,15 @@ export function showIssues(title, issues) {
   }
   if (projectIssues.length) {
     showAlert($("project-error"), "The server refused this project:", projectIssues);
+    $("project-error").dataset.origin = "validation";
     first = first || $("project-error");
   }
   if (otherIssues.length || (!first && !projectIssues.length)) {
     showFormError(title, otherIssues);
+    $("form-error").dataset.origin = "validation";
   }
   updateHints(); // the server's word replaces the client's hint
+  if (live) return;
   announce(`${title}: ${issues.length} problem${issues.length === 1 ? "" : "s"}`);
   if (first && first.focus) {
     if (first.id === "project-error") first.scrollIntoView({ block: "center" });
@@ -321,4 +335,5 @@ export function showIssues(title, issues) {
 
 export function showFormError(title, issues = []) {
   showAlert($("form-error"), title, issues);
+  $("form-error").dataset.origin = "failure";
 }

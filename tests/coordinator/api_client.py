@@ -121,10 +121,18 @@ class Api:
         return self.request("DELETE", path, **options)
 
     def submit(self, project: Any, settings: Any = None, **options: Any) -> Reply:
+        return self._post_export("/api/exports", project, settings, **options)
+
+    def plan(self, project: Any, settings: Any = None, **options: Any) -> Reply:
+        """``POST /api/exports/plan``: the same body as a submission (settings left out when
+        None)."""
+        return self._post_export("/api/exports/plan", project, settings, **options)
+
+    def _post_export(self, path: str, project: Any, settings: Any, **options: Any) -> Reply:
         document: dict[str, Any] = {"project": project}
         if settings is not None:
             document["settings"] = settings
-        return self.request("POST", "/api/exports", json_body=document, **options)
+        return self.request("POST", path, json_body=document, **options)
 
     def submit_ok(self, project: Any, settings: Any = None) -> dict[str, Any]:
         """Submit an export that must be accepted; its 202 document."""

@@ -20,14 +20,17 @@ from typing import Any
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
 from websockets.exceptions import InvalidStatus
 
 from common.adapters.bus import Queues, rabbitmq_broker
 from common.adapters.storage import LocalStore
 from common.config import CoordinatorSettings, Limits, ServiceSettings
+from common.format.validation import validate_export
 from common.jobs.keys import JobKeys
 from coordinator.app import FarmRuntime, Services, create_app
 from coordinator.page import STATIC_DIR
+from coordinator.views import export_plan
 from framefarm.farm import Farm
 from framefarm.service import coordinator_farm
 from sandbox.processes import wait_for
@@ -316,14 +319,19 @@ def bad_pitch() -> dict[str, Any]:
         pytest.param({"project": "song"}, 422, "project", "object", id="project-not-an-object"),
     ],
 )
+@pytest.mark.parametrize("route", ["/api/exports", "/api/exports/plan"], ids=["submit", "plan"])
 def test_bad_input_is_refused_naming_the_field(
-    idle: LiveServer, body: bytes | dict[str, Any], status: int, path: str | None, words: str
+    idle: LiveServer,
+    route: str,
+    body: bytes | dict[str, Any],
+    status: int,
+    path: str | None,
+    words: str,
 ) -> None:
+    """A submission and a plan read and validate the body alike."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     queued = len(idle.api.get("/api/exports").json()["exports"])
-    reply = idle.api.request(
-        "POST", "/api/exports", body=data, headers={"Content-Type": "application/json"}
-    )
+    reply = idle.api.request("POST", route, body=data, headers={"Content-Type": "application/json"})
     assert reply.status == status, reply.body
     if path is None:
         assert words in reply.error, reply.error
@@ -356,6 +364,7 @@ def test_a_body_over_max_body_bytes_is_refused_with_413(
     declared = api.submit(demo(), TINY)
     assert declared.status == 413
     assert "max_body_bytes" in declared.error and "2048" in declared.error, declared.error
+    assert api.plan(demo(), TINY).status == 413
 
     text = json.dumps(big).encode()
     pieces = [text[i : i + 512] for i in range(0, len(text), 512)]
@@ -366,6 +375,55 @@ def test_a_body_over_max_body_bytes_is_refused_with_413(
     small = project_data(track("lead", notes=[note(0)]))
     assert api.submit(small, TINY).status == 202  # under the limit is fine
     assert len(api.get("/api/exports").json()["exports"]) == 1
+
+
+# --- planning an export ---------------------------------------------------------------------
+
+
+def test_a_plan_gives_the_server_s_frames_and_seconds_and_starts_nothing(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """Beats 2-14 of the demo with tempo changes at 6 (90 bpm) and 12 (150 bpm): 2 beats at
+    120 and 6 at 90 put beat 2 at 1 s and beat 12 at 7 s, two at 150 put beat 14 at 7.8 s."""
+    server = serve(embedded_farm(tmp_path / "farm", workers=False))
+    api = server.api
+    project = demo(tempoChanges=[{"beat": 6, "bpm": 90}, {"beat": 12, "bpm": 150}])
+    settings = {**TINY, "fps": "30000/1001", "startBeat": 2, "endBeat": 14}
+    reply = api.plan(project, settings)
+    assert reply.status == 200, reply.body
+    facts = reply.json()
+    export = validate_export(project, settings, Limits())
+    assert facts == export_plan(export)
+    assert facts["frames"] == export.frame_count == 204  # ceil(6.8 s * 29.97)
+    assert (facts["startSeconds"], facts["endSeconds"]) == (1.0, 7.8)
+    assert facts["durationSeconds"] == float(export.timeline.duration) == 204 * 1001 / 30000
+    assert (facts["fps"], facts["startBeat"], facts["endBeat"]) == ("30000/1001", 2.0, 14.0)
+    assert (facts["width"], facts["height"], facts["format"]) == (96, 54, "mp4")
+    summary = facts["project"]
+    assert [tempo["bpm"] for tempo in summary["tempos"]] == [120.0, 90.0, 150.0]
+    assert (summary["name"], summary["durationBeats"], summary["seconds"]) == (
+        "Neon Drive",
+        16.0,
+        8.6,
+    )
+    assert len(summary["tracks"]) == 4
+    assert summary["notes"] == sum(track["notes"] for track in summary["tracks"]) > 0
+
+    whole = api.plan(project)  # no settings yet: the defaults, as a submission would take them
+    assert whole.status == 200, whole.body
+    assert whole.json() == export_plan(validate_export(project, None, Limits()))
+    assert (whole.json()["endSeconds"], whole.json()["frames"]) == (8.6, 516)  # at 60 fps
+
+    refused = api.plan(project, {**settings, "endBeat": 17})
+    assert refused.status == 422
+    refused.issue("settings.endBeat", "durationBeats")
+
+    assert api.get("/api/exports").json() == {"exports": []}
+    farm = server.services.farm
+    assert isinstance(farm, Farm)
+    assert farm.store.list("") == []  # nothing stored...
+    queues = (farm.queues.render, farm.queues.stitch, farm.queues.audio)
+    assert [farm.broker.queues[name].qsize() for name in queues] == [0, 0, 0]  # ...nor sent
 
 
 # --- unknown jobs, unfinished jobs, listing --------------------------------------------------
@@ -464,6 +522,7 @@ def test_with_a_token_every_route_but_health_and_the_page_needs_it(serve: Serve)
     job_id = api.submit_ok(demo(), TINY)["job_id"]  # Authorization: Bearer
     routes = [
         ("POST", "/api/exports"),
+        ("POST", "/api/exports/plan"),
         ("GET", "/api/exports"),
         ("GET", f"/api/exports/{job_id}"),
         ("DELETE", f"/api/exports/{job_id}"),
@@ -491,6 +550,7 @@ def test_with_a_token_every_route_but_health_and_the_page_needs_it(serve: Serve)
         job_id
     )
     assert api.get("/openapi.json").status == 200
+    assert api.plan(demo(), TINY).json()["frames"] == TINY_FRAMES  # Bearer
 
     for token in ("", "wrong"):
         with pytest.raises(InvalidStatus) as refused:
@@ -576,6 +636,7 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
     paths = document["paths"]
     expected = {
         "/api/exports": {"get", "post"},
+        "/api/exports/plan": {"post"},
         "/api/exports/{job_id}": {"get", "delete"},
         "/api/exports/{job_id}/download": {"get"},
         "/ws/exports/{job_id}": {"get"},
@@ -584,6 +645,13 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
     }
     methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
     assert {path: set(item) & methods for path, item in paths.items()} == expected
+    served: dict[str, set[str]] = {}
+    for route in idle.app.routes:  # what the app serves, as the document must say
+        if isinstance(route, Route):
+            served.setdefault(route.path, set()).update(m.lower() for m in route.methods or ())
+        elif isinstance(route, WebSocketRoute):
+            served.setdefault(route.path, set()).add("get")
+    assert {path: verbs - {"head"} for path, verbs in served.items()} == expected
     for path, item in paths.items():
         parameters = [p["name"] for p in item.get("parameters", []) if p["in"] == "path"]
         assert parameters == (["job_id"] if "{job_id}" in path else []), path
@@ -594,6 +662,9 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
                 assert code.isdigit() and "description" in response, (path, method, code)
     post = paths["/api/exports"]["post"]
     assert {"202", "400", "401", "413", "422"} <= set(post["responses"])
+    plan = paths["/api/exports/plan"]["post"]
+    assert {"200", "400", "401", "413", "422"} <= set(plan["responses"])
+    assert plan["requestBody"] == post["requestBody"]
     assert {"307", "404", "409"} <= set(paths["/api/exports/{job_id}/download"]["get"]["responses"])
     assert paths["/healthz"]["get"]["security"] == []
     assert set(document["components"]["securitySchemes"]) == {"bearer", "query"}
@@ -602,6 +673,10 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
     seen: set[str] = set()
     resolve(document, document, seen)
     assert {"ExportRequest", "Project", "ExportSettings", "Problem", "ExportStatus"} <= seen
+    assert {"ExportPlan", "ProjectSummary"} <= seen
+    example = export_plan(validate_export(demo(), None, Limits()))  # every field is described
+    assert properties(schemas["ExportPlan"]) == set(example)
+    assert properties(schemas["ProjectSummary"]) == set(example["project"])
     assert {"project", "settings"} == properties(schemas["ExportRequest"])
     project = properties(schemas["Project"])
     assert {"format", "name", "bpm", "durationBeats", "tracks", "tempoChanges"} <= project

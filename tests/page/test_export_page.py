@@ -1,7 +1,8 @@
 """The export page in a real headless Chromium (Debian's, driven by Playwright) against a real
-``framefarm coordinator --embedded`` subprocess: load a project, export, follow the progress,
-download and probe the video, see server errors next to their fields, cancel, list recent
-exports, survive a dropped WebSocket, and ask for the API token when the server wants one.
+``framefarm coordinator --embedded`` subprocess: load a project, see the server's plan of the
+export (frames, length) as the settings change, export, follow the progress, download and probe
+the video, see server errors next to their fields, cancel, list recent exports, survive a
+dropped WebSocket, and ask for the API token when the server wants one.
 
 Screenshots of each state go to tests/page/artifacts/ (gitignored) for a human to look at.
 """
@@ -30,10 +31,14 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Request,
+    Route,
     WebSocketRoute,
     expect,
     sync_playwright,
 )
+
+from common.config import Limits
+from common.format.validation import validate_export
 
 pytestmark = pytest.mark.integration
 
@@ -175,12 +180,24 @@ def is_submission(request: Request) -> bool:
     return request.method == "POST" and request.url.endswith("/api/exports")
 
 
+def is_plan(request: Request) -> bool:
+    return request.method == "POST" and request.url.endswith("/api/exports/plan")
+
+
 @dataclass
 class Session:
     page: Page
     console: Console
     coordinator: Coordinator
     posted: Any = None  # the body of the last POST /api/exports
+    plans: list[Any] = field(default_factory=list)  # the bodies of POST /api/exports/plan
+
+    def __post_init__(self) -> None:
+        self.page.on("request", self._record_plan)
+
+    def _record_plan(self, request: Request) -> None:
+        if is_plan(request):
+            self.plans.append(request.post_data_json)
 
     def open(self) -> None:
         self.page.goto(self.coordinator.url + "/")
@@ -214,6 +231,20 @@ class Session:
         job_id = self.page.locator("#export-panel").get_attribute("data-job-id")
         assert job_id is not None
         return job_id
+
+    def settled_estimate(self) -> str:
+        """The export summary once no plan is awaited (nor waiting for its debounce)."""
+        summary = self.page.locator("#export-summary")
+        expect(summary).to_have_attribute("aria-busy", "false")
+        return summary.inner_text()
+
+    def shown(self, function: str, value: Any) -> str:
+        """``value`` as the page writes it: ``clock`` of format.js, or a number's locale text."""
+        if function == "clock":
+            script = "async s => (await import('/static/format.js')).clock(s)"
+        else:
+            script = "n => n.toLocaleString()"
+        return str(self.page.evaluate(script, value))
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -388,14 +419,16 @@ def test_a_server_error_appears_next_to_the_field_it_names(session: Session) -> 
     session.open()
     session.load_example("demo", "Neon Drive")
     session.small_settings(width="161")
-    expect(page.locator("#size-hint")).to_contain_text("even")  # the client's hint...
-    page.get_by_role("button", name="Export video").click()
-
-    error = page.locator("#width-error")  # ...and the server's word, next to the width
+    error = page.locator("#width-error")  # the server's word, next to the width, while editing
     expect(error).to_be_visible()
     expect(error).to_contain_text("expected an even number for mp4")
     width = page.locator("#width")
     expect(width).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#end-beat")).to_be_focused()  # live issues leave the focus alone
+    assert "No estimate" in session.settled_estimate()
+    page.get_by_role("button", name="Export video").click()
+
+    expect(error).to_contain_text("expected an even number for mp4")  # the submission agrees
     expect(width).to_be_focused()
     assert "width-error" in (width.get_attribute("aria-describedby") or "").split()
     expect(page.locator("#height-error")).to_be_hidden()
@@ -406,6 +439,7 @@ def test_a_server_error_appears_next_to_the_field_it_names(session: Session) -> 
     page.fill("#width", "162")
     expect(error).to_be_hidden()
     expect(width).not_to_have_attribute("aria-invalid", "true")
+    assert "162×90" in session.settled_estimate()
 
     # A problem in the project itself goes to the project's box, with its JSON path.
     project = json.loads((EXAMPLES / "demo.json").read_text())
@@ -414,11 +448,98 @@ def test_a_server_error_appears_next_to_the_field_it_names(session: Session) -> 
         "#project-file", files=[json_file("bad.json", json.dumps(project).encode())]
     )
     expect(page.locator("#project-source")).to_have_text("bad.json")
-    page.get_by_role("button", name="Export video").click()
     box = page.locator("#project-error")
-    expect(box).to_be_visible()
+    expect(box).to_be_visible()  # the plan found it before any export was asked for
+    expect(box).to_contain_text("project.tracks[1].notes[0].pitch")
+    page.get_by_role("button", name="Export video").click()
     expect(box).to_contain_text("project.tracks[1].notes[0].pitch")
     assert session.console.unexpected("status of 422 ") == []
+
+
+def test_the_page_shows_the_server_s_frames_and_length_across_tempo_changes(
+    session: Session,
+) -> None:
+    """song60 changes tempo at beats 40 (128 bpm) and 104 (96 bpm); beats 30-110 at 29.97 fps
+    cross both. The page shows what validate_export makes of what it sent, not a reckoning of
+    its own: a doctored answer from the server is shown as it comes."""
+    page = session.page
+    session.open()
+    session.load_example("song60", "Sixty Seconds")
+    page.select_option("#fps", "30000/1001")
+    page.fill("#start-beat", "30")
+    page.fill("#end-beat", "110")
+    shown = session.settled_estimate()
+    sent = session.plans[-1]
+    assert sent["settings"] == {
+        "width": 1280,
+        "height": 720,
+        "fps": "30000/1001",
+        "format": "mp4",
+        "audio": True,
+        "crf": 18,
+        "preset": "medium",
+        "startBeat": 30,
+        "endBeat": 110,
+    }
+    assert sent["project"] == json.loads((EXAMPLES / "song60.json").read_text())
+    export = validate_export(sent["project"], sent["settings"], Limits())
+    timeline = export.timeline
+    frames = session.shown("number", export.frame_count)
+    length = session.shown("clock", float(timeline.duration))
+    assert f"{frames} frames · {length}" in shown, shown
+    assert "1280×720 · 29.97 fps · MP4" in shown, shown
+    song = session.shown("clock", float(export.project.tempo_map.beat_to_time(120)))
+    expect(page.locator("#range-hint")).to_have_text(
+        f"Beats 30–110 · {session.shown('clock', float(timeline.end - timeline.start))} of {song}"
+    )
+    expect(page.locator("#project-duration")).to_contain_text(song)
+    expect(page.locator("#project-tempo")).to_contain_text("120 → 128 → 96 BPM · 2 changes")
+
+    def doctored(route: Route) -> None:
+        plan = route.fetch().json()
+        route.fulfill(json={**plan, "frames": 12345, "durationSeconds": 600})
+
+    page.route("**/api/exports/plan", doctored)
+    page.fill("#end-beat", "100")
+    shown = session.settled_estimate()
+    assert "12,345 frames · 10:00" in shown, shown
+    assert session.console.unexpected() == []
+
+
+def test_the_estimate_waits_for_the_server_and_asks_once_typing_pauses(
+    session: Session,
+) -> None:
+    page = session.page
+    session.open()
+    session.load_example("demo", "Neon Drive")
+    assert "480 frames · 0:08" in session.settled_estimate()  # 16 beats at 120 bpm, 60 fps
+
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # (Playwright cannot take the bound builtin held.append)
+        held.append(route)
+
+    page.route("**/api/exports/plan", hold)
+    page.fill("#end-beat", "8")
+    for _ in range(250):  # the plan leaves 250 ms after the edit
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "no plan was asked for within 5 s"
+    summary = page.locator("#export-summary")
+    expect(summary).to_have_attribute("aria-busy", "true")
+    expect(summary).to_contain_text("480 frames · 0:08")  # the last plan, until the next comes
+    held.pop().continue_()
+    assert "240 frames · 0:04" in session.settled_estimate()
+    page.unroute("**/api/exports/plan")
+
+    before = len(session.plans)
+    page.fill("#end-beat", "")
+    page.locator("#end-beat").press_sequentially("12", delay=30)  # three edits in ~60 ms
+    assert "360 frames · 0:06" in session.settled_estimate()
+    assert len(session.plans) - before < 3, session.plans[before:]  # not one per keystroke
+    assert session.plans[-1]["settings"]["endBeat"] == 12
+    assert session.console.unexpected() == []
 
 
 def test_an_export_runs_to_a_preview_and_a_download(session: Session, tmp_path: Path) -> None:
@@ -629,7 +750,8 @@ def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Pat
         token_field = page.get_by_label("API token", exact=True)
         expect(token_field).to_be_visible()  # the recent list got a 401
         expect(page.locator("#token-reason")).to_contain_text("needs an API token")
-        session.load_example("demo", "Neon Drive")  # the examples are open
+        session.load_example("demo", "Neon Drive")  # the examples are open...
+        expect(page.locator("#export-summary")).to_contain_text("API token")  # ...the plan is not
         session.screenshot("token")
 
         token_field.fill(TOKEN)
@@ -637,8 +759,11 @@ def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Pat
         expect(token_field).to_be_hidden()
         assert page.evaluate("() => localStorage.getItem('framefarm.apiToken')") == TOKEN
         expect(page.locator("#recent-empty")).to_be_visible()
+        expect(page.locator("#project-duration")).to_contain_text("0:08")  # the plan, with it
+        assert "480 frames" in session.settled_estimate()
 
         session.small_settings()
+        assert "20 frames" in session.settled_estimate()
         job_id = session.start()
         download = page.get_by_role("link", name="Download MP4")
         expect(download).to_be_visible(timeout=EXPORT_TIMEOUT_MS)

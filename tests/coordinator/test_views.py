@@ -1,0 +1,111 @@
+"""What clients see of an export before it runs (coordinator/views.py ``export_plan``): the
+frames and seconds of the server's exact timeline and the project's summary, as plain JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from common.config import Limits
+from common.format.validation import validate_export
+from coordinator.views import export_plan
+from tests.factories import note, project_data, track
+
+# 8 beats at 120 bpm (4 s), then 60 bpm (1 s a beat) to beat 16: 12 s in all.
+TEMPO_CHANGE: dict[str, Any] = {"bpm": 120, "tempoChanges": [{"beat": 8, "bpm": 60}]}
+
+
+def plan(project: dict[str, Any], settings: dict[str, Any] | None) -> dict[str, Any]:
+    facts = export_plan(validate_export(project, settings, Limits()))
+    assert json.loads(json.dumps(facts)) == facts  # plain JSON all the way down
+    return facts
+
+
+def test_a_sub_range_across_a_tempo_change_is_timed_by_the_tempo_map() -> None:
+    """Beats 4-12: 2 s at 120 bpm plus 4 s at 60 bpm, so song time 2 s to 8 s."""
+    facts = plan(project_data(**TEMPO_CHANGE), {"fps": 10, "startBeat": 4, "endBeat": 12})
+    facts.pop("project")
+    assert facts == {
+        "frames": 60,
+        "fps": 10,
+        "fpsValue": 10.0,
+        "startBeat": 4.0,
+        "endBeat": 12.0,
+        "startSeconds": 2.0,
+        "endSeconds": 8.0,
+        "durationSeconds": 6.0,
+        "width": 1280,
+        "height": 720,
+        "format": "mp4",
+    }
+
+
+def test_a_rational_rate_covers_the_range_with_whole_frames() -> None:
+    """6 s at 30000/1001 fps is 179.8 frames: 180 are rendered, so the video lasts 6.006 s."""
+    settings = {"fps": "30000/1001", "startBeat": 4, "endBeat": 12, "format": "webm"}
+    facts = plan(project_data(**TEMPO_CHANGE), settings)
+    assert (facts["frames"], facts["fps"]) == (180, "30000/1001")
+    assert facts["fpsValue"] == 30000 / 1001
+    assert facts["durationSeconds"] == 180 * 1001 / 30000
+    assert (facts["endSeconds"] - facts["startSeconds"], facts["format"]) == (6.0, "webm")
+
+
+def test_without_settings_the_defaults_plan_the_whole_song() -> None:
+    facts = plan(project_data(**TEMPO_CHANGE), None)
+    assert (facts["startBeat"], facts["endBeat"]) == (0.0, 16.0)
+    assert (facts["startSeconds"], facts["endSeconds"]) == (0.0, 12.0)
+    assert (facts["frames"], facts["fps"], facts["durationSeconds"]) == (720, 60, 12.0)
+
+
+def test_the_project_summary_has_its_tempo_segments_tracks_and_piano_rolls() -> None:
+    lead = track(
+        "lead",
+        name="Lead",
+        notes=[note(0, "8n.", pitch=64, velocity=0.5), note(3, "1m"), note(6, 1.5)],
+    )
+    pad = track(
+        "pad",
+        style="orbs",
+        instrument={"type": "PolySynth", "params": {"voice": "FMSynth"}},
+        mute=True,
+    )
+    project = project_data(lead, pad, timeSignature=[6, 8], name="Waltz-ish", **TEMPO_CHANGE)
+    summary = plan(project, None)["project"]
+    assert summary == {
+        "name": "Waltz-ish",
+        "bpm": 120.0,
+        "tempos": [
+            {"beat": 0.0, "bpm": 120.0, "seconds": 0.0},
+            {"beat": 8.0, "bpm": 60.0, "seconds": 4.0},
+        ],
+        "timeSignature": [6, 8],
+        "beatsPerBar": 3.0,  # a 6/8 measure is six eighths: three quarter-note beats
+        "durationBeats": 16.0,
+        "seconds": 12.0,
+        "notes": 3,
+        "tracks": [
+            {
+                "id": "lead",
+                "name": "Lead",
+                "instrument": "Synth",
+                "voice": None,
+                "style": "bars",
+                "color": "#ff2fd6",
+                "mute": False,
+                "notes": 3,
+                # "8n." is a dotted eighth (0.75 beats), "1m" a 6/8 measure (3 beats)
+                "roll": [[0.0, 0.75, 64, 0.5], [3.0, 3.0, 60, 1.0], [6.0, 1.5, 60, 1.0]],
+            },
+            {
+                "id": "pad",
+                "name": "",
+                "instrument": "PolySynth",
+                "voice": "FMSynth",
+                "style": "orbs",
+                "color": "#ff2fd6",
+                "mute": True,
+                "notes": 0,
+                "roll": [],
+            },
+        ],
+    }
