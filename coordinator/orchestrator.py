@@ -14,7 +14,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.errors import DecodeError, FramefarmError, InvalidInput
@@ -33,7 +34,6 @@ from common.jobs.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
 from common.jobs.manifest import ChunkManifest, SegmentManifest
 from common.jobs.messages import (
     AudioReady,
-    ChunkCommitted,
     EncodeSegment,
     Message,
     RenderAudio,
@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 PROGRESS_SAVE_INTERVAL = 2.0  # seconds: progress hints are saved at most this often per job
 
 Listener = Callable[[JobState], None]
+R = TypeVar("R", ChunkManifest, SegmentManifest)
 
 
 class UnknownJob(FramefarmError):  # noqa: N818
@@ -253,30 +254,10 @@ class Orchestrator:
     def _stored_events(self, keys: JobKeys, state: JobState) -> list[Transition]:
         """The commits that the stored manifests and soundtrack record stand for."""
         events: list[Transition] = []
-        for key in self.store.list(keys.chunks_prefix):
-            try:
-                manifest = records.load(ChunkManifest, self.store.get(key))
-            except (DecodeError, ObjectNotFound) as error:
-                log.warning("job %s: skipping manifest %s: %s", keys.job_id, key, error)
-                continue
-            if manifest.chunk_index in state.chunk_frames:
-                events.append(
-                    ChunkCommitted(
-                        keys.job_id,
-                        manifest.chunk_index,
-                        manifest.frame_count,
-                        manifest.render_seconds,
-                        manifest.worker,
-                    )
-                )
-        for key in self.store.list(keys.segments_prefix):
-            if not key.endswith(".json"):
-                continue
-            try:
-                segment = records.load(SegmentManifest, self.store.get(key))
-            except (DecodeError, ObjectNotFound) as error:
-                log.warning("job %s: skipping segment manifest %s: %s", keys.job_id, key, error)
-                continue
+        for chunk in self._stored(keys, keys.chunks_prefix, ChunkManifest):
+            if chunk.chunk_index in state.chunk_frames:
+                events.append(chunk.announcement())
+        for segment in self._stored(keys, keys.segments_prefix, SegmentManifest):
             if segment.segment_index in state.segment_frames:
                 events.append(segment.announcement())
         if state.audio and not state.audio_ready:
@@ -284,6 +265,17 @@ class Orchestrator:
             with contextlib.suppress(DecodeError, ObjectNotFound):
                 events.append(records.load(AudioReady, self.store.get(keys.audio_metadata)))
         return events
+
+    def _stored(self, keys: JobKeys, prefix: str, kind: type[R]) -> Iterator[R]:
+        """Every readable ``kind`` record under ``prefix``; the unreadable ones are skipped
+        (their work is done again, and committed again, by an idempotent actor)."""
+        for key in self.store.list(prefix):
+            if not key.endswith(".json"):
+                continue
+            try:
+                yield records.load(kind, self.store.get(key))
+            except (DecodeError, ObjectNotFound) as error:
+                log.warning("job %s: skipping %s: %s", keys.job_id, key, error)
 
     def _apply(self, state: JobState, event: Transition) -> JobState:
         """``advance`` and save; an illegal move is logged and changes nothing."""

@@ -20,7 +20,7 @@ from common.jobs import records
 from common.jobs.chunks import ChunkPlan, inline_segments
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord
-from common.jobs.messages import ChunkCommitted, ChunkProgress, Event, RenderChunk
+from common.jobs.messages import ChunkProgress, Event, RenderChunk
 from common.jobs.spec import SpecCache
 from farm_worker.cache import ThreadRenderers
 from farm_worker.gl import describe
@@ -144,15 +144,7 @@ class ChunkRenderer:
         return manifest
 
     def _announce(self, manifest: ChunkManifest) -> None:
-        self.publish(
-            ChunkCommitted(
-                manifest.job_id,
-                manifest.chunk_index,
-                manifest.frame_count,
-                manifest.render_seconds,
-                self.worker_name,
-            )
-        )
+        self.publish(manifest.announcement())
 
     def _abandon(
         self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import moderngl
 
 
@@ -25,12 +23,7 @@ class Target:
         self.framebuffer.use()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         return None
 
     def release(self) -> None:
@@ -57,13 +50,8 @@ class MultisampleTarget:
         self.framebuffer.use()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if kind is None:
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:  # resolve only what was drawn without an error
             self.ctx.copy_framebuffer(self.resolved.framebuffer, self.framebuffer)
 
     def release(self) -> None:

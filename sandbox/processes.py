@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Self
 from urllib.parse import unquote, urlsplit
 
@@ -65,25 +64,17 @@ class FarmConfig:
         return f"{self.queue_prefix}.{kind}"
 
 
-class Service:
-    """A ``framefarm worker``, ``stitcher`` or ``encoder`` process; stopped on leaving ``with``
-    (SIGTERM, wait, then SIGKILL). Its output goes to a log file, shown when a test fails."""
+class FramefarmProcess:
+    """``python -m framefarm COMMAND...`` with ``env``, its output in ``log`` (appended, so a
+    restart keeps the earlier run's lines); ``stop`` sends SIGTERM, waits, then SIGKILLs."""
 
-    def __init__(
-        self,
-        role: str,
-        config: FarmConfig,
-        log_dir: Path,
-        name: str = "",
-        args: tuple[str, ...] = (),
-    ) -> None:
-        self.role = role
-        self.log = log_dir / f"{name or role}.log"
-        self._output: IO[bytes] | None = self.log.open("wb")
+    def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._output: IO[bytes] | None = log.open("ab")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "framefarm", role, *args],
-                env=config.env,
+                [sys.executable, "-m", "framefarm", *command],
+                env=env,
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
                 stdout=self._output,
@@ -107,8 +98,8 @@ class Service:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
-    def stop(self) -> None:
-        """SIGTERM, wait, then SIGKILL if it has not exited."""
+    def stop(self) -> int:
+        """SIGTERM, wait, then SIGKILL if it has not exited; the exit status."""
         self.terminate()
         try:
             self.process.wait(STOP_TIMEOUT_S)
@@ -118,6 +109,29 @@ class Service:
         if self._output is not None:
             self._output.close()
             self._output = None
+        return self.process.returncode
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class Service(FramefarmProcess):
+    """A ``framefarm worker``, ``stitcher`` or ``encoder`` process of a test's farm; stopped on
+    leaving ``with``. Its output goes to a log file, shown when a test fails."""
+
+    def __init__(
+        self,
+        role: str,
+        config: FarmConfig,
+        log_dir: Path,
+        name: str = "",
+        args: tuple[str, ...] = (),
+    ) -> None:
+        self.role = role
+        super().__init__([role, *args], config.env, log_dir / f"{name or role}.log")
 
     def text(self) -> str:
         """Everything it has logged so far."""
@@ -128,17 +142,6 @@ class Service:
         text = tail(self.log, 100_000).splitlines()
         ours = [line for line in text if " pika." not in line][-lines:]
         return f"--- {self.log.name} (exit {self.process.poll()})\n" + "\n".join(ours)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class Processes:
@@ -158,12 +161,7 @@ class Processes:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         for service in self.started:
             service.terminate()  # all at once: each takes a moment to shut down
         for service in reversed(self.started):

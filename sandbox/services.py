@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO, NoReturn, Self
 from urllib.parse import quote
 
@@ -169,12 +168,7 @@ class SeaweedS3:
             self._stop()
             raise
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stop()
 
     def _write_identities(self) -> None:
@@ -331,12 +325,7 @@ class RabbitVhost:
             raise
         return self.url
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         _rabbitmqctl("delete_vhost", self.name)
 
 

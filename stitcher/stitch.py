@@ -167,13 +167,18 @@ def fetch_frame(store: ObjectStore, record: FrameRecord) -> bytes:
         raise ManifestError(
             f"frame {record.index} is in a chunk manifest but not in the store ({record.key})"
         ) from None
-    digest = hashlib.sha256(data).hexdigest()
-    if len(data) != record.size or digest != record.sha256:
-        raise ManifestError(
-            f"frame {record.index} ({record.key}) does not match its manifest: {len(data)} bytes "
-            f"with sha256 {digest}, expected {record.size} bytes with sha256 {record.sha256}"
-        )
+    check_bytes(f"frame {record.index}", record.key, data, record.size, record.sha256)
     return data
+
+
+def check_bytes(what: str, key: str, data: bytes, size: int, sha256: str) -> None:
+    """ManifestError unless ``data`` is the ``size`` bytes whose digest its manifest recorded."""
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) != size or digest != sha256:
+        raise ManifestError(
+            f"{what} ({key}) does not match its manifest: {len(data)} bytes with sha256 "
+            f"{digest}, expected {size} bytes with sha256 {sha256}"
+        )
 
 
 def _make_video(
@@ -262,14 +267,8 @@ def fetch_segments(
             store.get_file(manifest.key, path)
         except ObjectNotFound:
             raise ManifestError(f"segment {manifest.segment_index} is not in the store") from None
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if len(data) != manifest.size or digest != manifest.sha256:
-            raise ManifestError(
-                f"segment {manifest.segment_index} ({manifest.key}) does not match its "
-                f"manifest: {len(data)} bytes with sha256 {digest}, expected {manifest.size} "
-                f"bytes with sha256 {manifest.sha256}"
-            )
+        what = f"segment {manifest.segment_index}"
+        check_bytes(what, manifest.key, path.read_bytes(), manifest.size, manifest.sha256)
         return path
 
     with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="join-download") as pool:

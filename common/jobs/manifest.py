@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from common.errors import NotRetryable
-from common.jobs.messages import SegmentEncoded
+from common.jobs.messages import ChunkCommitted, SegmentEncoded
 from common.jobs.records import STRICT_FIELDS
 
 
@@ -43,6 +43,11 @@ class ChunkManifest:
     @property
     def frame_count(self) -> int:
         return len(self.frames)
+
+    def announcement(self) -> ChunkCommitted:
+        return ChunkCommitted(
+            self.job_id, self.chunk_index, self.frame_count, self.render_seconds, self.worker
+        )
 
 
 @dataclass(frozen=True)

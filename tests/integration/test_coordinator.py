@@ -12,19 +12,24 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from sandbox.processes import FarmConfig, Processes, isolated_farm, wait_for, wait_for_consumers
+from sandbox.processes import (
+    FarmConfig,
+    FramefarmProcess,
+    Processes,
+    isolated_farm,
+    wait_for,
+    wait_for_consumers,
+)
 from sandbox.services import HOST, SeaweedS3, free_ports, tail
 from tests.coordinator.api_client import (
     DEMO_FILE_NAME,
@@ -41,35 +46,21 @@ from tests.coordinator.api_client import (
     read_feed,
     receive,
 )
-from tests.integration.helpers import REPO, ffprobe
+from tests.integration.helpers import ffprobe
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "integration-token"
-STOP_TIMEOUT_S = 15.0
 READY_TIMEOUT_S = 30.0
 
 
-class CoordinatorProcess:
+class CoordinatorProcess(FramefarmProcess):
     """``python -m framefarm coordinator`` on ``port``, its output in a log file."""
 
     def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
         self.api = Api(f"http://{HOST}:{port}", env.get("FRAMEFARM_API_TOKEN"))
-        self.log = log
-        self._output: IO[bytes] | None = log.open("ab")
-        try:
-            command = ["coordinator", "--host", HOST, "--port", str(port)]
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "framefarm", *command],
-                env={**env, "PYTHONUNBUFFERED": "1"},
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=self._output,
-                stderr=subprocess.STDOUT,
-            )
-        except BaseException:
-            self._output.close()
-            raise
+        command = ["coordinator", "--host", HOST, "--port", str(port)]
+        super().__init__(command, {**env, "PYTHONUNBUFFERED": "1"}, log)
 
     def wait_until_serving(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Until /healthz answers (200 or 503); AssertionError with the log if it exits first."""
@@ -85,21 +76,6 @@ class CoordinatorProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the coordinator did not serve in {timeout} s")
             time.sleep(0.1)
-
-    def stop(self) -> int:
-        """SIGTERM, wait, then SIGKILL; the exit status."""
-        process = self.process
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._output is not None:
-            self._output.close()
-            self._output = None
-        return process.returncode
 
     def output(self, lines: int = 40) -> str:
         return f"--- {self.log.name} (exit {self.process.poll()})\n{tail(self.log, lines)}"
