@@ -30,6 +30,7 @@ import itertools
 import math
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,7 +54,7 @@ from common.adapters.storage import LocalStore, ObjectStore, make_store
 from common.config import Limits, ServiceSettings
 from common.format.validation import read_json_file, validate_export
 from common.jobs import records
-from common.jobs.chunks import plan_chunks
+from common.jobs.chunks import plan_chunks, segment_frames_for
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest
 from common.jobs.state import JobState, Phase
@@ -63,12 +64,17 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo.json"
+SONG60 = ROOT / "examples" / "song60.json"
+LONG_MODES = ("direct", "embedded-1", "distributed-2")
+"""The long export's modes: the baseline, plain ``framefarm render``, and the farm."""
 DEFAULT_JSON = ROOT / "bench" / "results" / "run.json"
 MODES = ("direct", "embedded-1", "embedded-2", "distributed-1", "distributed-2")
 MODE_PATTERN = r"direct|(embedded|distributed)-[1-9][0-9]?"
 """Any worker count may be asked for (bench/device.sh runs embedded-4 and embedded-8)."""
 PROJECTED_WORKERS = (8, 32, 100)
 LONG_EXPORT_SECONDS = 300
+TARGET = (1280, 720, 60)
+"""The export the issue's targets are for: 5 minutes of 720p60."""
 """The model also projects this long an export at the same size and rate."""
 GPU_GL_MS = 2.0
 """ASSUMED GPU time of the three GL passes (scene, bloom, output) a frame at <= 1080p: not
@@ -125,6 +131,7 @@ def run_mode(
     project = read_json_file(project_path, "project")
     output = Path(scratch) / f"{mode}.mp4"
     kind, workers = split_mode(mode)
+    cpu_before = own_cpu_seconds()
     if kind == "direct":
         record = run_direct(project, settings, output)
     else:
@@ -132,6 +139,7 @@ def run_mode(
         store_dir = Path(scratch) / f"{mode}-store"
         record = run_farm(project, settings, output, workers, distributed, store_dir)
     process = {"direct": "exporter", "embedded": "farm process"}.get(kind, "submitter")
+    record["cpu_s"] = {process: own_cpu_seconds() - cpu_before}
     record["peak_rss_kib"] = {process: vm_hwm_kib()}
     record["output_bytes"] = output.stat().st_size
     return record
@@ -240,6 +248,22 @@ def vm_hwm_kib(pid: int | None = None) -> int:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
+def own_cpu_seconds() -> float:
+    """CPU time of this process and of its children that ended (ffmpeg, ffprobe)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time of a running process and of its children that ended, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def in_fresh_process(function: Callable[..., Record], *args: Any) -> Record:
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(function, *args).result()
@@ -280,6 +304,7 @@ def run_distributed(
             wait_for_consumers(config, "render", workers)
             wait_for_consumers(config, "stitch", 1)
             service = config.settings.model_dump()
+            idle = {p.pid: process_cpu_seconds(p.pid) for p in [*started, stitcher]}
             record = in_fresh_process(run_mode, mode, project_path, settings, service, str(scratch))
         except BaseException:
             for process in [*started, stitcher]:
@@ -287,7 +312,9 @@ def run_distributed(
             raise
         for index, worker in enumerate(started, 1):
             record["peak_rss_kib"][f"worker {index}"] = vm_hwm_kib(worker.pid)
+            record["cpu_s"][f"worker {index}"] = process_cpu_seconds(worker.pid) - idle[worker.pid]
         record["peak_rss_kib"]["stitcher"] = vm_hwm_kib(stitcher.pid)
+        record["cpu_s"]["stitcher"] = process_cpu_seconds(stitcher.pid) - idle[stitcher.pid]
     return record
 
 
@@ -531,11 +558,14 @@ def summarise_mode(mode: str, runs: list[Record]) -> Record:
     for run in runs:
         for process, kib in run["peak_rss_kib"].items():
             rss[process] = max(rss.get(process, 0), kib)
+    cpu = statistics.median(sum(r["cpu_s"].values()) for r in runs)
     summary: Record = {
         "wall_s": wall,
         "wall_s_runs": walls,
         "frames": frames,
         "fps": frames / wall,
+        "cpu_s": cpu,
+        "cpu_ms_per_frame": 1000.0 * cpu / frames,
         "peak_rss_kib": rss,
         "runs": runs,
     }
@@ -563,8 +593,11 @@ ASSUMPTIONS = [
     "uploads overlap rendering: a worker's frame costs max(CPU + GPU work, its upload share)",
     "chunks as plan_chunks makes them for N workers (about 4 each, at least 24 frames)",
     "direct on one GPU: its set-up here, then max(GPU render, x264 on raw frames) a frame",
-    "segments (proposed): workers pipe raw frames into x264 per chunk, the stitcher joins "
-    "them with -f concat -c copy; x264's start-up and flush paid once per chunk",
+    "segments (built): workers pipe raw frames into x264 per segment while they render and "
+    "store the PNGs; the stitcher joins the segments with -f concat -c copy; x264's start-up "
+    "and flush are paid once per segment, overlapping the next frames except the last one",
+    "'single encode' is the design before segments (one x264 over every PNG after the last "
+    "chunk), kept for comparison",
 ]
 
 
@@ -613,7 +646,11 @@ def model(result: Record) -> Record | None:
             stages[f"{store}_put_{UPLOAD_THREADS}"]["ms"],
         ),
         "worker_ms_per_frame_cpu": costs["render_loop_ms_per_frame"]["median"],
-        "segment_ms_per_frame_gpu": max(render_gpu, x264["ms"]),
+        "segment_ms_per_frame_gpu": max(
+            render_gpu + png_ms + stages["sha256"]["ms"],
+            x264["ms"],
+            stages[f"{store}_put_{UPLOAD_THREADS}"]["ms"],
+        ),
         "segment_fixed_s": x264["fixed_s"],
         "concat_ms_per_frame": stages["concat_copy"]["ms"],
         "concat_fixed_s": stages["concat_copy"]["fixed_s"],
@@ -622,30 +659,38 @@ def model(result: Record) -> Record | None:
         + x264["fixed_s"],
     }
     fps = Fraction(result["settings"]["fps"])
-    lengths = {
-        "this export": frames,
-        f"{LONG_EXPORT_SECONDS} s": math.ceil(LONG_EXPORT_SECONDS * fps),
+    pixels = result["settings"]["width"] * result["settings"]["height"]
+    target_fps = Fraction(TARGET[2])
+    lengths = {  # name: (frames, fps, CPU costs scaled by pixels)
+        "this export": (frames, fps, 1.0),
+        f"{LONG_EXPORT_SECONDS} s": (math.ceil(LONG_EXPORT_SECONDS * fps), fps, 1.0),
+        f"{LONG_EXPORT_SECONDS} s at {TARGET[0]}x{TARGET[1]}@{TARGET[2]}": (
+            math.ceil(LONG_EXPORT_SECONDS * target_fps),
+            target_fps,
+            TARGET[0] * TARGET[1] / pixels,
+        ),
     }
     projections = []
-    for name, count in lengths.items():
-        direct = params["direct_fixed_s"] + count * params["direct_ms_per_frame_gpu"] / 1000.0
-        one = farm_time(params, count, 1, params["worker_ms_per_frame_gpu"])["total_s"]
+    for name, (count, rate, scale) in lengths.items():
+        at = scaled(params, stages, store, scale)
+        direct = at["direct_fixed_s"] + count * at["direct_ms_per_frame_gpu"] / 1000.0
+        one = farm_time(at, count, 1, at["segment_ms_per_frame_gpu"], rate, segments=True)
         for workers in (1, *PROJECTED_WORKERS):
-            png = farm_time(params, count, workers, params["worker_ms_per_frame_gpu"])
+            png = farm_time(at, count, workers, at["worker_ms_per_frame_gpu"], rate)
             segments = farm_time(
-                params, count, workers, params["segment_ms_per_frame_gpu"], segments=True
+                at, count, workers, at["segment_ms_per_frame_gpu"], rate, segments=True
             )
             projections.append(
                 {
                     "export": name,
                     "frames": count,
                     "workers": workers,
-                    **png,
+                    **segments,
                     "direct_gpu_s": direct,
-                    "speedup_vs_direct": direct / png["total_s"],
-                    "speedup_vs_1_worker": one / png["total_s"],
-                    "segments_total_s": segments["total_s"],
-                    "segments_speedup_vs_direct": direct / segments["total_s"],
+                    "speedup_vs_direct": direct / segments["total_s"],
+                    "speedup_vs_1_worker": one["total_s"] / segments["total_s"],
+                    "single_encode_total_s": png["total_s"],
+                    "single_encode_speedup_vs_direct": direct / png["total_s"],
                 }
             )
     kind = split_mode(source)[0]
@@ -653,7 +698,12 @@ def model(result: Record) -> Record | None:
         {
             "mode": mode,
             "predicted_s": farm_time(
-                params, frames, split_mode(mode)[1], params["worker_ms_per_frame_cpu"]
+                params,
+                frames,
+                split_mode(mode)[1],
+                params["worker_ms_per_frame_cpu"],
+                fps,
+                segments=True,
             )["total_s"],
             "measured_s": modes[mode]["wall_s"],
         }
@@ -669,11 +719,39 @@ def model(result: Record) -> Record | None:
     }
 
 
+def scaled(params: Record, stages: Record, store: str, scale: float) -> Record:
+    """The model's per-frame costs for frames ``scale`` times as many pixels: every CPU stage
+    (scene state aside) and every transfer grows with the pixels; the GL passes stay ASSUMED."""
+    if scale == 1.0:
+        return params
+    png_ms = next(v["ms"] for k, v in stages.items() if k.startswith("png:"))
+    render_gpu = GPU_GL_MS + stages["scene_state"]["ms"] + stages["readback"]["ms"] * scale
+    worker_cpu = render_gpu + (png_ms + stages["sha256"]["ms"]) * scale
+    upload = stages[f"{store}_put_{UPLOAD_THREADS}"]["ms"] * scale
+    x264 = stages["x264_raw"]["ms"] * scale
+    return {
+        **params,
+        "stitch_ms_per_frame": params["stitch_ms_per_frame"] * scale,
+        "worker_ms_per_frame_gpu": max(worker_cpu, upload),
+        "segment_ms_per_frame_gpu": max(worker_cpu, x264, upload),
+        "concat_ms_per_frame": params["concat_ms_per_frame"] * scale,
+        "direct_ms_per_frame_gpu": max(render_gpu, x264),
+    }
+
+
 def farm_time(
-    params: Record, frames: int, workers: int, ms_per_frame: float, *, segments: bool = False
+    params: Record,
+    frames: int,
+    workers: int,
+    ms_per_frame: float,
+    fps: Fraction,
+    *,
+    segments: bool = False,
 ) -> Record:
-    """The model's T(N) and its parts for an export of ``frames``."""
-    chunks = plan_chunks(frames, None, workers)
+    """The model's T(N) and its parts for an export of ``frames``: chunks as the orchestrator
+    plans them (whole segments of the grid), the slowest worker's rounds, then the tail."""
+    grid = segment_frames_for(fps) if segments else 1
+    chunks = plan_chunks(frames, None, workers, align=grid)
     longest = max(c.frame_count for c in chunks)
     rounds = math.ceil(len(chunks) / workers)
     chunk_s = params["chunk_overhead_s"] + longest * ms_per_frame / 1000.0
@@ -733,11 +811,14 @@ def markdown(result: Record) -> str:
     direct = modes.get("direct")
     lines = [
         "| mode | chunks | wall s (median; runs) | frames/s | time ÷ direct | last commit s "
-        "| stitch tail s | after s | peak RSS MiB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| stitch tail s | after s | CPU ms/frame (÷ direct) | peak RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for mode, summary in modes.items():
         ratio = f"{summary['wall_s'] / direct['wall_s']:.2f}×" if direct else "–"
+        cpu = f"{summary['cpu_ms_per_frame']:.1f}"
+        if direct:
+            cpu += f" ({summary['cpu_ms_per_frame'] / direct['cpu_ms_per_frame']:.2f}×)"
         runs = ", ".join(f"{w:.2f}" for w in summary["wall_s_runs"])
         farm = [
             f"{summary[key]:.2f}" if key in summary else "–"
@@ -745,9 +826,11 @@ def markdown(result: Record) -> str:
         ]
         lines.append(
             f"| {mode} | {summary.get('chunk_count', '–')} | {summary['wall_s']:.2f} ({runs}) "
-            f"| {summary['fps']:.1f} | {ratio} | {' | '.join(farm)} "
+            f"| {summary['fps']:.1f} | {ratio} | {' | '.join(farm)} | {cpu} "
             f"| {rss_cell(summary['peak_rss_kib'])} |"
         )
+    if result.get("long"):
+        lines += ["", long_markdown(result["long"])]
     stages = result["stages"]
     lines += [
         "",
@@ -783,6 +866,27 @@ def markdown(result: Record) -> str:
     return "\n".join(lines)
 
 
+def long_markdown(long: Record) -> str:
+    """The long export: throughput against direct, the stitch tail, CPU a frame."""
+    modes, direct = long["modes"], long["modes"].get("direct")
+    lines = [
+        f"Long export: {long['project']}, {long['frames']} frames at {long['size']}, one run each",
+        "",
+        "| mode | wall s | frames/s | throughput ÷ direct | stitch tail s | CPU ms/frame "
+        "| CPU ÷ direct |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for mode, summary in modes.items():
+        ratio = f"{direct['wall_s'] / summary['wall_s']:.2f}×" if direct else "–"
+        cpu = f"{summary['cpu_ms_per_frame'] / direct['cpu_ms_per_frame']:.2f}×" if direct else "–"
+        tail = f"{summary['stitch_tail_s']:.2f}" if "stitch_tail_s" in summary else "–"
+        lines.append(
+            f"| {mode} | {summary['wall_s']:.1f} | {summary['fps']:.1f} | {ratio} | {tail} "
+            f"| {summary['cpu_ms_per_frame']:.1f} | {cpu} |"
+        )
+    return "\n".join(lines)
+
+
 def span(values: Record | None) -> str:
     if values is None:
         return "–"
@@ -801,8 +905,8 @@ def model_markdown(fitted: Record) -> str:
         f"on one GPU {p['direct_fixed_s']:.2f} s + {p['direct_ms_per_frame_gpu']:.2f} ms a frame "
         "(x264-bound).",
         "",
-        "| export | GPU workers | chunks | T(N) s | render s | stitch s | vs 1 worker "
-        "| vs direct on 1 GPU | worker-encoded segments: T(N) s, vs direct |",
+        "| export | GPU workers | chunks | T(N) s | render s | tail s | vs 1 worker "
+        "| vs direct on 1 GPU | before segments: T(N) s, vs direct |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in fitted["projections"]:
@@ -810,7 +914,8 @@ def model_markdown(fitted: Record) -> str:
             f"| {row['export']} ({row['frames']} frames) | {row['workers']} | {row['chunks']} "
             f"| {row['total_s']:.2f} | {row['render_s']:.2f} | {row['stitch_s']:.2f} "
             f"| {row['speedup_vs_1_worker']:.2f}× | {row['speedup_vs_direct']:.2f}× "
-            f"| {row['segments_total_s']:.2f}, {row['segments_speedup_vs_direct']:.2f}× |"
+            f"| {row['single_encode_total_s']:.2f}, "
+            f"{row['single_encode_speedup_vs_direct']:.2f}× |"
         )
     checks = "; ".join(
         f"{c['mode']} predicted {c['predicted_s']:.2f} s, measured {c['measured_s']:.2f} s"
@@ -841,6 +946,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="runs of each mode, interleaved, and of each ffmpeg timing (3; 1 quick)",
     )
     parser.add_argument("--stage-frames", type=int, help="frames timed per stage (all; 10 quick)")
+    parser.add_argument(
+        "--long-project",
+        type=Path,
+        default=SONG60,
+        help="a long export run once in each of --long-modes after the rest (song60.json; "
+        "none with --quick or --long-modes '')",
+    )
+    parser.add_argument(
+        "--long-modes",
+        default=",".join(LONG_MODES),
+        help=f"modes of the long export ({','.join(LONG_MODES)})",
+    )
     parser.add_argument("--quick", action="store_true", help="a tiny export, for a smoke test")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the JSON")
     args = parser.parse_args(argv)
@@ -851,7 +968,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.repeat = args.repeat or (1 if args.quick else 3)
     args.stage_frames = args.stage_frames or (10 if args.quick else 100_000)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    unknown = sorted(m for m in set(args.modes) if not re.fullmatch(MODE_PATTERN, m))
+    args.long_modes = [] if args.quick else [m for m in args.long_modes.split(",") if m.strip()]
+    unknown = sorted(
+        m for m in {*args.modes, *args.long_modes} if not re.fullmatch(MODE_PATTERN, m)
+    )
     if unknown or not args.modes:
         known = "direct, embedded-N, distributed-N"
         parser.error(f"--modes: unknown {', '.join(unknown) or '(none given)'}; known: {known}")
@@ -878,22 +998,26 @@ def run(args: argparse.Namespace) -> Record:
     export = validate_export(read_json_file(project, "project"), settings, Limits())
     load_start = list(os.getloadavg())
     runs: dict[str, list[Record]] = {mode: [] for mode in args.modes}
-    distributed = [m for m in args.modes if m.startswith("distributed")]
+    long_runs: dict[str, list[Record]] = {mode: [] for mode in args.long_modes}
+    distributed = [m for m in [*args.modes, *args.long_modes] if m.startswith("distributed")]
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="framefarm-bench-")))
         config = stack.enter_context(services()) if distributed else None
+
+        def one(mode: str, project_path: str, name: str) -> Record:
+            workdir = scratch / name
+            workdir.mkdir()
+            if mode.startswith("distributed") and config is not None:
+                return run_distributed(mode, config(name), project_path, settings, workdir)
+            return in_fresh_process(run_mode, mode, project_path, settings, None, str(workdir))
+
         for round_ in range(args.repeat):
             for mode in args.modes:
                 print(f"{mode} (run {round_ + 1}/{args.repeat}) ...", file=sys.stderr, flush=True)
-                workdir = scratch / f"{mode}-{round_}"
-                workdir.mkdir()
-                if mode.startswith("distributed") and config is not None:
-                    record = run_distributed(
-                        mode, config(f"{mode}-{round_}"), project, settings, workdir
-                    )
-                else:
-                    record = in_fresh_process(run_mode, mode, project, settings, None, str(workdir))
-                runs[mode].append(record)
+                runs[mode].append(one(mode, project, f"{mode}-{round_}"))
+        for mode in args.long_modes:
+            print(f"{mode} on {args.long_project.name} ...", file=sys.stderr, flush=True)
+            long_runs[mode].append(one(mode, str(args.long_project), f"long-{mode}"))
         print("stages ...", file=sys.stderr, flush=True)
         service = config("stages").settings.model_dump() if config is not None else None
         stages = in_fresh_process(
@@ -921,6 +1045,16 @@ def run(args: argparse.Namespace) -> Record:
         "modes": {mode: summarise_mode(mode, records) for mode, records in runs.items()},
         "stages": stages,
     }
+    if long_runs:
+        long_export = validate_export(
+            read_json_file(args.long_project, "project"), settings, Limits()
+        )
+        result["long"] = {
+            "project": args.long_project.name,
+            "frames": long_export.frame_count,
+            "size": f"{args.width}x{args.height}@{args.fps}",
+            "modes": {m: summarise_mode(m, records) for m, records in long_runs.items()},
+        }
     result["model"] = model(result)
     return result
 

@@ -50,6 +50,7 @@ def test_quick_run_of_the_local_modes_reports_modes_stages_and_model(tmp_path: P
         assert mode["frames"] == frames
         assert mode["wall_s"] > 0 and mode["fps"] > 0
         assert all(kib > 0 for kib in mode["peak_rss_kib"].values()), name
+        assert mode["cpu_s"] > 0 and mode["cpu_ms_per_frame"] > 0, name
         if name != "direct":
             assert mode["chunk_count"] >= 1
             assert mode["stitch_tail_s"] > 0
@@ -64,4 +65,5 @@ def test_quick_run_of_the_local_modes_reports_modes_stages_and_model(tmp_path: P
     workers = {row["workers"] for row in model["projections"]}
     assert workers == {1, 8, 32, 100}
     assert all(row["total_s"] > 0 for row in model["projections"])
+    assert {row["export"] for row in model["projections"]} >= {"300 s at 1280x720@60"}
     assert {check["mode"] for check in model["check_on_cpu"]} == {"embedded-1", "embedded-2"}
