@@ -7,9 +7,12 @@ so audio and video lengths agree. Idempotent: a stored soundtrack is announced a
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from common.adapters.ffmpeg import AUDIO_CONTAINERS, audio_args, run
@@ -37,7 +40,7 @@ def render_job_audio(
     workdir: Path | None = None,
     specs: SpecCache | None = None,
 ) -> AudioReady | None:
-    """Store ``audio/soundtrack.wav`` and its metadata; None when the job was cancelled."""
+    """Store the encoded soundtrack and its record; None when the job was stopped."""
     keys = JobKeys(job_id)
     if store.exists(keys.stop_marker):
         return None
@@ -49,7 +52,7 @@ def render_job_audio(
         key = keys.audio(extension)
         with tempfile.TemporaryDirectory(prefix=f"audio-{job_id}-", dir=workdir) as temporary:
             wav, encoded = Path(temporary) / "soundtrack.wav", Path(temporary) / f"a.{extension}"
-            sample_count = write_soundtrack(export, wav)
+            sample_count = write_soundtrack_apart(export, wav)
             # Encoded here, beside the frames, so that the join after the last frame only
             # copies it: the tail of an export does not grow with the song's length.
             run(audio_args(export.settings, wav, encoded), AUDIO_TIMEOUT)
@@ -68,6 +71,19 @@ def write_soundtrack(export: Export, path: Path) -> int:
     samples = render_soundtrack(export.project, float(start), float(end), SAMPLE_RATE)
     write_wav(path, samples, SAMPLE_RATE)
     return int(samples.shape[0])
+
+
+def write_soundtrack_apart(export: Export, path: Path) -> int:
+    """``write_soundtrack`` in a process of its own: the synthesis is numpy driven from Python,
+    and sharing the interpreter's lock with the renderer's threads (embedded) or the stitcher's
+    other actors slowed both; a child process costs one start, once per process."""
+    return _audio_process().submit(write_soundtrack, export, path).result(AUDIO_TIMEOUT)
+
+
+@functools.cache
+def _audio_process() -> ProcessPoolExecutor:
+    # spawn, not fork: this process may hold GL contexts and broker connections in threads
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
 def stored_audio(store: ObjectStore, keys: JobKeys) -> AudioReady | None:

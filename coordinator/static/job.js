@@ -144,6 +144,8 @@ function onJobMessage(job, message) {
       const done = Math.min(message.framesDone ?? 0, message.framesTotal);
       const total = message.framesTotal.toLocaleString();
       $("stat-frames").textContent = `${done.toLocaleString()} / ${total}`;
+      const encoded = Math.min(message.framesEncoded ?? 0, message.framesTotal);
+      $("stat-encoded").textContent = `${encoded.toLocaleString()} / ${total}`;
     }
     const fps = message.renderFps;
     $("stat-fps").textContent = Number.isFinite(fps) ? `${trim(fps, 1)} fps` : "—";
@@ -204,6 +206,11 @@ function finishWithError(job, text) {
 async function complete(job, url) {
   job.phase = "complete";
   setProgress(100, "complete");
+  const total = $("stat-frames").textContent.split(" / ")[1];
+  if (total) {  // every frame rendered and encoded, whichever progress message came last
+    $("stat-frames").textContent = `${total} / ${total}`;
+    $("stat-encoded").textContent = `${total} / ${total}`;
+  }
   $("progress-message").textContent = "Done";
   $("stat-eta").textContent = "0:00";
   $("running-actions").hidden = true;

@@ -285,9 +285,12 @@ def test_a_chunk_of_a_killed_worker_is_rendered_again_by_another(
     assert final.phase is Phase.COMPLETE, final.error
     by_chunk = {m.chunk_index: m for m in manifests(coordinator.store, state.job_id)}
     assert worker_pid(by_chunk[killed_chunk].worker) == second.pid
-    reference, _ = embedded_hashes(settings, tmp_path, "reference")
+    reference, reference_video = embedded_hashes(settings, tmp_path, "reference")
     assert frame_hashes(coordinator.store, state.job_id, final.frame_count) == reference
     assert stored_frame_hashes(coordinator.store, state.job_id, final.frame_count) == reference
+    assert final.output_key is not None  # and the video, segments and all, is the same file
+    video = download(coordinator.store, final.output_key, tmp_path / "after-kill.mp4")
+    assert video.read_bytes() == reference_video.read_bytes()
     counts = queue_counts(config.vhost)
     assert counts[config.queue("render.XQ")].ready == 0  # a kill is not a failure
     assert not coordinator.events.since(0.0, JobFailed)

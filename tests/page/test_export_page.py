@@ -568,6 +568,7 @@ def test_an_export_runs_to_a_preview_and_a_download(session: Session, tmp_path: 
     expect(progress).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#job-phase")).to_have_text("Complete")
     expect(page.locator("#stat-frames")).to_have_text("20 / 20")
+    expect(page.locator("#stat-encoded")).to_have_text("20 / 20")  # rendered and encoded
     log: list[list[Any]] = page.evaluate("() => window.progressLog")
     values = [value for value, _ in log]
     assert values == sorted(values), log  # never backwards
