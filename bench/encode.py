@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import publish
+from bench.report import run_benchmark
 from common.adapters.bus import Bus, Queues, declare, rabbitmq_broker
 from common.adapters.storage import ObjectStore, make_store
 from common.config import UNLIMITED
@@ -221,9 +221,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    result = run(args)
-    publish(markdown(result), result, args.json)
+    run_benchmark(parse_args, run, markdown, argv)
 
 
 if __name__ == "__main__":

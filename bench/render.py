@@ -39,7 +39,7 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
-from bench.report import publish
+from bench.report import run_benchmark
 from common.format.project import Project
 from common.format.validation import load_project_file
 from common.scene.visuals import SceneModel
@@ -374,9 +374,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    result = run(args)
-    publish(markdown(result), result, args.json)
+    run_benchmark(parse_args, run, markdown, argv)
 
 
 if __name__ == "__main__":

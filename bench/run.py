@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.render import Encoder, Stopwatch, machine, measure_frame, proc_status_kib, summarise
-from bench.report import publish
+from bench.report import run_benchmark
 from common.adapters.storage import LocalStore, ObjectStore, make_store
 from common.config import Limits, ServiceSettings
 from common.format.validation import read_json_file, validate_export
@@ -1067,9 +1067,7 @@ def ffmpeg_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    result = run(args)
-    publish(markdown(result), result, args.json)
+    run_benchmark(parse_args, run, markdown, argv)
 
 
 if __name__ == "__main__":
