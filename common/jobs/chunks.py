@@ -11,8 +11,9 @@ frames once every chunk it needs is committed.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -109,6 +110,23 @@ def inline_segments(chunk: ChunkPlan, segments: Iterable[SegmentPlan]) -> list[S
 def covering_chunks(segment: SegmentPlan, chunks: Iterable[ChunkPlan]) -> list[int]:
     """The chunks whose frames ``segment`` needs."""
     return [c.index for c in chunks if c.overlaps(segment)]
+
+
+class ChunkLookup:
+    """The chunks of a plan (consecutive, in order) found by frame: the chunks a segment needs in
+    O(log chunks), where ``covering_chunks`` scans them all (the orchestrator asks for every
+    segment of a job, and a long job on many workers has hundreds of each)."""
+
+    def __init__(self, chunks: Sequence[ChunkPlan]) -> None:
+        self.chunks = list(chunks)
+        self._starts = [c.first_frame for c in self.chunks]
+
+    def covering(self, segment: SegmentPlan) -> list[ChunkPlan]:
+        """The chunks whose frames ``segment`` needs, in order (``covering_chunks``'s answer)."""
+        last = segment.first_frame + segment.frame_count - 1
+        low = max(bisect.bisect_right(self._starts, segment.first_frame) - 1, 0)
+        high = bisect.bisect_right(self._starts, last)
+        return [c for c in self.chunks[low:high] if c.overlaps(segment)]
 
 
 def chunks_from_sizes(chunk_frames: Mapping[int, int]) -> list[ChunkPlan]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from common.errors import FramefarmError
-from common.jobs.chunks import SegmentPlan, chunks_from_sizes, covering_chunks
+from common.jobs.chunks import ChunkLookup, SegmentPlan, chunks_from_sizes
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
@@ -297,7 +297,10 @@ def segments_to_encode(before: JobState, after: JobState) -> list[SegmentPlan]:
     """Segments that cross a chunk boundary and whose chunks are all committed in ``after`` but
     were not in ``before``: the encoder's work that this transition made possible (a segment
     inside one chunk is encoded by that chunk's worker)."""
-    return [s for s in _unencoded_crossing(after) if not _frames_ready(before, s)]
+    if after.committed == before.committed:
+        return []  # only a commit readies frames: progress and segment events have none to send
+    chunks = ChunkLookup(chunks_from_sizes(before.chunk_frames))
+    return [s for s in _unencoded_crossing(after) if not _frames_ready(before, s, chunks)]
 
 
 def segments_waiting(state: JobState) -> list[SegmentPlan]:
@@ -309,16 +312,18 @@ def segments_waiting(state: JobState) -> list[SegmentPlan]:
 def _unencoded_crossing(state: JobState) -> Iterator[SegmentPlan]:
     if not state.segmented:
         return
-    chunks = chunks_from_sizes(state.chunk_frames)
+    chunks = ChunkLookup(chunks_from_sizes(state.chunk_frames))
     first = 0
     for index in sorted(state.segment_frames):
         segment = SegmentPlan(index, first, state.segment_frames[index])
         first += segment.frame_count
-        inside_one = any(segment.within(chunk) for chunk in chunks)
-        if not inside_one and index not in state.encoded and _frames_ready(state, segment):
+        if index in state.encoded:
+            continue
+        needed = chunks.covering(segment)  # a chunk that holds the segment is among them
+        inside_one = any(segment.within(chunk) for chunk in needed)
+        if not inside_one and all(chunk.index in state.committed for chunk in needed):
             yield segment
 
 
-def _frames_ready(state: JobState, segment: SegmentPlan) -> bool:
-    needed = covering_chunks(segment, chunks_from_sizes(state.chunk_frames))
-    return all(index in state.committed for index in needed)
+def _frames_ready(state: JobState, segment: SegmentPlan, chunks: ChunkLookup) -> bool:
+    return all(chunk.index in state.committed for chunk in chunks.covering(segment))

@@ -16,6 +16,8 @@ from common.jobs.chunks import (
     MAX_CHUNK_FRAMES,
     MAX_SEGMENT_FRAMES,
     MIN_CHUNK_FRAMES,
+    ChunkLookup,
+    SegmentPlan,
     automatic_chunk_frames,
     chunks_from_sizes,
     covering_chunks,
@@ -140,6 +142,20 @@ def test_segments_inside_a_chunk_and_those_across_chunks() -> None:
     chunks = plan_chunks(30, 20)  # 0-19, 20-29
     assert [[s.index for s in inline_segments(c, segments)] for c in chunks] == [[0, 1], [2]]
     assert chunks_from_sizes({c.index: c.frame_count for c in chunks}) == chunks
+
+
+@given(
+    chunk_sizes=st.lists(st.integers(1, 50), min_size=1, max_size=30),
+    first=st.integers(0, 1600),
+    count=st.integers(1, 200),
+)
+def test_the_chunk_lookup_finds_what_a_scan_of_every_chunk_finds(
+    chunk_sizes: list[int], first: int, count: int
+) -> None:
+    chunks = chunks_from_sizes(dict(enumerate(chunk_sizes)))
+    segment = SegmentPlan(0, first, count)  # inside the frames, across their end, or past it
+    found = ChunkLookup(chunks).covering(segment)
+    assert [c.index for c in found] == covering_chunks(segment, chunks)
 
 
 def test_automatic_chunks_hold_whole_segments() -> None:

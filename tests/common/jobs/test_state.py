@@ -4,6 +4,7 @@ and progress that never goes backwards however events are duplicated or reordere
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from common.errors import DecodeError
 from common.jobs import records
+from common.jobs.chunks import SegmentPlan, chunks_from_sizes, covering_chunks
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
@@ -241,6 +243,57 @@ def test_segments_inside_a_chunk_are_never_sent_to_the_encoder() -> None:
         assert segments_to_encode(state, after) == []
         state = after
     assert segments_waiting(state) == []
+
+
+def _needs_the_encoder(after: JobState, before: JobState | None = None) -> list[int]:
+    """What segments_to_encode and segments_waiting mean, by brute force over every chunk and
+    segment: segments that no one chunk holds and that are not encoded yet, whose chunks are all
+    committed (after the event, and not before it)."""
+    chunks = chunks_from_sizes(after.chunk_frames)
+    segments, first = [], 0
+    for index in sorted(after.segment_frames):
+        segments.append(SegmentPlan(index, first, after.segment_frames[index]))
+        first += after.segment_frames[index]
+
+    def ready(state: JobState, segment: SegmentPlan) -> bool:
+        return all(i in state.committed for i in covering_chunks(segment, chunks))
+
+    return [
+        s.index
+        for s in segments
+        if not any(s.within(c) for c in chunks)
+        and s.index not in after.encoded
+        and ready(after, s)
+        and (before is None or not ready(before, s))
+    ]
+
+
+@st.composite
+def segmented_jobs(draw: st.DrawFn) -> tuple[JobState, JobState]:
+    """A job with any chunk plan and segment grid over the same frames, before and after some
+    commits (any chunks, any order) and with some segments encoded."""
+    chunk_sizes = draw(st.lists(st.integers(1, 30), min_size=1, max_size=12))
+    frame_count = sum(chunk_sizes)
+    cuts = draw(st.sets(st.integers(1, frame_count - 1), max_size=12)) if frame_count > 1 else set()
+    edges = [0, *sorted(cuts), frame_count]
+    grid = {i: b - a for i, (a, b) in enumerate(itertools.pairwise(edges))}
+    plan = dict(enumerate(chunk_sizes))
+    before_committed = draw(st.sets(st.sampled_from(sorted(plan))))
+    after_committed = before_committed | draw(st.sets(st.sampled_from(sorted(plan))))
+    done = frozenset(draw(st.sets(st.sampled_from(sorted(grid)))))
+    job = new_job(JOB, plan, now=0.0, segment_frames=grid)
+    before = dataclasses.replace(job, committed=frozenset(before_committed), encoded=done)
+    return before, dataclasses.replace(before, committed=frozenset(after_committed))
+
+
+@given(segmented_jobs())
+def test_segments_to_encode_are_exactly_those_a_commit_made_ready(
+    states: tuple[JobState, JobState],
+) -> None:
+    before, after = states
+    assert [s.index for s in segments_to_encode(before, after)] == _needs_the_encoder(after, before)
+    assert [s.index for s in segments_waiting(after)] == _needs_the_encoder(after)
+    assert segments_to_encode(after, after) == []  # progress and segment events send none
 
 
 def test_video_ready_completes_the_job_at_one_hundred_percent() -> None:
