@@ -59,7 +59,10 @@ from common.jobs.state import (
 
 log = logging.getLogger(__name__)
 
-PROGRESS_SAVE_INTERVAL = 2.0  # seconds: progress hints are saved at most this often per job
+PROGRESS_SAVE_INTERVAL = 2.0
+"""Seconds: a job's progress and commits are saved at most this often (a phase change at once).
+The chunk manifests are the durable record of commits (``recover`` recounts them), so a save per
+commit bought nothing but a store round trip on the event thread for every chunk."""
 
 Listener = Callable[[JobState], None]
 R = TypeVar("R", ChunkManifest, SegmentManifest)
@@ -285,7 +288,7 @@ class Orchestrator:
             log.warning("job %s: %s", state.job_id, error)
             return state
         if new != state:
-            self._save(new, force=new.phase != state.phase or new.committed != state.committed)
+            self._save(new, force=new.phase != state.phase)
         return new
 
     def _after(self, before: JobState, new: JobState) -> None:

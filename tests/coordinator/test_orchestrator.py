@@ -228,12 +228,37 @@ def test_progress_is_saved_at_most_every_few_seconds(farm: Farm) -> None:
     assert farm.stored_state(job_id).frames_done == 8
 
 
-def test_commits_are_saved_at_once(farm: Farm) -> None:
+def test_commits_are_saved_with_the_progress_and_a_phase_change_at_once(farm: Farm) -> None:
     job_id = farm.submit().job_id
-    farm.orchestrator.handle(progress(job_id, 0, 3))
+    farm.orchestrator.handle(progress(job_id, 0, 3))  # queued -> rendering: saved
     farm.orchestrator.handle(commit(job_id, 0))
     farm.orchestrator.handle(commit(job_id, 1))
+    assert farm.stored_state(job_id).committed == set()  # the manifests are the record
+    farm.clock.now += PROGRESS_SAVE_INTERVAL
+    farm.orchestrator.handle(progress(job_id, 2, 1))
     assert farm.stored_state(job_id).committed == {0, 1}
+    farm.orchestrator.handle(commit(job_id, 2))  # rendering -> stitching: saved at once
+    assert farm.stored_state(job_id) == farm.orchestrator.state(job_id)
+    assert farm.stored_state(job_id).phase is Phase.STITCHING
+
+
+def test_commits_not_saved_yet_are_recovered_from_their_manifests(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(progress(job_id, 0, 3))
+    for index in (0, 1):
+        farm.store_chunk(job_id, index)
+        farm.orchestrator.handle(commit(job_id, index))
+    assert farm.stored_state(job_id).committed == set()  # then the orchestrator stops
+    farm.sent.clear()
+    restarted = farm.restart()
+    [state] = restarted.recover()
+    assert state.committed == {0, 1}
+    assert farm.stitches() == []
+    farm.store_chunk(job_id, 2)
+    restarted.handle(commit(job_id, 2))
+    restarted.handle(commit(job_id, 1))  # redelivered: no second stitch
+    assert farm.stitches() == [StitchVideo(job_id)]
+    assert farm.stored_state(job_id).phase is Phase.STITCHING
 
 
 def test_all_commits_send_exactly_one_stitch_even_when_the_last_is_redelivered(
@@ -428,10 +453,11 @@ def test_unsubscribed_listeners_hear_nothing_and_failing_ones_do_not_break_other
 
 def test_state_survives_a_restart(farm: Farm) -> None:
     job_id = farm.submit().job_id
+    farm.store_chunk(job_id, 1)
     farm.orchestrator.handle(commit(job_id, 1))
     before = farm.orchestrator.state(job_id)
     restarted = farm.restart()
-    assert restarted.state(job_id) == before
+    assert restarted.recover() == [before]
     state = restarted.handle(commit(job_id, 0))
     assert state is not None
     assert state.committed == {0, 1}
