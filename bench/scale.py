@@ -76,7 +76,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import publish
-from bench.simworker import UPLOAD_THREADS, HostPlan, event_key, host, synthetic_png
+from bench.simworker import (
+    UPLOAD_THREADS,
+    HostPlan,
+    event_key,
+    host,
+    quiet_pika,
+    synthetic_png,
+)
 from common.config import Limits, ServiceSettings
 from common.format.validation import Export, read_json_file, validate_export
 from common.jobs.chunks import segment_frames_for
@@ -183,14 +190,16 @@ class CpuMeter:
     """CPU seconds of the run's parts between ``start`` and ``stop``, as cores used."""
 
     groups: dict[str, list[int]]
-    before: dict[str, float] = field(default_factory=dict)
+    before: dict[int, float] = field(default_factory=dict)
     machine_before: tuple[float, float] = (0.0, 0.0)
     started: float = 0.0
 
-    def _read(self) -> dict[str, float]:
+    def _read(self) -> dict[int, float]:
         return {
-            name: sum(proc_cpu_s(f"/proc/{pid}/stat") for pid in pids)
-            for name, pids in self.groups.items()
+            pid: cpu
+            for pids in self.groups.values()
+            for pid in pids
+            if (cpu := proc_cpu_s(f"/proc/{pid}/stat")) > 0
         }
 
     def start(self) -> None:
@@ -201,7 +210,11 @@ class CpuMeter:
         after = self._read()
         busy, total = machine_cpu()
         busy_before, total_before = self.machine_before
-        cores = {name: (after[name] - self.before[name]) / wall for name in self.groups}
+        cores = {  # a process that came or went meanwhile is left out
+            name: sum(after[p] - self.before[p] for p in pids if p in after and p in self.before)
+            / wall
+            for name, pids in self.groups.items()
+        }
         if event_thread is not None:  # its CPU since it started: it idled before the submit
             cpu = proc_cpu_s(f"/proc/{os.getpid()}/task/{event_thread}/stat")
             cores["orchestrator event thread"] = cpu / wall
@@ -374,7 +387,8 @@ def summarise(
         kind: spread((h[5] - h[4]) * 1000 for h in handled if h[0] == kind) for kind in kinds
     }
     busy_s = sum(h[5] - h[4] for h in handled)
-    latency = [h[4] - sent[h[:4]] for h in handled if h[:4] in sent]
+    latency = [(h[0], h[4] - sent[h[:4]]) for h in handled if h[:4] in sent]
+    commits_sent = [t for key, t in sent.items() if key[0] == "chunk_committed"]
     waits, dispatch, overhead = [], [], []
     for job, chunk, _, began, free_since, ended, count, _ in chunks:
         enqueued = probe.enqueued[(job, chunk)]
@@ -411,7 +425,11 @@ def summarise(
         },
         "queue_wait_s": spread(waits),
         "dispatch_ms": spread(d * 1000 for d in dispatch),
-        "event_latency_ms": spread(x * 1000 for x in latency),
+        "event_latency_ms": spread(x * 1000 for _, x in latency),
+        "event_latency_ms_by_kind": {
+            kind: spread(x * 1000 for k, x in latency if k == kind) for kind in kinds
+        },
+        "tail_s": end - max(commits_sent) if commits_sent else None,
         "chunk_overhead_s": spread(overhead),
         "cpu": cpu,
         "late_events": len(probe.handled) - len(handled),
@@ -455,41 +473,41 @@ def cell(values: Record | None, scale: float = 1.0, digits: int = 0) -> str:
 def markdown(result: Record) -> str:
     rows = result["runs"]
     lines = [
-        "| mode | workers | chunks | frames | wall s | frames/s | linear frames/s | efficiency "
-        "| events | events/s | S3 PUT/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| mode | workers | chunks | frames | wall s | tail s | frames/s | linear frames/s "
+        "| efficiency | events | events/s | S3 PUT/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
+        tail = "–" if r["tail_s"] is None else f"{r['tail_s']:.2f}"
         lines.append(
             f"| {r['mode']} | {r['workers']} | {r['chunks']} | {r['frames']} | {r['wall_s']:.2f} "
-            f"| {r['fps']:.0f} | {r['linear_fps']:.0f} | {r['efficiency']:.0%} "
+            f"| {tail} | {r['fps']:.0f} | {r['linear_fps']:.0f} | {r['efficiency']:.0%} "
             f"| {r['events_handled']} | {r['events_per_s']:.0f} | {r['s3_puts_per_s']:.0f} |"
         )
     lines += [
         "",
         "Median / p90 (max):",
         "",
-        "| mode | workers | queue wait s | dispatch ms | event latency ms | overhead s/chunk "
-        "| handle ms: progress | commit | segment |",
-        "| --- | ---: | --- | --- | --- | --- | --- | --- | --- |",
+        "| mode | workers | queue wait s | dispatch ms | event latency ms | commit latency ms "
+        "| overhead s/chunk |",
+        "| --- | ---: | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        handle = r["orchestrator"]["handle_ms"]
+        commits = r["event_latency_ms_by_kind"].get("chunk_committed")
         lines.append(
             f"| {r['mode']} | {r['workers']} | {cell(r['queue_wait_s'], digits=2)} "
-            f"| {cell(r['dispatch_ms'])} "
-            f"| {cell(r['event_latency_ms'])} | {cell(r['chunk_overhead_s'], digits=2)} "
-            f"| {cell(handle.get('chunk_progress'), digits=1)} "
-            f"| {cell(handle.get('chunk_committed'), digits=1)} "
-            f"| {cell(handle.get('segment_encoded'), digits=1)} |"
+            f"| {cell(r['dispatch_ms'])} | {cell(r['event_latency_ms'])} | {cell(commits)} "
+            f"| {cell(r['chunk_overhead_s'], digits=2)} |"
         )
     lines += [
         "",
-        "| mode | workers | orchestrator busy | event thread cores | machine CPU busy "
-        "| cores: workers / S3 / RabbitMQ / coordinator | limit |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+        "| mode | workers | orchestrator busy | handle ms: progress | commit | segment "
+        "| event thread cores | machine CPU busy | cores: workers / S3 / RabbitMQ / coordinator "
+        "| limit |",
+        "| --- | ---: | ---: | --- | --- | --- | ---: | ---: | --- | --- |",
     ]
     for r in rows:
+        handle = r["orchestrator"]["handle_ms"]
         cores = r["cpu"]["cores"]
         parts = " / ".join(
             f"{cores.get(name, 0.0):.2f}"
@@ -497,6 +515,9 @@ def markdown(result: Record) -> str:
         )
         lines.append(
             f"| {r['mode']} | {r['workers']} | {r['orchestrator']['busy']:.0%} "
+            f"| {cell(handle.get('chunk_progress'), digits=1)} "
+            f"| {cell(handle.get('chunk_committed'), digits=1)} "
+            f"| {cell(handle.get('segment_encoded'), digits=1)} "
             f"| {cores.get('orchestrator event thread', 0.0):.2f} "
             f"| {r['cpu']['machine_busy']:.0%} | {parts} | {r['limit']} |"
         )
@@ -591,6 +612,7 @@ def run(args: argparse.Namespace) -> Record:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    quiet_pika()
     result = run(args)
     publish(markdown(result), result, args.json)
 

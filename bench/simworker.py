@@ -70,6 +70,15 @@ SentRow = tuple[str, str, int, int, float]
 """event type, job, chunk or segment index, frames done (0 but for progress), sent at."""
 
 
+def quiet_pika() -> None:
+    """pika's logging off (but for critical errors). A worker thread's publishing connection
+    idles once its chunks are done, RabbitMQ drops it when its heartbeats stop (``heartbeat=5``)
+    and pika logs a page of tracebacks when it is closed at the end; dramatiq reconnects to
+    publish. What goes wrong in a run shows up as a job that fails or never stitches."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
+
+
 def event_key(event: Event) -> tuple[str, str, int, int]:
     """What identifies an event between its sender and the orchestrator (redeliveries aside)."""
     if isinstance(event, ChunkProgress):
@@ -348,7 +357,7 @@ def host(
 ) -> None:
     """A process of ``plan.workers`` simulated workers on the render queue, until ``stop`` is set
     (or ``plan.max_seconds`` pass); then its journal goes to ``results``."""
-    logging.basicConfig(level=logging.WARNING)
+    quiet_pika()
     settings = ServiceSettings.model_validate(plan.service)
     with Farm.distributed(settings) as farm:
         workers = Workers(
