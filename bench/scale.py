@@ -75,7 +75,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import publish
+from bench.report import run_benchmark
 from bench.simworker import (
     UPLOAD_THREADS,
     HostPlan,
@@ -611,10 +611,8 @@ def run(args: argparse.Namespace) -> Record:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
     quiet_pika()
-    result = run(args)
-    publish(markdown(result), result, args.json)
+    run_benchmark(parse_args, run, markdown, argv)
 
 
 if __name__ == "__main__":

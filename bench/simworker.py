@@ -270,15 +270,7 @@ class SimulatedWorker:
         return manifest
 
     def _announce(self, manifest: ChunkManifest) -> None:
-        self.publish(
-            ChunkCommitted(
-                manifest.job_id,
-                manifest.chunk_index,
-                manifest.frame_count,
-                manifest.render_seconds,
-                self.name,
-            )
-        )
+        self.publish(manifest.announcement())
 
 
 def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> ChunkPlan:
