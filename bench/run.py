@@ -245,7 +245,7 @@ def vm_hwm_kib(pid: int | None = None) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmHWM for process {pid}")
+    return 0  # it has exited (a zombie until reaped): no memory to report
 
 
 def own_cpu_seconds() -> float:
@@ -310,6 +310,11 @@ def run_distributed(
             for process in [*started, stitcher]:
                 print(process.output(), file=sys.stderr)
             raise
+        gone = [p for p in [*started, stitcher] if p.process.poll() is not None]
+        if gone:  # the export completed all the same (redelivery): say so, with their logs
+            record["exited_during_run"] = [p.output() for p in gone]
+            for process in gone:
+                print(process.output(), file=sys.stderr)
         for index, worker in enumerate(started, 1):
             record["peak_rss_kib"][f"worker {index}"] = vm_hwm_kib(worker.pid)
             record["cpu_s"][f"worker {index}"] = process_cpu_seconds(worker.pid) - idle[worker.pid]

@@ -97,6 +97,22 @@ class Farm:
         )
         return {self.queues.stitch, self.queues.audio, self.queues.encode}
 
+    def start_embedded_workers(self, render_threads: int, workdir: Path | None = None) -> None:
+        """Every actor in this process: ``render_threads`` threads that only render (one GL
+        context each) and one thread for the CPU side (soundtrack, encodes, the join), so a
+        render never waits behind a join and the CPU side never takes a second render slot."""
+        render = self.register_renderer("embedded")
+        self.start_worker({render}, threads=render_threads)
+        # Two dramatiq workers on one broker, each consuming only its own queues; dramatiq warns
+        # about the second one's internal middleware, which is by design here.
+        broker_log = logging.getLogger(f"dramatiq.broker.{type(self.broker).__name__}")
+        quiet = _DropLines("You're adding a middleware of the same type twice")
+        broker_log.addFilter(quiet)
+        try:
+            self.start_worker(self.register_stitcher(workdir), threads=1)
+        finally:
+            broker_log.removeFilter(quiet)
+
     def start_worker(self, queues: set[str], threads: int) -> None:
         """One dramatiq worker for these queues. A render thread gets its own GL context; each
         thread prefetches one message, so a busy worker never hoards chunks (acks are late:
@@ -146,6 +162,15 @@ class Farm:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _DropLines(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
 
 
 class JobWatcher:

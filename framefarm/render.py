@@ -49,11 +49,7 @@ def render_video(
             farm = Farm.embedded(store, segment_seconds=segment_seconds)
         with farm:
             if distributed is None:
-                queues = {
-                    farm.register_renderer("embedded"),
-                    *farm.register_stitcher(Path(scratch)),
-                }
-                farm.start_worker(queues, threads=workers + 1)  # + 1: audio and stitch never wait
+                farm.start_embedded_workers(workers, Path(scratch))
             orchestrator = farm.orchestrator(keep_intermediates)
             farm.pump(orchestrator)
             state = orchestrator.submit(

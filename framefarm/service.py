@@ -49,8 +49,7 @@ def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int)
     if not embedded:
         return Farm.distributed(settings)
     farm = Farm.embedded(make_store(settings), settings.queue_prefix, settings.segment_seconds)
-    queues = {farm.register_renderer("embedded"), *farm.register_stitcher()}
-    farm.start_worker(queues, threads=workers + 1)
+    farm.start_embedded_workers(workers)
     return farm
 
 

@@ -250,23 +250,72 @@ def run_encoder(args: list[str], frames: Iterable[bytes], timeout: float) -> Non
     interrupted by the task queue's time limit). An exception from ``frames`` kills it too and
     propagates as it is.
     """
+    encoder = EncoderProcess(args, timeout)
     try:
-        process = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        for frame in frames:
+            if not encoder.write(frame):
+                break
+    except BaseException:
+        encoder.kill()
+        raise
+    encoder.finish()
+
+
+class EncoderProcess:
+    """An encoder that takes its frames as the caller makes them: ``write`` each (from the
+    caller's own thread, no hand-over), then ``finish``; ``kill`` abandons it. Killed once
+    ``timeout`` seconds have passed since it started."""
+
+    def __init__(self, args: list[str], timeout: float) -> None:
+        try:
+            self._process = subprocess.Popen(
+                args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as error:
+            raise EncodeError(f"cannot start {args[0]}: {error}") from error
+        assert self._process.stdin is not None and self._process.stderr is not None
+        self._program = args[0]
+        self._stdin = self._process.stdin
+        self._stderr = _TailReader(self._process.stderr, STDERR_TAIL_BYTES)
+        self._watchdog = _Watchdog(self._process, timeout)
+        self._complete = True
+
+    def write(self, frame: bytes) -> bool:
+        """False once the encoder has stopped reading (it exited or was killed)."""
+        if not self._complete:
+            return False
+        try:
+            self._stdin.write(frame)
+        except BrokenPipeError:
+            self._complete = False
+        return self._complete
+
+    def finish(self) -> None:
+        """End the input, wait, and raise EncodeError unless it wrote every frame it took."""
+        try:
+            if self._complete:
+                try:
+                    self._stdin.close()
+                except BrokenPipeError:
+                    self._complete = False
+            self._process.wait()
+        finally:
+            self._close()
+        _check_outcome(
+            self._program,
+            self._process.returncode,
+            self._complete,
+            self._watchdog,
+            self._stderr.text(),
         )
-    except OSError as error:
-        raise EncodeError(f"cannot start {args[0]}: {error}") from error
-    assert process.stdin is not None and process.stderr is not None  # both were asked for as PIPE
-    stderr = _TailReader(process.stderr, STDERR_TAIL_BYTES)
-    watchdog = _Watchdog(process, timeout)
-    try:
-        complete = _feed(process.stdin, frames)
-        process.wait()
-    finally:
-        watchdog.cancel()
-        _stop(process)
-        stderr.join()
-    _check_outcome(args[0], process.returncode, complete, watchdog, stderr.text())
+
+    def kill(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        self._watchdog.cancel()
+        _stop(self._process)
+        self._stderr.join()
 
 
 def probe(path: Path, *, decode: bool = True) -> VideoInfo:
@@ -290,17 +339,6 @@ def probe(path: Path, *, decode: bool = True) -> VideoInfo:
     if done.returncode != 0:
         raise EncodeError(f"ffprobe failed on {path}: {_decode_tail(done.stderr)}")
     return _video_info(json.loads(done.stdout), path)
-
-
-def _feed(stdin: IO[bytes], frames: Iterable[bytes]) -> bool:
-    """Write every frame; False when the encoder stopped reading (it exited or was killed)."""
-    try:
-        for frame in frames:
-            stdin.write(frame)
-        stdin.close()
-    except BrokenPipeError:
-        return False
-    return True
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

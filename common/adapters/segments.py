@@ -1,6 +1,7 @@
 """Encode one segment of a job's video and commit it: frames go into an ffmpeg of their own as
-they come (on a thread, so the caller renders or downloads the next frame meanwhile), then the
-file is stored and its manifest written after it (the segment's commit).
+they come (written from the caller's thread: ffmpeg encodes in its own process while the caller
+renders or downloads the next frame), then the file is stored and its manifest written after it
+(the segment's commit).
 
 Used by a render worker for the segments inside its chunk (raw RGB from memory) and by the
 encode actor for the segments that cross a chunk boundary (stored PNGs). Both give the same
@@ -9,17 +10,13 @@ bytes: the same frames through the same pinned encoder settings.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import queue
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from common.adapters.ffmpeg import SEGMENT_EXTENSIONS, EncodeError, run_encoder, segment_args
+from common.adapters.ffmpeg import SEGMENT_EXTENSIONS, EncodeError, EncoderProcess, segment_args
 from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.errors import DecodeError
 from common.format.export_settings import ExportSettings
@@ -32,8 +29,6 @@ BASE_TIMEOUT = 60.0
 """Seconds an encoder may take on top of TIMEOUT_PER_FRAME for each frame; it also waits for
 its frames to be rendered or downloaded."""
 TIMEOUT_PER_FRAME = 2.0
-FRAMES_QUEUED = 8
-"""Frames waiting for the encoder at most: the renderer never runs far ahead of it."""
 
 
 class SegmentWriter:
@@ -59,52 +54,30 @@ class SegmentWriter:
         extension = SEGMENT_EXTENSIONS[settings.format]
         self.path = Path(self._scratch.name) / f"segment.{extension}"
         self.key = keys.segment(segment.index, extension)
-        self._frames: queue.Queue[bytes | None] = queue.Queue(FRAMES_QUEUED)  # None: the end
         self._written = 0
-        self._error: BaseException | None = None
         self._started = time.perf_counter()
         args = segment_args(settings, fps, self.path, raw_rgb=raw_rgb)
         timeout = BASE_TIMEOUT + TIMEOUT_PER_FRAME * segment.frame_count
-        self._thread = threading.Thread(
-            target=self._encode, args=(args, timeout), name=f"encode-{segment.index}", daemon=True
-        )
-        self._thread.start()
-
-    def _encode(self, args: list[str], timeout: float) -> None:
-        try:
-            run_encoder(args, self._queued(), timeout)
-        except BaseException as error:  # handed to the caller by finish()
-            self._error = error
-
-    def _queued(self) -> Iterator[bytes]:
-        while (frame := self._frames.get()) is not None:
-            yield frame
+        self._encoder = EncoderProcess(args, timeout)
 
     def write(self, frame: bytes) -> None:
-        """Queue the next frame; raises the encoder's error if it has stopped."""
+        """The next frame; raises the encoder's error if it has stopped."""
         if self._written >= self.segment.frame_count:
             raise EncodeError(f"segment {self.segment.index}: more frames than its plan")
-        while True:
-            try:
-                self._frames.put(frame, timeout=0.5)
-                break
-            except queue.Full:
-                if not self._thread.is_alive():
-                    self._raise(f"the encoder of segment {self.segment.index} stopped early")
+        if not self._encoder.write(frame):
+            self._encoder.finish()  # raises what went wrong, with ffmpeg's own words
         self._written += 1
 
     def finish(self) -> SegmentManifest:
         """Wait for the encoder, store the segment, then its manifest; returns the manifest."""
         try:
-            self._frames.put(None)
-            self._thread.join()
-            if self._error is not None:
-                self._raise(f"segment {self.segment.index}")
             if self._written != self.segment.frame_count:
+                self._encoder.kill()
                 raise EncodeError(
                     f"segment {self.segment.index} got {self._written} frames, "
                     f"its plan has {self.segment.frame_count}"
                 )
+            self._encoder.finish()
             data = self.path.read_bytes()
             self.store.put_file(self.key, self.path, "application/octet-stream")
             manifest = SegmentManifest(
@@ -126,20 +99,9 @@ class SegmentWriter:
             self._scratch.cleanup()
 
     def abort(self) -> None:
-        """Stop the encoder: drop the frames still queued and end its input."""
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._frames.get_nowait()
-        self._frames.put(None)
-        self._thread.join(timeout=BASE_TIMEOUT)
+        """Stop the encoder and forget what it wrote."""
+        self._encoder.kill()
         self._scratch.cleanup()
-
-    def _raise(self, what: str) -> None:
-        if isinstance(self._error, EncodeError):
-            raise EncodeError(f"{what}: {self._error}") from self._error
-        if self._error is not None:
-            raise self._error
-        raise EncodeError(what)
 
 
 def stored_segment(store: ObjectStore, keys: JobKeys, index: int) -> SegmentManifest | None:
