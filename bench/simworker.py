@@ -49,9 +49,9 @@ from common.jobs.spec import SpecCache
 from farm_worker.actors import RENDER_OPTIONS
 from farm_worker.chunk import (
     CANCEL_CHECK_FRAMES,
-    PROGRESS_INTERVAL,
     UPLOADS_IN_FLIGHT,
     ChunkError,
+    ProgressHints,
 )
 from farm_worker.png import encode_png
 from framefarm.farm import Farm
@@ -180,7 +180,7 @@ class SimulatedWorker:
         stored: list[FrameRecord] = []
         pending: deque[Future[None]] = deque()
         finishing: list[Future[SegmentManifest]] = []
-        last_progress = 0.0
+        hints = ProgressHints(self.publish, command, self.name)
         try:
             for done, index in enumerate(plan.frames):
                 if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.stop_marker):
@@ -200,18 +200,7 @@ class SimulatedWorker:
                     pending.append(self.uploads.submit(self.store.put, key, png, "image/png"))
                 while len(pending) >= UPLOADS_IN_FLIGHT:
                     pending.popleft().result()
-                now = time.perf_counter()
-                if now - last_progress >= PROGRESS_INTERVAL:
-                    last_progress = now
-                    self.publish(
-                        ChunkProgress(
-                            command.job_id,
-                            command.chunk_index,
-                            done + 1,
-                            command.frame_count,
-                            self.name,
-                        )
-                    )
+                hints.frame_done(done + 1)
             while pending:
                 pending.popleft().result()
             segments = [future.result() for future in finishing]

@@ -86,7 +86,7 @@ class ChunkRenderer:
         started = time.perf_counter()
         stored: list[FrameRecord] = []
         pending: deque[Future[None]] = deque()
-        last_progress = 0.0
+        hints = ProgressHints(self.publish, command, self.worker_name)
         try:
             for done, index in enumerate(plan.frames):
                 if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.stop_marker):
@@ -100,18 +100,7 @@ class ChunkRenderer:
                 pending.append(self.uploads.submit(self.store.put, key, png, "image/png"))
                 while len(pending) >= UPLOADS_IN_FLIGHT:
                     pending.popleft().result()
-                now = time.perf_counter()
-                if now - last_progress >= PROGRESS_INTERVAL:
-                    last_progress = now
-                    self.publish(
-                        ChunkProgress(
-                            command.job_id,
-                            command.chunk_index,
-                            done + 1,
-                            command.frame_count,
-                            self.worker_name,
-                        )
-                    )
+                hints.frame_done(done + 1)
             while pending:
                 pending.popleft().result()
             segments = encoding.finish()
@@ -164,6 +153,26 @@ class ChunkRenderer:
                 log.debug("upload failed while abandoning a cancelled chunk", exc_info=True)
         for record in stored:
             self.store.delete(record.key)
+
+
+class ProgressHints:
+    """ChunkProgress for a chunk under way, at most every PROGRESS_INTERVAL seconds (hints: the
+    commit is what counts)."""
+
+    def __init__(self, publish: Callable[[Event], None], command: RenderChunk, worker: str) -> None:
+        self.publish, self.command, self.worker = publish, command, worker
+        self._last = 0.0
+
+    def frame_done(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self._last >= PROGRESS_INTERVAL:
+            self._last = now
+            command = self.command
+            self.publish(
+                ChunkProgress(
+                    command.job_id, command.chunk_index, done, command.frame_count, self.worker
+                )
+            )
 
 
 def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> ChunkPlan:
