@@ -119,11 +119,11 @@ def _add_render_command(commands: Commands) -> None:
     render = commands.add_parser(
         "render",
         help="export a project to a video file (embedded farm, or a running distributed one)",
-        description="Render PROJECT to a video: frames in chunks on render workers, stitched "
-        "with ffmpeg. By default everything runs in this process (no services needed); with "
-        "--distributed the job goes to the farm configured by FRAMEFARM_* variables; with "
-        "--direct one process pipes raw frames into ffmpeg (the baseline the farm is measured "
-        "against).",
+        description="Render PROJECT to a video: frames in chunks on render workers, encoded "
+        "with ffmpeg in segments while they render, then joined. By default everything runs "
+        "in this process (no services needed); with --distributed the job goes to the farm "
+        "configured by FRAMEFARM_* variables; with --direct one process pipes raw frames into "
+        "ffmpeg (the baseline the farm is measured against).",
     )
     render.add_argument("project", metavar="PROJECT", help="project JSON file")
     render.add_argument("-o", "--output", required=True, metavar="FILE", help="video file to write")
