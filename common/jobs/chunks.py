@@ -129,12 +129,13 @@ class ChunkLookup:
         return [c for c in self.chunks[low:high] if c.overlaps(segment)]
 
 
-def chunks_from_sizes(chunk_frames: Mapping[int, int]) -> list[ChunkPlan]:
-    """The plan back from chunk index -> frame count (chunks are consecutive, in index order)."""
+def spans_from_sizes(sizes: Mapping[int, int]) -> list[FrameSpan]:
+    """A plan (chunks or segments) back from index -> frame count: spans are consecutive, in
+    index order, as planned."""
     plan, first = [], 0
-    for index in sorted(chunk_frames):
-        plan.append(FrameSpan(index, first, chunk_frames[index]))
-        first += chunk_frames[index]
+    for index in sorted(sizes):
+        plan.append(FrameSpan(index, first, sizes[index]))
+        first += sizes[index]
     return plan
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from common.errors import FramefarmError
-from common.jobs.chunks import ChunkLookup, SegmentPlan, chunks_from_sizes
+from common.jobs.chunks import ChunkLookup, ChunkPlan, SegmentPlan, spans_from_sizes
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
@@ -299,7 +299,7 @@ def segments_to_encode(before: JobState, after: JobState) -> list[SegmentPlan]:
     inside one chunk is encoded by that chunk's worker)."""
     if after.committed == before.committed:
         return []  # only a commit readies frames: progress and segment events have none to send
-    chunks = ChunkLookup(chunks_from_sizes(before.chunk_frames))
+    chunks = ChunkLookup(spans_from_sizes(before.chunk_frames))
     return [s for s in _unencoded_crossing(after) if not _frames_ready(before, s, chunks)]
 
 
@@ -312,18 +312,19 @@ def segments_waiting(state: JobState) -> list[SegmentPlan]:
 def _unencoded_crossing(state: JobState) -> Iterator[SegmentPlan]:
     if not state.segmented:
         return
-    chunks = ChunkLookup(chunks_from_sizes(state.chunk_frames))
-    first = 0
-    for index in sorted(state.segment_frames):
-        segment = SegmentPlan(index, first, state.segment_frames[index])
-        first += segment.frame_count
-        if index in state.encoded:
+    chunks = ChunkLookup(spans_from_sizes(state.chunk_frames))
+    for segment in spans_from_sizes(state.segment_frames):
+        if segment.index in state.encoded:
             continue
         needed = chunks.covering(segment)  # a chunk that holds the segment is among them
         inside_one = any(segment.within(chunk) for chunk in needed)
-        if not inside_one and all(chunk.index in state.committed for chunk in needed):
+        if not inside_one and _committed(state, needed):
             yield segment
 
 
 def _frames_ready(state: JobState, segment: SegmentPlan, chunks: ChunkLookup) -> bool:
-    return all(chunk.index in state.committed for chunk in chunks.covering(segment))
+    return _committed(state, chunks.covering(segment))
+
+
+def _committed(state: JobState, chunks: Iterable[ChunkPlan]) -> bool:
+    return all(chunk.index in state.committed for chunk in chunks)

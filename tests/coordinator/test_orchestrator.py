@@ -13,7 +13,7 @@ from common.adapters.storage import LocalStore
 from common.config import Limits
 from common.format.validation import Export, validate_export
 from common.jobs import records
-from common.jobs.chunks import chunks_from_sizes, inline_segments, plan_segments
+from common.jobs.chunks import inline_segments, plan_segments, spans_from_sizes
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord, SegmentManifest
 from common.jobs.messages import (
@@ -48,7 +48,7 @@ class InlineEncodingOrchestrator(Orchestrator):
     def handle(self, event: Transition) -> JobState | None:
         if isinstance(event, ChunkCommitted) and event.job_id in self._states:
             state = self._states[event.job_id]
-            chunks = chunks_from_sizes(state.chunk_frames)
+            chunks = spans_from_sizes(state.chunk_frames)
             segments = plan_segments(state.frame_count, 10 if state.segmented else 0)
             chunk = next((c for c in chunks if c.index == event.chunk_index), None)
             for segment in inline_segments(chunk, segments) if chunk else []:

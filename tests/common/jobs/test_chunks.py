@@ -19,12 +19,12 @@ from common.jobs.chunks import (
     ChunkLookup,
     SegmentPlan,
     automatic_chunk_frames,
-    chunks_from_sizes,
     covering_chunks,
     inline_segments,
     plan_chunks,
     plan_segments,
     segment_frames_for,
+    spans_from_sizes,
 )
 
 frame_counts = st.integers(min_value=1, max_value=20_000)
@@ -141,7 +141,7 @@ def test_segments_inside_a_chunk_and_those_across_chunks() -> None:
     assert [covering_chunks(s, chunks) for s in segments] == [[0, 1], [1, 2], [2, 3, 4]]
     chunks = plan_chunks(30, 20)  # 0-19, 20-29
     assert [[s.index for s in inline_segments(c, segments)] for c in chunks] == [[0, 1], [2]]
-    assert chunks_from_sizes({c.index: c.frame_count for c in chunks}) == chunks
+    assert spans_from_sizes({c.index: c.frame_count for c in chunks}) == chunks
 
 
 @given(
@@ -152,7 +152,7 @@ def test_segments_inside_a_chunk_and_those_across_chunks() -> None:
 def test_the_chunk_lookup_finds_what_a_scan_of_every_chunk_finds(
     chunk_sizes: list[int], first: int, count: int
 ) -> None:
-    chunks = chunks_from_sizes(dict(enumerate(chunk_sizes)))
+    chunks = spans_from_sizes(dict(enumerate(chunk_sizes)))
     segment = SegmentPlan(0, first, count)  # inside the frames, across their end, or past it
     found = ChunkLookup(chunks).covering(segment)
     assert [c.index for c in found] == covering_chunks(segment, chunks)

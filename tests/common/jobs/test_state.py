@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from common.errors import DecodeError
 from common.jobs import records
-from common.jobs.chunks import SegmentPlan, chunks_from_sizes, covering_chunks
+from common.jobs.chunks import SegmentPlan, covering_chunks, spans_from_sizes
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
@@ -249,7 +249,7 @@ def _needs_the_encoder(after: JobState, before: JobState | None = None) -> list[
     """What segments_to_encode and segments_waiting mean, by brute force over every chunk and
     segment: segments that no one chunk holds and that are not encoded yet, whose chunks are all
     committed (after the event, and not before it)."""
-    chunks = chunks_from_sizes(after.chunk_frames)
+    chunks = spans_from_sizes(after.chunk_frames)
     segments, first = [], 0
     for index in sorted(after.segment_frames):
         segments.append(SegmentPlan(index, first, after.segment_frames[index]))
