@@ -8,7 +8,9 @@ and its own bucket. A missing service fails the tests (sandbox/services.py), it 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -227,16 +229,29 @@ def test_an_encoder_killed_mid_segment_still_gives_the_identical_file(
 ) -> None:
     processes.start("worker", "worker1")
     processes.start("stitcher", "stitcher", "--no-encode")  # segments go to the encoder alone
-    doomed = processes.start("encoder", "encoder1")
-    wait_for_consumers(config, "encode", 1)
-    state = submit(coordinator, SEGMENTED, chunk_frames=7)
+    settings = {**SEGMENTED, "width": 320, "height": 180}  # segments that take a while to encode
+    state = submit(coordinator, settings, chunk_frames=7)  # every segment crosses chunks
     watcher = watch(coordinator, state)
+    wait_for(
+        lambda: len(coordinator.orchestrator.state(state.job_id).committed) == state.chunk_count,
+        JOB_TIMEOUT_S,
+        "every chunk to be committed (every segment then waits for an encoder)",
+    )
+    doomed = processes.start("encoder", "encoder1")
 
     def encoding() -> bool:
         counts = queue_counts(config.vhost).get(config.queue("encode"))
         return counts is not None and counts.unacked > 0
 
-    wait_for(encoding, JOB_TIMEOUT_S, "the encoder to take a segment")
+    def frozen_with_a_segment_in_hand() -> bool:
+        """Stop the encoder where it is; keep it stopped only if it holds a segment."""
+        os.kill(doomed.pid, signal.SIGSTOP)
+        if encoding():
+            return True
+        os.kill(doomed.pid, signal.SIGCONT)
+        return False
+
+    wait_for(frozen_with_a_segment_in_hand, JOB_TIMEOUT_S, "the encoder to take a segment")
     doomed.kill()  # with the segment's message in hand: RabbitMQ gives it to the next one
     processes.start("encoder", "encoder2")
     final = watcher.wait(JOB_TIMEOUT_S)
@@ -244,7 +259,7 @@ def test_an_encoder_killed_mid_segment_still_gives_the_identical_file(
     assert final.output_key is not None
     video = download(coordinator.store, final.output_key, tmp_path / "after-kill.mp4")
     reference = tmp_path / "reference.mp4"
-    render_video(validate_export(DEMO, SEGMENTED, Limits()), reference, timeout=JOB_TIMEOUT_S)
+    render_video(validate_export(DEMO, settings, Limits()), reference, timeout=JOB_TIMEOUT_S)
     assert video.read_bytes() == reference.read_bytes()
     assert not coordinator.events.since(0.0, JobFailed)
 
