@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from common.errors import Issue
+from common.format.compat import Compat
 from common.format.effects import EffectSpec
 from common.format.instruments import InstrumentSpec
 from common.format.notation import notation_to_beats
@@ -157,6 +158,7 @@ class Project(StrictModel):
     duration_beats: Positive
     tracks: ArrayOf[Track] = ()
     visualizer: Visualizer = Visualizer()
+    compat: Compat = Compat()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Project:
