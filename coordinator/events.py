@@ -47,6 +47,11 @@ class EventPump:
         self._thread = threading.Thread(target=self.run, name="event-pump", daemon=True)
         self._thread.start()
 
+    @property
+    def stopping(self) -> bool:
+        """True from the moment ``stop`` is called."""
+        return self._stop.is_set()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -213,11 +213,9 @@ def test_exports_run_are_cancelled_and_download_from_s3_through_the_api(
     assert probe.codec == "h264"
 
     api.wait_for_phase(second, ("complete",))
-    started = time.monotonic()
     assert api.follow(second) == [  # after completion: complete at once
         {"type": "complete", "url": f"/api/exports/{second}/download", "percent": 100.0}
     ]
-    assert time.monotonic() - started < 2
     assert ffprobe(download(api, second, tmp_path / "second.mp4", "Other-Song")).frame_count == 20
 
     assert api.status(doomed)["phase"] == "cancelled"

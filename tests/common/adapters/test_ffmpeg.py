@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 import typing
@@ -174,23 +175,47 @@ def test_gif_above_50_fps_keeps_every_frame_but_plays_slower(tmp_path: Path) -> 
 
 
 def test_a_stalled_frame_source_times_out(tmp_path: Path) -> None:
+    args = encode_args(settings("mp4"), NTSC, tmp_path / "o.mp4")
+    killed_while_stalled: list[bool] = []
+
     def stalling() -> Iterator[bytes]:
         yield frame_png(0)
-        time.sleep(1.0)
+        # Stall until the encoder is gone: the timeout must not wait for the source to resume.
+        killed_while_stalled.append(wait_until(lambda: not processes_running(args), 120))
         yield frame_png(1)
 
-    export = settings("mp4")
-    started = time.monotonic()
     with pytest.raises(EncodeError, match=r"timed out after 0\.3 s"):
-        run_encoder(encode_args(export, NTSC, tmp_path / "o.mp4"), stalling(), timeout=0.3)
-    assert time.monotonic() - started < 1.5
+        run_encoder(args, stalling(), timeout=0.3)
+    assert killed_while_stalled == [True]
+
+
+def wait_until(condition: typing.Callable[[], bool], timeout: float) -> bool:
+    """Poll ``condition``; False if it still fails after ``timeout`` s (only catches hangs)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_a_hung_encoder_is_killed_at_the_timeout() -> None:
-    started = time.monotonic()
+    command = ["sleep", "600.25"]  # a duration no other process on the machine uses
     with pytest.raises(EncodeError, match=r"sleep timed out after 0\.2 s"):
-        run_encoder(["sleep", "30"], [], timeout=0.2)
-    assert time.monotonic() - started < 2
+        run_encoder(command, [], timeout=0.2)
+    assert not processes_running(command)  # killed, not left behind or waited for
+
+
+def processes_running(command: list[str]) -> list[int]:
+    """Pids whose command line is exactly ``command`` (read from /proc)."""
+    wanted = "\0".join(command).encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "cmdline").read_bytes() == wanted:
+                    found.append(int(entry.name))
+    return found
 
 
 def test_an_encoder_that_dies_reports_its_own_message(tmp_path: Path) -> None:
