@@ -149,6 +149,18 @@ def test_a_frame_that_is_not_its_manifests_fails_the_segment(
     assert stored_segment(store, KEYS, 0) is None
 
 
+def test_a_frame_corrupted_in_place_fails_the_segment(store: LocalStore, tmp_path: Path) -> None:
+    spec = store_job(store, settings_data("mp4"), segment_frames=SEGMENT)
+    data = bytearray(store.get(KEYS.frame(2)))
+    data[len(data) // 2] ^= 0x01  # the same length: only its digest can tell
+    store.put(KEYS.frame(2), bytes(data))
+    segment = spec.segments[0]
+    command = EncodeSegment(JOB_ID, 0, segment.first_frame, segment.frame_count)
+    with pytest.raises(ManifestError, match=r"frame 2 .* does not match its manifest"):
+        encode_segment(store, command, lambda _: None, worker="a", workdir=tmp_path)
+    assert stored_segment(store, KEYS, 0) is None
+
+
 def test_a_command_outside_the_plan_is_refused(store: LocalStore, tmp_path: Path) -> None:
     store_job(store, settings_data("mp4"), segment_frames=SEGMENT)
     with pytest.raises(ManifestError, match="not in job"):

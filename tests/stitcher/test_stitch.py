@@ -219,6 +219,17 @@ def test_a_frame_changed_after_its_manifest_is_named(store: RecordingStore, tmp_
     assert list((tmp_path / "w").iterdir()) == []
 
 
+def test_a_frame_corrupted_in_place_is_refused(store: RecordingStore, tmp_path: Path) -> None:
+    store_job(store, settings_data("mp4"))
+    data = bytearray(store.get(KEYS.frame(17)))
+    data[len(data) // 2] ^= 0x01  # the same length: only its digest can tell
+    store.put(KEYS.frame(17), bytes(data))
+
+    with pytest.raises(ManifestError, match=r"frame 17 .* does not match its manifest"):
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path / "w")
+    assert store.list(KEYS.output_prefix) == []
+
+
 def test_a_frame_missing_from_the_store_is_named(store: RecordingStore, tmp_path: Path) -> None:
     store_job(store, settings_data("mp4"))
     store.delete(KEYS.frame(25))
