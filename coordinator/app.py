@@ -35,7 +35,7 @@ from common.jobs.state import JobState, Phase
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
-from coordinator.views import export_plan, links, socket_message, status_document
+from coordinator.views import FeedMessages, export_plan, links, status_document
 
 log = logging.getLogger(__name__)
 
@@ -237,14 +237,10 @@ async def export_feed(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     watcher = svc.feed.watch(job_id)
-    sent_percent = -1.0
+    messages = FeedMessages()
 
     async def send(current: JobState) -> bool:
-        nonlocal sent_percent
-        message = socket_message(current, time.time())
-        if message["type"] == "progress":
-            message["percent"] = max(message["percent"], sent_percent)
-        sent_percent = max(sent_percent, float(message.get("percent", sent_percent)))
+        message = messages.message(current, time.time())
         await websocket.send_json(message)
         return bool(message["type"] != "progress")
 

@@ -101,6 +101,22 @@ def socket_message(state: JobState, now: float) -> dict[str, Any]:
     }
 
 
+class FeedMessages:
+    """The messages of one WebSocket, in the order it sends them. Each carries the highest
+    percent sent so far, so the bar never goes back whatever order the states arrive in (a
+    redelivered chunk's progress restarting, a snapshot overtaken by an older one)."""
+
+    def __init__(self) -> None:
+        self._percent = 0.0
+
+    def message(self, state: JobState, now: float) -> dict[str, Any]:
+        message = socket_message(state, now)
+        if "percent" in message:
+            self._percent = max(self._percent, float(message["percent"]))
+            message["percent"] = self._percent
+        return message
+
+
 def export_plan(export: Export) -> dict[str, Any]:
     """``POST /api/exports/plan``: what the export would make, read off the exact timeline the
     farm renders, so that a client shows the server's frames and seconds, never its own."""

@@ -7,6 +7,7 @@ from hypothesis import settings
 
 def test_property_tests_have_no_deadline_and_a_fixed_sequence() -> None:
     active = settings.default  # the "ci" profile, loaded by tests/conftest.py
+    assert active is not None
     assert active.deadline is None
     assert active.derandomize is True
     assert active.database is None

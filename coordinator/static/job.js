@@ -138,7 +138,9 @@ function setProgress(percent, phase) {
 
 function onJobMessage(job, message) {
   if (message.type === "progress") {
-    setProgress(message.percent, message.phase);
+    // The server's feed never goes back; a reconnect's first message may: keep the bar's maximum.
+    job.percent = Math.max(job.percent || 0, Number(message.percent) || 0);
+    setProgress(job.percent, message.phase);
     $("progress-message").textContent = message.message || PHASE_LABELS[message.phase] || "";
     if (Number.isFinite(message.framesTotal)) {
       const done = Math.min(message.framesDone ?? 0, message.framesTotal);

@@ -3,12 +3,17 @@ frames and seconds of the server's exact timeline and the project's summary, as 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from common.config import Limits
 from common.format.validation import validate_export
-from coordinator.views import export_plan
+from common.jobs.state import JobState, Phase, new_job
+from coordinator.views import FeedMessages, export_plan
 from tests.factories import note, project_data, track
 
 # 8 beats at 120 bpm (4 s), then 60 bpm (1 s a beat) to beat 16: 12 s in all.
@@ -109,3 +114,48 @@ def test_the_project_summary_has_its_tempo_segments_tracks_and_piano_rolls() -> 
             },
         ],
     }
+
+
+CHUNKS = {0: 10, 1: 10, 2: 10}
+SEGMENTS = {0: 15, 1: 15}
+RUNNING = [Phase.QUEUED, Phase.RENDERING, Phase.STITCHING]
+
+
+@st.composite
+def job_states(draw: st.DrawFn) -> JobState:
+    """Any snapshot of one job, running or complete: what the feed may be handed, in any order."""
+    committed = draw(st.frozensets(st.sampled_from(sorted(CHUNKS))))
+    in_flight = {
+        chunk: draw(st.integers(0, CHUNKS[chunk] - 1))
+        for chunk in draw(st.frozensets(st.sampled_from(sorted(CHUNKS))))
+        if chunk not in committed
+    }
+    return dataclasses.replace(
+        new_job("job", CHUNKS, 0.0, segment_frames=SEGMENTS),
+        phase=draw(st.sampled_from([*RUNNING, Phase.COMPLETE])),
+        committed=committed,
+        frames_in_flight=in_flight,
+        encoded=draw(st.frozensets(st.sampled_from(sorted(SEGMENTS)))),
+        stitched_frames=draw(st.integers(0, 30)),
+    )
+
+
+@given(st.lists(job_states(), min_size=1, max_size=12))
+def test_the_feeds_percent_never_goes_back_whatever_order_states_arrive_in(
+    states: list[JobState],
+) -> None:
+    feed = FeedMessages()
+    percents = [feed.message(state, 0.0)["percent"] for state in states]
+    assert percents == sorted(percents)
+    assert percents[-1] == max(state.percent for state in states)
+    assert all(0.0 <= percent <= 100.0 for percent in percents)
+
+
+def test_an_older_snapshot_after_a_newer_one_shows_the_newer_percent() -> None:
+    newer = dataclasses.replace(new_job("job", CHUNKS, 0.0), committed=frozenset({0, 1}))
+    older = dataclasses.replace(newer, committed=frozenset({0}))
+    feed = FeedMessages()
+    first, second = feed.message(newer, 0.0), feed.message(older, 0.0)
+    assert older.percent < newer.percent
+    assert second["percent"] == first["percent"] == newer.percent
+    assert second["framesDone"] == 10  # the rest of the message is the state's own
