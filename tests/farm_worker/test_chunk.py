@@ -136,7 +136,7 @@ def test_a_chunk_delivered_twice_is_announced_again_not_rendered_again(
     puts_after_first = len(store.puts)
     second = renderer.render(command(spec, 0))
 
-    assert second == first
+    assert first is not None and second == first
     assert len(store.puts) == puts_after_first  # nothing rendered or stored again
     assert [e for e in events if isinstance(e, ChunkCommitted)] == [first.announcement()] * 2
 
