@@ -176,3 +176,29 @@ def test_emission_is_hdr_linear_colour_times_intensity() -> None:
     pink = np.array([1.0, 0.028426, 0.672443])  # "#ff2fd6" decoded to linear
     assert emission / emission[0] == pytest.approx(pink, rel=1e-4)
     assert emission.max() > 1.0  # intensity 2 x a sounding note: blooms
+
+
+def test_objects_have_the_sizes_the_layout_gives_them() -> None:
+    """World sizes written out from the layout's numbers (120 bpm: a beat is 0.5 s), so that a
+    scaled bar, ring or particle shows here and not only as a slightly different frame."""
+    model = SceneModel.from_project(
+        project(
+            track("bar", "bars", [note(0, 1, 60)]),
+            track("ring", "rings", [note(0, 1, 60)]),
+            track("spark", "particles", [note(0, 1, 60)]),
+        )
+    )
+    at_birth, later = model.at(Fraction(0)), model.at(Fraction(2, 5))  # 0 s and 0.4 s
+
+    [bar] = at_birth.batch("box").transforms
+    # 1 beat x 1.5 units a beat x 0.96 (a gap between notes), bar height 0.14, depth 0.5
+    assert np.diag(bar)[:3] == pytest.approx([1.44, 0.14, 0.5])
+
+    [ring] = later.batch("ring").transforms
+    assert ring[0, 0] == ring[2, 2] == pytest.approx(0.3 + 2.5 * 0.4)  # start + speed x age
+
+    sparks = at_birth.batch("particle").transforms
+    assert len(sparks) == 16
+    assert np.diagonal(sparks, axis1=1, axis2=2)[:, :3] == pytest.approx(0.06 * 1.2)
+    aged = model.at(Fraction(3, 5)).batch("particle").transforms  # half of a 1.2 s life
+    assert np.diagonal(aged, axis1=1, axis2=2)[:, :3] == pytest.approx(0.06 * (1.2 - 0.35))
