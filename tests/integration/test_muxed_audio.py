@@ -87,3 +87,69 @@ def test_the_muxed_soundtrack_is_the_songs_across_every_seam(fmt: str, tmp_path:
         assert snr_db(reference[near], heard[near]) >= SEAM_SNR_DB, f"a click at {seam} s"
         block = slice(centre - 12000, centre + 12000)
         assert best_lag(reference[block, 0], heard[block, 0]) == 0, f"a shift at {seam} s"
+
+
+# --- what is heard where, independently of `framefarm audio` ---------------------------------
+
+TONED_START_BEAT, NOTE_BEAT, PRE_ROLL_BEAT = 4, 6, 1  # 120 bpm: a beat is 0.5 s
+A4 = 69  # 440 Hz
+
+
+def sine_track(notes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A pure tone with a fast attack and release: its onset and pitch are unambiguous."""
+    return {
+        "id": "tone",
+        "instrument": {
+            "type": "Synth",
+            "params": {
+                "oscillator": {"type": "sine"},
+                "envelope": {"attack": 0.002, "decay": 0.05, "sustain": 1, "release": 0.02},
+            },
+        },
+        "notes": notes,
+    }
+
+
+def onset_seconds(mono: npt.NDArray[np.float64]) -> float:
+    """Where the 1 ms RMS first reaches half of the loudest 1 ms: the note-on, to about 1 ms."""
+    window = SAMPLE_RATE // 1000
+    rms = np.sqrt(np.convolve(mono**2, np.ones(window) / window, mode="same"))
+    return float(np.argmax(rms >= 0.5 * rms.max())) / SAMPLE_RATE
+
+
+def pitch_hz(mono: npt.NDArray[np.float64]) -> float:
+    """The strongest frequency, refined between FFT bins (parabolic on the log magnitude)."""
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    peak = int(np.argmax(spectrum))
+    a, b, c = np.log(spectrum[peak - 1 : peak + 2])
+    shift = 0.5 * (a - c) / (a - 2 * b + c)
+    return (peak + shift) * SAMPLE_RATE / len(mono)
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm"])
+def test_a_sub_range_export_sounds_each_note_at_its_place_on_the_videos_timeline(
+    fmt: str, tmp_path: Path
+) -> None:
+    # A note before the range (its release ends long before the range starts) and one inside.
+    song = {
+        **DEMO,
+        "tracks": [sine_track([note_at(PRE_ROLL_BEAT, 60), note_at(NOTE_BEAT, A4)])],
+        "durationBeats": 12,
+    }
+    settings = {**SETTINGS, "startBeat": TONED_START_BEAT, "endBeat": 10, "format": fmt}
+    video = tmp_path / f"toned.{fmt}"
+    render_video(validate_export(song, settings, Limits()), video, timeout=120)
+    heard = pcm(video).astype(np.float64).mean(axis=1)
+
+    expected_onset = (NOTE_BEAT - TONED_START_BEAT) * 0.5  # 1.0 s into the video
+    assert float(np.abs(heard[: round(0.9 * SAMPLE_RATE)]).max()) < 0.01  # nothing before it
+    assert onset_seconds(heard) == pytest.approx(expected_onset, abs=0.002)
+    held = heard[
+        round((expected_onset + 0.1) * SAMPLE_RATE) : round((expected_onset + 0.9) * SAMPLE_RATE)
+    ]
+    cents = 1200 * np.log2(pitch_hz(held) / 440.0)
+    assert abs(cents) < 2, f"{cents:.2f} cents off A4"
+
+
+def note_at(beat: int, pitch: int) -> dict[str, Any]:
+    return {"beat": beat, "duration": 2, "pitch": pitch, "velocity": 0.8}
