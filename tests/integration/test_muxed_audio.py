@@ -123,7 +123,7 @@ def pitch_hz(mono: npt.NDArray[np.float64]) -> float:
     peak = int(np.argmax(spectrum))
     a, b, c = np.log(spectrum[peak - 1 : peak + 2])
     shift = 0.5 * (a - c) / (a - 2 * b + c)
-    return (peak + shift) * SAMPLE_RATE / len(mono)
+    return float((peak + shift) * SAMPLE_RATE / len(mono))
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "webm"])
