@@ -401,3 +401,63 @@ def test_an_unreadable_job_is_failed_and_says_why() -> None:
     assert state.error == "the job's stored state is unreadable: not JSON"
     for kind in JobEventKind:
         assert not can_apply(state, kind)
+
+
+# --- fields a transition must set, each pinned (mutation testing found them unchecked) ------
+
+
+SOUNDTRACK = AudioReady(JOB, "jobs/x/audio/soundtrack.wav", 10, 48_000, 0.1)
+
+
+def test_an_unreadable_job_is_failed_empty_and_dated_now() -> None:
+    state = unreadable_job(JOB, "status.json is corrupt", now=123.0)
+    assert (state.job_id, state.phase) == (JOB, Phase.FAILED)
+    assert state.error == "the job's stored state is unreadable: status.json is corrupt"
+    assert (state.frame_count, dict(state.chunk_frames)) == (0, {})
+    assert (state.created_at, state.updated_at) == (123.0, 123.0)
+    assert state.percent == 0.0
+
+
+def test_a_new_job_remembers_whether_it_waits_for_a_soundtrack() -> None:
+    assert new_job(JOB, PLAN, now=1.0, audio=True).audio is True
+    assert new_job(JOB, PLAN, now=1.0).audio is False
+
+
+def test_a_first_progress_hint_of_zero_frames_counts_zero() -> None:
+    state = advance(job(), progress(0, 0), now=101.0)
+    assert (dict(state.frames_in_flight), state.frames_done) == ({0: 0}, 0)
+
+
+@pytest.mark.parametrize(
+    "first", [progress(0, 3), commit(0), encoded(0)], ids=["progress", "commit", "segment"]
+)
+def test_the_first_sign_of_rendering_starts_the_clock_and_later_ones_keep_it(
+    first: Event,
+) -> None:
+    started = advance(job(), first, now=101.0)
+    assert started.rendering_since == 101.0
+    later = advance(advance(started, progress(1, 2), now=102.0), commit(1), now=103.0)
+    assert later.rendering_since == 101.0
+    assert advance(later, encoded(1), now=104.0).rendering_since == 101.0
+
+
+def test_the_soundtrack_arriving_last_starts_the_stitch_at_that_moment() -> None:
+    state = dataclasses.replace(job(), audio=True)
+    for chunk in PLAN:
+        state = advance(state, commit(chunk), now=101.0)
+    for segment in GRID:
+        state = advance(state, encoded(segment), now=102.0)
+    assert (state.phase, state.audio_ready) == (Phase.RENDERING, False)  # waits for the sound
+    state = advance(state, SOUNDTRACK, now=103.0)
+    assert (state.phase, state.audio_ready, state.stitching_since) == (Phase.STITCHING, True, 103.0)
+
+
+def test_the_soundtrack_arriving_first_is_remembered_until_the_frames_are_done() -> None:
+    state = advance(dataclasses.replace(job(), audio=True), SOUNDTRACK, now=101.0)
+    assert (state.phase, state.audio_ready, state.updated_at) == (Phase.QUEUED, True, 101.0)
+    assert advance(state, SOUNDTRACK, now=102.0) == state  # delivered twice: nothing changes
+    for chunk in PLAN:
+        state = advance(state, commit(chunk), now=102.0)
+    for segment in GRID:
+        state = advance(state, encoded(segment), now=103.0)
+    assert (state.phase, state.stitching_since) == (Phase.STITCHING, 103.0)
