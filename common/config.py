@@ -6,9 +6,14 @@ passes what it read down; nothing below reads the environment on its own.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.errors import InvalidInput, Issue
@@ -59,6 +64,11 @@ class ServiceSettings(BaseSettings):
     s3_bucket: str = Field("framefarm", description="bucket for jobs, frames and videos")
     s3_secure: bool = Field(False, description="use TLS to reach the S3 server")
     s3_region: str | None = Field(None, description="S3 region, if the server wants one")
+    s3_public_endpoint: str | None = Field(
+        None,
+        description="the S3 server as browsers reach it (host:port or http(s)://host:port): "
+        "downloads redirect to links presigned for it; unset, the coordinator streams them",
+    )
     local_store: str = Field(".framefarm", description="directory of the local store")
     queue_prefix: str = Field("framefarm", description="prefix of every queue name")
     segment_seconds: float = Field(
@@ -68,17 +78,170 @@ class ServiceSettings(BaseSettings):
         description="seconds of video per encoded segment (each starts with a keyframe)",
     )
 
+    @field_validator("s3_public_endpoint")
+    @classmethod
+    def _public_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        public_endpoint(value, secure=False)  # raises ValueError when it is not one
+        return value
+
+
+def public_endpoint(value: str, *, secure: bool) -> tuple[str, bool]:
+    """``host:port`` and whether to use TLS, from ``host:port`` (TLS as ``secure``) or a URL
+    ``http(s)://host:port`` with no path; ValueError naming what is wrong."""
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"expected http(s)://host[:port], got {value!r}")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError(f"expected no path, query or user in {value!r}")
+        return parts.netloc, parts.scheme == "https"
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?", value):
+        raise ValueError(f"expected host:port or http(s)://host:port, got {value!r}")
+    return value, secure
+
+
+S3_MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+"""S3 refuses presigned links that live longer than 7 days (SigV4's limit)."""
+
+PRINCIPAL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+
+
+class ApiToken(NamedTuple):
+    """One accepted API token and the principal (user) it stands for."""
+
+    principal: str
+    token: str
+
+
+def parse_tokens(text: str, *, source: str) -> list[ApiToken]:
+    """Tokens from ``principal:token`` entries (one a line or comma separated; ``#`` comments
+    and blank lines skipped) or a JSON object ``{"principal": "token", ...}``."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError as error:
+            raise ValueError(f"{source}: not valid JSON ({error.__class__.__name__})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f'{source}: expected a JSON object {{"principal": "token"}}')
+        pairs = list(data.items())
+    else:
+        pairs = []
+        for number, raw in enumerate(re.split(r"[\n,]", text), start=1):
+            entry = raw.strip()
+            if not entry or entry.startswith("#"):
+                continue
+            principal, colon, token = entry.partition(":")
+            if not colon:
+                raise ValueError(f"{source}: entry {number} is not principal:token")
+            pairs.append((principal.strip(), token.strip()))
+    tokens = []
+    for principal, token in pairs:
+        if not PRINCIPAL_PATTERN.fullmatch(principal):
+            raise ValueError(
+                f"{source}: principal {principal!r} must be 1-64 letters, digits or _.@-"
+            )
+        tokens.append(ApiToken(principal, _check_token(token, f"{source}: {principal}'s token")))
+    if not tokens:
+        raise ValueError(f"{source}: no tokens (an empty list would leave the API open)")
+    return tokens
+
+
+def _check_token(token: str, what: str) -> str:
+    if not token.strip():
+        raise ValueError(f"{what} is empty (refusing to start with the API open)")
+    if token != token.strip() or any(c.isspace() or not c.isprintable() for c in token):
+        raise ValueError(f"{what} has spaces or control characters")
+    return token
+
 
 class CoordinatorSettings(BaseSettings):
-    """The HTTP service: who may call it and how long download links live."""
+    """The HTTP service: who may call it (tokens, each standing for a principal) and how long
+    download links live. No token at all leaves the API open (one user); an empty one refuses."""
 
     model_config = SettingsConfigDict(env_prefix="FRAMEFARM_", frozen=True, extra="ignore")
 
     api_token: str | None = Field(
-        None, description="if set, required on every route but /healthz (Bearer or ?token=)"
+        None, description="one API token, for the principal 'admin' (Authorization: Bearer)"
     )
-    download_expires_seconds: int = Field(3600, ge=60, description="lifetime of download links")
+    api_tokens: str | None = Field(
+        None, description="API tokens as principal:token entries, comma separated"
+    )
+    api_tokens_file: str | None = Field(
+        None,
+        description="file of API tokens: principal:token lines, or a JSON object "
+        '{"principal": "token"}',
+    )
+    api_admins: str = Field(
+        "admin", description="principals (comma separated) that see every principal's jobs"
+    )
+    link_secret: str | None = Field(
+        None,
+        description="key that signs download links (default: random per process, so links "
+        "end with a restart)",
+    )
+    download_expires_seconds: int = Field(
+        300,
+        ge=10,
+        le=S3_MAX_PRESIGN_SECONDS,
+        description="lifetime of download links (signed and presigned), at most 7 days",
+    )
     recent_jobs: int = Field(50, ge=1, description="jobs listed by GET /api/exports")
+
+    _tokens: tuple[ApiToken, ...] = PrivateAttr(())
+
+    @field_validator("api_token")
+    @classmethod
+    def _one_token(cls, value: str | None) -> str | None:
+        return None if value is None else _check_token(value, "the token")
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _token_list(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_tokens(value, source="the list")
+        return value
+
+    @field_validator("api_tokens_file")
+    @classmethod
+    def _token_file(cls, value: str | None) -> str | None:
+        if value is not None:
+            _read_token_file(value)
+        return value
+
+    @model_validator(mode="after")
+    def _collect_tokens(self) -> CoordinatorSettings:
+        tokens = [ApiToken("admin", self.api_token)] if self.api_token is not None else []
+        if self.api_tokens is not None:
+            tokens += parse_tokens(self.api_tokens, source="the list")
+        if self.api_tokens_file is not None:
+            tokens += _read_token_file(self.api_tokens_file)
+        owners: dict[str, str] = {}
+        for principal, token in tokens:
+            other = owners.setdefault(token, principal)
+            if other != principal:
+                raise ValueError(f"one token is given to both {other!r} and {principal!r}")
+        self._tokens = tuple(tokens)
+        return self
+
+    @property
+    def tokens(self) -> tuple[ApiToken, ...]:
+        """Every accepted token; empty: the API is open."""
+        return self._tokens
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.api_admins.split(",") if p.strip())
+
+
+def _read_token_file(path: str) -> list[ApiToken]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the file: {error.__class__.__name__}") from None
+    return parse_tokens(text, source="the file")
 
 
 @dataclass(frozen=True)
@@ -96,7 +259,25 @@ class Config:
             return cls(Limits(), ServiceSettings(), CoordinatorSettings())
         except ValidationError as error:
             issues = [
-                Issue(f"FRAMEFARM_{'_'.join(map(str, e['loc'])).upper()}", e["msg"], e["input"])
+                Issue(_variable(e["loc"]), e["msg"], _shown(e["loc"], e["input"]))
                 for e in error.errors()
             ]
             raise InvalidInput(issues, "environment") from None
+
+
+SECRET_SETTINGS = frozenset({"api_token", "api_tokens", "link_secret", "s3_secret_key"})
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    if not loc:  # a check of several settings together: the tokens
+        return "FRAMEFARM_API_TOKENS"
+    return f"FRAMEFARM_{'_'.join(map(str, loc)).upper()}"
+
+
+def _shown(loc: tuple[int | str, ...], value: object) -> object:
+    """The offending value for the error line, except a secret's (or several settings')."""
+    from common.errors import NO_VALUE
+
+    if not loc or str(loc[0]) in SECRET_SETTINGS:
+        return NO_VALUE
+    return value

@@ -195,7 +195,10 @@ def _add_service_commands(commands: Commands) -> None:
         help="run the HTTP/WebSocket API and the export page",
         description="Serve the export API (POST /api/exports, WS /ws/exports/{id}, downloads, "
         "/openapi.json) and the export page at /. Uses the distributed farm configured by "
-        "FRAMEFARM_* variables, or with --embedded renders in this process (local store).",
+        "FRAMEFARM_* variables, or with --embedded renders in this process (local store). "
+        "Callers send Authorization: Bearer <token> with a token of FRAMEFARM_API_TOKEN, "
+        "FRAMEFARM_API_TOKENS or FRAMEFARM_API_TOKENS_FILE (each standing for a principal that "
+        "sees only its own exports); with none configured the API is open to one user.",
     )
     coordinator.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"

@@ -64,6 +64,8 @@ def serve_coordinator(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not config.coordinator.tokens and host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("no API token configured: anyone who reaches %s:%d may use the API", host, port)
     examples = EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else None
     app = create_app(
         lambda: coordinator_farm(config.service, embedded=embedded, workers=workers),
