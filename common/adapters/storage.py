@@ -8,13 +8,17 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
+from common.config import public_endpoint as public_endpoint_of
 from common.errors import FramefarmError
 
 if TYPE_CHECKING:
+    from minio import Minio
+
     from common.config import ServiceSettings
 
 
@@ -40,6 +44,10 @@ class ObjectStore(Protocol):
 
     def get_file(self, key: str, path: Path) -> None: ...
 
+    def stream(self, key: str) -> Iterator[bytes]:
+        """The object's bytes in blocks (a download streamed without holding it whole);
+        ObjectNotFound if absent."""
+
     def exists(self, key: str) -> bool: ...
 
     def size(self, key: str) -> int: ...
@@ -56,7 +64,8 @@ class ObjectStore(Protocol):
     def presigned_url(
         self, key: str, expires: timedelta, filename: str | None = None
     ) -> str | None:
-        """A time-limited download URL, or None when the store cannot make one (local)."""
+        """A time-limited download URL for browsers, or None when the store cannot make one
+        (local, or an S3 server with no public endpoint configured)."""
 
     def ping(self) -> None:
         """Raise StorageError unless the store answers."""
@@ -122,6 +131,13 @@ class LocalStore:
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
 
+    def stream(self, key: str) -> Iterator[bytes]:
+        try:
+            source = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        return _blocks(source)
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
@@ -183,13 +199,28 @@ class S3Store:
         secure: bool = False,
         region: str | None = None,
         create_bucket: bool = True,
+        public_endpoint: str | None = None,
     ) -> None:
+        """``public_endpoint`` (host:port or http(s)://host:port): the server as browsers reach
+        it, which presigned links name; None, and the store makes none (see presigned_url)."""
         from minio import Minio
 
         self.bucket = bucket
         self.client = Minio(
             endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
         )
+        self.public_client: Minio | None = None
+        if public_endpoint is not None:
+            host, tls = public_endpoint_of(public_endpoint, secure=secure)
+            # A region of its own: presigning is then offline (no lookup on a host that this
+            # machine may not reach).
+            self.public_client = Minio(
+                host,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=tls,
+                region=region or "us-east-1",
+            )
         if create_bucket:
             self._ensure_bucket()
 
@@ -241,6 +272,23 @@ class S3Store:
         except Exception as error:
             raise _wrap(error, key) from error
 
+    def stream(self, key: str) -> Iterator[bytes]:
+        try:
+            response = self.client.get_object(self.bucket, check_key(key))
+        except Exception as error:
+            raise _wrap(error, key) from error
+
+        def blocks() -> Iterator[bytes]:
+            try:
+                yield from response.stream(1 << 20)
+            except Exception as error:
+                raise _wrap(error, key) from error
+            finally:
+                response.close()
+                response.release_conn()
+
+        return blocks()
+
     def exists(self, key: str) -> bool:
         try:
             self.size(key)
@@ -288,13 +336,15 @@ class S3Store:
     def presigned_url(
         self, key: str, expires: timedelta, filename: str | None = None
     ) -> str | None:
+        if self.public_client is None:
+            return None  # the internal host means nothing to a browser: stream instead
         headers: dict[str, str | list[str] | tuple[str]] | None = None
         if filename is not None:
             safe = "".join(c for c in filename if c.isalnum() or c in " ._-") or "download"
             headers = {"response-content-disposition": f'attachment; filename="{safe}"'}
         try:
             return str(
-                self.client.presigned_get_object(
+                self.public_client.presigned_get_object(
                     self.bucket, check_key(key), expires=expires, response_headers=headers
                 )
             )
@@ -308,7 +358,7 @@ class S3Store:
             raise _wrap(error) from error
 
     def local_file(self, key: str) -> Path | None:
-        return None  # objects live on the server: downloads use presigned URLs
+        return None  # objects live on the server
 
 
 def _wrap(error: Exception, key: str | None = None) -> StorageError:
@@ -340,5 +390,12 @@ def make_store(settings: ServiceSettings) -> ObjectStore:
             settings.s3_bucket,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            public_endpoint=settings.s3_public_endpoint,
         )
     return LocalStore(settings.local_store)
+
+
+def _blocks(source: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    with source:
+        while block := source.read(size):
+            yield block

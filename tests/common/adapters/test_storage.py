@@ -127,26 +127,55 @@ def test_invalid_keys_are_refused(store: ObjectStore, key: str, tmp_path: Path) 
     assert not (tmp_path / "x").exists()  # "../x" of the local store, had it escaped
 
 
-def test_presigned_url_refuses_invalid_keys(s3_store: S3Store) -> None:
+@pytest.fixture
+def public_store(s3_server: SeaweedS3, s3_store: S3Store) -> S3Store:
+    """The same bucket, with links presigned for the name browsers use (``localhost``, where
+    the store itself is reached at 127.0.0.1)."""
+    public = f"http://localhost:{s3_server.endpoint.rsplit(':', 1)[1]}"
+    keys = (s3_server.access_key, s3_server.secret_key)
+    return S3Store(
+        s3_server.endpoint, *keys, s3_store.bucket, create_bucket=False, public_endpoint=public
+    )
+
+
+def test_presigned_url_refuses_invalid_keys(public_store: S3Store) -> None:
     with pytest.raises(StorageError, match="invalid object key"):
-        s3_store.presigned_url("a/../b", timedelta(minutes=1))
+        public_store.presigned_url("a/../b", timedelta(minutes=1))
 
 
-def test_presigned_url_downloads_the_object(s3_store: S3Store) -> None:
-    s3_store.put("jobs/a/output/video.mp4", b"not really a video", content_type="video/mp4")
+def test_presigned_url_names_the_public_endpoint_and_downloads_the_object(
+    public_store: S3Store,
+) -> None:
+    public_store.put("jobs/a/output/video.mp4", b"not really a video", content_type="video/mp4")
 
-    url = s3_store.presigned_url("jobs/a/output/video.mp4", timedelta(minutes=5))
-    assert url is not None
+    url = public_store.presigned_url("jobs/a/output/video.mp4", timedelta(minutes=5))
+    assert url is not None and url.startswith("http://localhost:"), url
+    assert "127.0.0.1" not in url
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == b"not really a video"
 
-    named = s3_store.presigned_url(
+    named = public_store.presigned_url(
         "jobs/a/output/video.mp4", timedelta(minutes=5), filename="My Song.mp4"
     )
     assert named is not None
     with urllib.request.urlopen(named, timeout=10) as response:
         assert response.read() == b"not really a video"
         assert response.headers["Content-Disposition"] == 'attachment; filename="My Song.mp4"'
+
+
+def test_without_a_public_endpoint_s3_makes_no_link(s3_store: S3Store) -> None:
+    """The internal host means nothing to a browser: the coordinator streams instead."""
+    s3_store.put("jobs/a/output/video.mp4", b"video")
+    assert s3_store.presigned_url("jobs/a/output/video.mp4", timedelta(minutes=5)) is None
+
+
+def test_stream_gives_the_object_in_blocks(store: ObjectStore) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    store.put("jobs/a/output/video.mp4", data)
+    blocks = list(store.stream("jobs/a/output/video.mp4"))
+    assert len(blocks) >= 2 and b"".join(blocks) == data
+    with pytest.raises(ObjectNotFound):
+        list(store.stream("jobs/a/output/missing.mp4"))
 
 
 def test_local_store_has_no_presigned_url(local_store: LocalStore) -> None:
