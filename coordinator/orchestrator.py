@@ -153,8 +153,10 @@ class Orchestrator:
         chunk_frames: int | None = None,
         workers: int = 1,
         name: str = "video",
+        owner: str | None = None,
     ) -> JobState:
-        """Store the spec and status, then publish one render command per chunk."""
+        """Store the spec (with the submitting principal, ``owner``) and status, then publish
+        one render command per chunk."""
         job_id = new_job_id()
         keys = JobKeys(job_id)
         grid = 0
@@ -172,6 +174,7 @@ class Orchestrator:
             now,
             name,
             segments,
+            owner,
         )
         self.store.put(keys.spec, records.dump(spec), "application/json")
         audio = wants_audio(export.settings)

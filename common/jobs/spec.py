@@ -28,7 +28,7 @@ class SpecError(NotRetryable):
 @dataclass(frozen=True)
 class JobSpec:
     TYPE: ClassVar[str] = "job_spec"
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str
@@ -40,6 +40,9 @@ class JobSpec:
     name: str = "video"  # file name stem for downloads
     segments: tuple[SegmentPlan, ...] = ()
     """The encode grid (empty: the format is encoded in one pass over the frames, as GIF is)."""
+    owner: str | None = None
+    """The principal that submitted the job (None: the open API's single user, or the CLI);
+    only it and admins see, download and cancel the job."""
 
     def export(self, limits: Limits = UNLIMITED) -> Export:
         """Validate again (deterministically) into the Export the renderer and stitcher use.

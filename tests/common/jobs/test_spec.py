@@ -82,8 +82,8 @@ def test_export_ignores_submission_limits_by_default() -> None:
     [
         b"{oops",
         b"\xff",
-        b'{"type": "job_spec", "version": 2}',
-        b'{"type": "job_spec", "version": 2, "chunks": 3}',
+        b'{"type": "job_spec", "version": 3}',
+        b'{"type": "job_spec", "version": 3, "chunks": 3}',
     ],
 )
 def test_corrupt_bytes_are_a_decode_error(raw: bytes) -> None:
@@ -93,7 +93,7 @@ def test_corrupt_bytes_are_a_decode_error(raw: bytes) -> None:
 
 def test_a_spec_of_another_version_is_refused() -> None:
     data = json.loads(records.dump(spec())) | {"version": 1}
-    with pytest.raises(DecodeError, match="job spec version 1 is not 2"):
+    with pytest.raises(DecodeError, match="job spec version 1 is not 3"):
         records.load(JobSpec, json.dumps(data).encode())
 
 
