@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
+import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +20,13 @@ from typing import Any, Protocol
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -32,6 +39,15 @@ from common.format.validation import Export, parse_settings, validate_export
 from common.jobs.keys import check_job_id
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
+from coordinator.auth import (
+    OPEN,
+    LinkSigner,
+    Principal,
+    TicketBook,
+    TokenTable,
+    query_of,
+    redact_query,
+)
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
@@ -68,6 +84,8 @@ class Services:
     feed: JobFeed
     limits: Limits
     settings: CoordinatorSettings
+    signer: LinkSigner
+    tickets: TicketBook
 
 
 def create_app(
@@ -80,6 +98,10 @@ def create_app(
 ) -> Starlette:
     """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers);
     ``limits`` and ``settings`` come from the process's one reading of its environment."""
+    table = TokenTable(settings.tokens, settings.admins)
+    key = settings.link_secret.encode() if settings.link_secret else secrets.token_bytes(32)
+    signer = LinkSigner(key, settings.download_expires_seconds)
+    tickets = TicketBook()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,7 +110,8 @@ def create_app(
         await run_in_threadpool(orchestrator.recover)
         farm.pump(orchestrator)
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
-        app.state.services = Services(farm, orchestrator, feed, limits, settings)
+        app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
+        redact_access_log()
         try:
             yield
         finally:
@@ -102,6 +125,7 @@ def create_app(
         Route("/api/exports/{job_id}", get_export, methods=["GET"]),
         Route("/api/exports/{job_id}", cancel_export, methods=["DELETE"]),
         Route("/api/exports/{job_id}/download", download_export, methods=["GET"]),
+        Route("/api/exports/{job_id}/ticket", ticket_export, methods=["POST"]),
         WebSocketRoute("/ws/exports/{job_id}", export_feed),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
@@ -112,7 +136,7 @@ def create_app(
     if examples_dir is not None:
         routes.append(Mount("/examples", StaticFiles(directory=examples_dir), name="examples"))
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(TokenAuth, token=settings.api_token)
+    app.add_middleware(Authenticate, table=table, signer=signer, tickets=tickets)
     return app
 
 
@@ -136,7 +160,10 @@ async def submit_export(request: Request) -> Response:
         return export
     svc = services(request)
     state = await run_in_threadpool(
-        svc.orchestrator.submit, export, name=file_stem(export.project.name)
+        svc.orchestrator.submit,
+        export,
+        name=file_stem(export.project.name),
+        owner=principal_of(request).name,
     )
     document = {
         "job_id": state.job_id,
@@ -160,7 +187,9 @@ async def plan_export(request: Request) -> Response:
 
 
 async def list_exports(request: Request) -> Response:
+    """The caller's newest jobs (an admin's: everyone's)."""
     svc = services(request)
+    caller = principal_of(request)
     try:
         limit = int(request.query_params.get("limit", svc.settings.recent_jobs))
     except ValueError:
@@ -169,28 +198,37 @@ async def list_exports(request: Request) -> Response:
 
     def recent() -> list[dict[str, Any]]:
         now = time.time()
-        ids = svc.orchestrator.job_ids()[:limit]
-        out = []
-        for job_id in ids:
-            state = svc.orchestrator.state(job_id)
-            out.append({**status_document(state, now), **_spec_facts(svc.orchestrator, job_id)})
+        out: list[dict[str, Any]] = []
+        for job_id in svc.orchestrator.job_ids():
+            if len(out) >= limit:
+                break
+            owner, facts = _spec_facts(svc.orchestrator, job_id)
+            if not caller.owns(owner):
+                continue
+            try:
+                state = svc.orchestrator.state(job_id)
+            except UnknownJob:  # removed since the listing
+                continue
+            out.append({**_status(svc, state, caller, now), **facts})
         return out
 
     return JSONResponse({"exports": await run_in_threadpool(recent)})
 
 
 async def get_export(request: Request) -> Response:
-    state = await _job_state(request)
-    if isinstance(state, Response):
-        return state
-    facts = await run_in_threadpool(_spec_facts, services(request).orchestrator, state.job_id)
-    return JSONResponse({**status_document(state, time.time()), **facts})
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    state, facts = found
+    svc = services(request)
+    return JSONResponse({**_status(svc, state, principal_of(request), time.time()), **facts})
 
 
 async def cancel_export(request: Request) -> Response:
-    job_id = _job_id(request)
-    if isinstance(job_id, Response):
-        return job_id
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    job_id = found[0].job_id
     try:
         state = await run_in_threadpool(services(request).orchestrator.cancel, job_id)
     except UnknownJob:
@@ -198,40 +236,82 @@ async def cancel_export(request: Request) -> Response:
     return JSONResponse(status_document(state, time.time()))
 
 
-async def download_export(request: Request) -> Response:
+async def ticket_export(request: Request) -> Response:
+    """A single-use ticket for the job's WebSocket (``?ticket=``), for clients that cannot set
+    an Authorization header on a WebSocket (browsers); it expires in seconds."""
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    job_id = found[0].job_id
     svc = services(request)
-    state = await _job_state(request)
-    if isinstance(state, Response):
-        return state
+    ticket = svc.tickets.issue(job_id, principal_of(request))
+    return JSONResponse(
+        {
+            "ticket": ticket,
+            "expires_in": svc.tickets.lifetime_s,
+            "events_url": f"{links(job_id)['events_url']}?ticket={ticket}",
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def download_export(request: Request) -> Response:
+    """The video: the file itself (local store), a redirect to a link presigned for the public
+    S3 endpoint, or (no public endpoint) streamed through the coordinator."""
+    svc = services(request)
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    state, facts = found
     if state.phase is not Phase.COMPLETE or state.output_key is None:
         return problem(409, f"export {state.job_id} is {state.phase.value}, not complete")
     extension = state.output_key.rsplit(".", 1)[-1]
-    filename = f"{_job_name(svc.orchestrator, state.job_id)}.{extension}"
+    filename = f"{facts.get('name', 'video')}.{extension}"
     store = svc.farm.store
     path = await run_in_threadpool(store.local_file, state.output_key)
     if path is not None:  # a store on this machine: serve the file itself
         return FileResponse(path, filename=filename)
     expires = timedelta(seconds=svc.settings.download_expires_seconds)
     url = await run_in_threadpool(store.presigned_url, state.output_key, expires, filename)
-    if url is None:  # a store that cannot presign: stream through us
-        data = await run_in_threadpool(store.get, state.output_key)
-        disposition = f'attachment; filename="{filename}"'
-        return Response(
-            data,
-            media_type="application/octet-stream",
-            headers={"Content-Disposition": disposition},
-        )
-    return RedirectResponse(url, status_code=307)
+    if url is not None:
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    size = await run_in_threadpool(store.size, state.output_key)
+    return StreamingResponse(
+        _chunks(store, state.output_key),
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Length": str(size),
+        },
+    )
+
+
+async def _chunks(store: ObjectStore, key: str) -> AsyncIterator[bytes]:
+    """The object in blocks, each read on a thread (the loop never waits on the store)."""
+    iterator = await run_in_threadpool(lambda: iter(store.stream(key)))
+    sentinel = object()
+    while True:
+        block = await run_in_threadpool(next, iterator, sentinel)
+        if block is sentinel:
+            return
+        assert isinstance(block, bytes)
+        yield block
 
 
 async def export_feed(websocket: WebSocket) -> None:
     """Current state first, then every change until ``complete`` or ``error``; percent never
-    goes backwards. Also awaits the client, so a closed tab ends the handler at once."""
+    goes backwards. Also awaits the client, so a closed tab ends the handler at once. Another
+    principal's job is closed with 4404, as an unknown one is."""
     svc = services(websocket)
+    caller = principal_of(websocket)
     job_id = websocket.path_params["job_id"]
     try:
         check_job_id(job_id)
         state = await run_in_threadpool(svc.orchestrator.state, job_id)
+        if not caller.admin:
+            owner, _ = await run_in_threadpool(_spec_facts, svc.orchestrator, job_id)
+            if not caller.owns(owner):
+                raise UnknownJob(job_id)
     except (InvalidInput, UnknownJob):
         await websocket.close(code=4404, reason="no such export")
         return
@@ -240,7 +320,8 @@ async def export_feed(websocket: WebSocket) -> None:
     messages = FeedMessages()
 
     async def send(current: JobState) -> bool:
-        message = messages.message(current, time.time())
+        download = svc.signer.sign(links(job_id)["download_url"], job_id, caller)
+        message = messages.message(current, time.time(), download_url=download)
         await websocket.send_json(message)
         return bool(message["type"] != "progress")
 
@@ -274,19 +355,25 @@ async def export_feed(websocket: WebSocket) -> None:
 
 
 async def healthz(request: Request) -> Response:
-    """Store and broker checked side by side, each within HEALTH_TIMEOUT_S."""
+    """Store and broker checked side by side, each within HEALTH_TIMEOUT_S: ok or unavailable."""
     farm = services(request).farm
 
-    async def check(probe: Callable[[], None]) -> str:
+    async def check(name: str, probe: Callable[[], None]) -> str:
+        """ "ok" or "unavailable": the page is open to all, so the reason (hosts, ports, paths)
+        goes to the log only."""
         try:
             await asyncio.wait_for(run_in_threadpool(probe), timeout=HEALTH_TIMEOUT_S)
-        except TimeoutError:  # its str() is empty: say what happened
-            return f"error: no answer within {HEALTH_TIMEOUT_S:g} s"
-        except Exception as error:  # any failure is "unhealthy", with its reason
-            return f"error: {type(error).__name__}: {error}"
+        except TimeoutError:
+            log.warning("healthz: the %s gave no answer within %g s", name, HEALTH_TIMEOUT_S)
+            return "unavailable"
+        except Exception as error:  # any failure is "unhealthy"
+            log.warning("healthz: the %s is unavailable: %s: %s", name, type(error).__name__, error)
+            return "unavailable"
         return "ok"
 
-    store, broker = await asyncio.gather(check(farm.store.ping), check(farm.ping_broker))
+    store, broker = await asyncio.gather(
+        check("store", farm.store.ping), check("broker", farm.ping_broker)
+    )
     healthy = store == broker == "ok"
     body = {"status": "ok" if healthy else "unhealthy", "store": store, "broker": broker}
     return JSONResponse(body, status_code=200 if healthy else 503)
@@ -357,24 +444,50 @@ def _job_id(request: Request) -> str | Response:
         return problem(404, f"no export {job_id}")
 
 
-async def _job_state(request: Request) -> JobState | Response:
+def principal_of(connection: Request | WebSocket) -> Principal:
+    """The caller, as ``Authenticate`` found it."""
+    principal = connection.scope.get("state", {}).get("principal", OPEN)
+    assert isinstance(principal, Principal)
+    return principal
+
+
+async def _owned_job(request: Request) -> tuple[JobState, dict[str, Any]] | Response:
+    """The job's state and spec facts, or 404: for an unknown id and, alike, for a job of
+    another principal (so that ids are not confirmed)."""
     job_id = _job_id(request)
     if isinstance(job_id, Response):
         return job_id
+    orchestrator = services(request).orchestrator
     try:
-        return await run_in_threadpool(services(request).orchestrator.state, job_id)
+        state = await run_in_threadpool(orchestrator.state, job_id)
     except UnknownJob:
         return problem(404, f"no export {job_id}")
+    owner, facts = await run_in_threadpool(_spec_facts, orchestrator, job_id)
+    if not principal_of(request).owns(owner):
+        return problem(404, f"no export {job_id}")
+    return state, facts
 
 
-def _spec_facts(orchestrator: Orchestrator, job_id: str) -> dict[str, Any]:
-    """What was asked for: the name and the video's format, size and rate (from the spec)."""
+def _status(svc: Services, state: JobState, caller: Principal, now: float) -> dict[str, Any]:
+    """The status document, its download link signed for ``caller`` (who has no header to send
+    when the browser follows a link)."""
+    link = svc.signer.sign(links(state.job_id)["download_url"], state.job_id, caller)
+    return status_document(state, now, download_url=link)
+
+
+def _spec_facts(orchestrator: Orchestrator, job_id: str) -> tuple[str | None, dict[str, Any]]:
+    """Who submitted the job, and what was asked for: the name and the video's format, size
+    and rate (from the spec). An unreadable spec has no owner (only admins see the job)."""
     try:
         spec = orchestrator.spec(job_id)
+    except Exception:  # missing or unreadable: only these details are lost
+        log.debug("job %s: its spec is unreadable", job_id, exc_info=True)
+        return None, {"name": "video"}
+    try:
         settings = parse_settings(spec.settings)
-    except Exception:  # an unreadable spec only costs these details
-        return {"name": "video"}
-    return {
+    except Exception:
+        return spec.owner, {"name": spec.name}
+    return spec.owner, {
         "name": spec.name,
         "format": settings.format,
         "width": settings.width,
@@ -383,57 +496,103 @@ def _spec_facts(orchestrator: Orchestrator, job_id: str) -> dict[str, Any]:
     }
 
 
-def _job_name(orchestrator: Orchestrator, job_id: str) -> str:
-    try:
-        return orchestrator.spec(job_id).name
-    except Exception:  # a missing or unreadable spec only costs the nice file name
-        return "video"
+_DOWNLOAD = re.compile(r"^/api/exports/([^/]+)/download$")
+_FEED = re.compile(r"^/ws/exports/([^/]+)$")
 
 
-class TokenAuth:
-    """Require ``Authorization: Bearer <token>`` (or ``?token=``, for WebSockets and links) on
-    every route except /healthz and the page itself, when a token is configured."""
+class Authenticate:
+    """Who is calling, for every route but /healthz and the page: ``Authorization: Bearer
+    <token>``; a signed link on a download; a ticket on a WebSocket. The principal found is put
+    in the scope's state. No token configured: every caller is the open API's one user.
+    A token in the query string is refused (it would be written to access logs)."""
 
     OPEN_PATHS = ("/healthz", "/", "/favicon.ico")
     OPEN_PREFIXES = ("/static/", "/examples/")
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, table: TokenTable, signer: LinkSigner, tickets: TicketBook
+    ) -> None:
         self.app = app
-        self.token = token
+        self.table = table
+        self.signer = signer
+        self.tickets = tickets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.token is None
-            or scope["type"] not in ("http", "websocket")
-            or self._open(scope["path"])
-        ):
+        if scope["type"] not in ("http", "websocket") or self._open(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if self._authorised(scope):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            await send(
-                {"type": "websocket.close", "code": 4401, "reason": "missing or wrong token"}
+        query = query_of(scope.get("query_string", b""))
+        if "token" in query:
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                400,
+                "API tokens are not accepted in URLs: send "
+                "Authorization: Bearer <token> (WebSockets: POST /api/exports/{id}/ticket)",
             )
             return
-        response = problem(401, "missing or wrong API token (Authorization: Bearer <token>)")
-        await response(scope, receive, send)
+        principal = OPEN if self.table.open else self._principal(scope, query)
+        if principal is None:
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                401,
+                "missing or wrong API token (Authorization: Bearer <token>)",
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
 
     def _open(self, path: str) -> bool:
         return path in self.OPEN_PATHS or path.startswith(self.OPEN_PREFIXES)
 
-    def _authorised(self, scope: Scope) -> bool:
-        assert self.token is not None
-        offered = ""
+    def _principal(self, scope: Scope, query: dict[str, list[str]]) -> Principal | None:
         for name, value in scope.get("headers", []):
             if name == b"authorization":
-                text = value.decode("latin-1")
-                if text.lower().startswith("bearer "):
-                    offered = text[7:].strip()
-        if not offered:
-            from urllib.parse import parse_qs
+                scheme, _, offered = value.decode("latin-1").partition(" ")
+                if scheme.lower() != "bearer" or not offered.strip():
+                    return None
+                return self.table.principal(offered.strip())
+        path = scope["path"]
+        download = _DOWNLOAD.match(path)
+        if download and scope["type"] == "http" and "sig" in query:
+            name = self.signer.verify(download.group(1), query)
+            if name is None or name not in self.table.principals:  # a token since removed
+                return None
+            return self.table.named(name)
+        feed = _FEED.match(path)
+        if feed and scope["type"] == "websocket" and "ticket" in query:
+            return self.tickets.redeem(query["ticket"][0], feed.group(1))
+        return None
 
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            offered = (query.get("token") or [""])[0]
-        return hmac.compare_digest(offered.encode(), self.token.encode())
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, message: str
+    ) -> None:
+        if scope["type"] == "websocket":
+            code = 4401 if status == 401 else 4400
+            await send({"type": "websocket.close", "code": code, "reason": message[:120]})
+            return
+        await problem(status, message)(scope, receive, send)
+
+
+class _RedactQuery(logging.Filter):
+    """Credentials in request paths (``?ticket=``, ``?sig=``, a stray ``?token=``) are written
+    to uvicorn's access log (HTTP) and its error log (WebSocket handshakes) as ``[redacted]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_query(arg) if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+def redact_access_log() -> None:
+    """Install the redaction on uvicorn's loggers (once each)."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactQuery) for f in logger.filters):
+            logger.addFilter(_RedactQuery())

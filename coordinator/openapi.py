@@ -189,16 +189,44 @@ def openapi_document() -> dict[str, Any]:
                         "type": ["number", "null"],
                         "description": "seconds left for the whole job (render, encode, join)",
                     },
-                    "error": {"type": ["string", "null"]},
+                    "error": {
+                        "type": ["string", "null"],
+                        "description": "why the job failed, without internal hosts or paths",
+                    },
                     "created_at": {"type": "number"},
                     "updated_at": {"type": "number"},
                     "duration_seconds": {"type": ["number", "null"]},
                     "size_bytes": {"type": ["integer", "null"]},
                     "status_url": {"type": "string"},
                     "events_url": {"type": "string"},
-                    "download_url": {"type": ["string", "null"]},
+                    "download_url": {
+                        "type": ["string", "null"],
+                        "description": "once complete: the download, as a link signed for the "
+                        "caller that works without a header until it expires "
+                        "(download_expires_seconds)",
+                    },
                     "name": {"type": "string", "description": "file name stem, from the project"},
                     **VIDEO,
+                },
+            },
+            "Ticket": {
+                "type": "object",
+                "required": ["ticket", "expires_in", "events_url"],
+                "properties": {
+                    "ticket": {"type": "string"},
+                    "expires_in": {"type": "number", "description": "seconds"},
+                    "events_url": {
+                        "type": "string",
+                        "description": "the job's WebSocket with the ticket (use it once)",
+                    },
+                },
+            },
+            "Health": {
+                "type": "object",
+                "properties": {
+                    "status": {"enum": ["ok", "unhealthy"]},
+                    "store": {"enum": ["ok", "unavailable"]},
+                    "broker": {"enum": ["ok", "unavailable"]},
                 },
             },
             "SocketMessage": {
@@ -232,7 +260,7 @@ def openapi_document() -> dict[str, Any]:
         }
     )
     unauthorised = _json(PROBLEM, "missing or wrong API token (when one is configured)")
-    not_found = _json(PROBLEM, "no such export")
+    not_found = _json(PROBLEM, "no such export, or one of another principal (the same answer)")
     export_body = {"required": True, **_json(_ref("ExportRequest"), "project and settings")}
     refused = {
         "400": _json(PROBLEM, "malformed JSON"),
@@ -246,17 +274,36 @@ def openapi_document() -> dict[str, Any]:
             "title": "framefarm coordinator",
             "version": API_VERSION,
             "description": "Export a music project's visualization to video. When the service has "
-            "an API token, send it as `Authorization: Bearer <token>` (or `?token=` on "
-            "WebSockets and download links) on every route but /healthz.",
+            "API tokens, send yours as `Authorization: Bearer <token>` on every route but "
+            "/healthz; a token in a URL (`?token=`) is refused with 400. Each token stands for a "
+            "principal, who sees, follows, downloads and cancels only its own exports (an admin "
+            "principal: every one); another principal's export answers 404, as an unknown one "
+            "does. A browser, which cannot set a header on a WebSocket, asks for a single-use "
+            "ticket (POST /api/exports/{job_id}/ticket) and opens the socket with `?ticket=`. "
+            "Download links in status documents and `complete` messages are signed for the "
+            "caller and expire. With no token configured the API is open to one user.",
         },
         "components": {
             "schemas": schemas,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "query": {"type": "apiKey", "in": "query", "name": "token"},
+                "ticket": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "ticket",
+                    "description": "single-use, seconds-long WebSocket ticket from "
+                    "POST /api/exports/{job_id}/ticket",
+                },
+                "signedLink": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "sig",
+                    "description": "download link signed for a principal (with p and exp), as "
+                    "given in download_url",
+                },
             },
         },
-        "security": [{"bearer": []}, {"query": []}],
+        "security": [{"bearer": []}],
         "paths": {
             "/api/exports": {
                 "post": {
@@ -317,10 +364,17 @@ def openapi_document() -> dict[str, Any]:
             "/api/exports/{job_id}/download": {
                 "parameters": [JOB_ID],
                 "get": {
-                    "summary": "The video: a redirect to an expiring S3 URL, or the file itself",
+                    "summary": "The video: a redirect to a link presigned for the public S3 "
+                    "endpoint, or the file itself (local store, or streamed when S3 has no "
+                    "public endpoint)",
+                    "security": [{"bearer": []}, {"signedLink": []}],
+                    "parameters": [
+                        {"name": name, "in": "query", "schema": {"type": "string"}}
+                        for name in ("p", "exp", "sig")
+                    ],
                     "responses": {
                         "200": {
-                            "description": "the video (local store)",
+                            "description": "the video",
                             "content": {"video/*": {}, "image/gif": {}},
                         },
                         "307": {"description": "redirect to a presigned, expiring URL"},
@@ -330,10 +384,26 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            "/api/exports/{job_id}/ticket": {
+                "parameters": [JOB_ID],
+                "post": {
+                    "summary": "A single-use ticket for the export's WebSocket, for clients "
+                    "that cannot send a header there (browsers); it expires in seconds",
+                    "responses": {
+                        "200": _json(_ref("Ticket"), "the ticket"),
+                        "401": unauthorised,
+                        "404": not_found,
+                    },
+                },
+            },
             "/ws/exports/{job_id}": {
                 "parameters": [JOB_ID],
                 "get": {
-                    "summary": "WebSocket progress feed (upgrade); messages are SocketMessage",
+                    "summary": "WebSocket progress feed (upgrade); messages are SocketMessage. "
+                    "Refused (closed 4401) without a token or ticket; closed 4404 for an "
+                    "unknown export or another principal's",
+                    "security": [{"bearer": []}, {"ticket": []}],
+                    "parameters": [{"name": "ticket", "in": "query", "schema": {"type": "string"}}],
                     "responses": {
                         "101": {
                             "description": "switching protocols",
@@ -344,11 +414,12 @@ def openapi_document() -> dict[str, Any]:
             },
             "/healthz": {
                 "get": {
-                    "summary": "Broker and store reachable",
+                    "summary": "Broker and store reachable (ok or unavailable each; the reason "
+                    "goes to the coordinator's log, not to this open route)",
                     "security": [],
                     "responses": {
-                        "200": {"description": "healthy"},
-                        "503": {"description": "unhealthy, with the reason per check"},
+                        "200": _json(_ref("Health"), "healthy"),
+                        "503": _json(_ref("Health"), "unhealthy: which check failed"),
                     },
                 }
             },

@@ -4,6 +4,7 @@ own)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from common.format.instruments import PolySynthSpec
@@ -53,8 +54,38 @@ def links(job_id: str) -> dict[str, str]:
     }
 
 
-def status_document(state: JobState, now: float) -> dict[str, Any]:
-    """``GET /api/exports/{job_id}``."""
+MAX_ERROR_CHARS = 300
+
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+")
+_ADDRESS = re.compile(r"\b(?:(?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?")
+_NAMED_HOST = re.compile(r"\b[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*:\d{2,5}\b")
+_HOST_ARGS = re.compile(r"\b(?:host|port|endpoint|server)=\S+?(?=[,)\s]|$)", re.IGNORECASE)
+_PATH = re.compile(r"(?<![\w.:/])(?:~|/)(?:[^\s/'\"(),:;]+/)+([^\s/'\"(),:;]*)")
+_REPR = re.compile(r"<[A-Za-z0-9_.]+ object at 0x[0-9a-f]+>")
+
+
+def public_error(error: str | None) -> str | None:
+    """A job's error as clients may see it: no URL, host, port or address, no absolute path
+    (its last part stays: "… soundtrack.wav" still says what), no object repr, bounded in
+    length. The full text stays in the stored state and the logs."""
+    if error is None:
+        return None
+    text = _URL.sub("<server>", error)
+    text = _HOST_ARGS.sub("<server>", text)
+    text = _ADDRESS.sub("<server>", text)
+    text = _NAMED_HOST.sub("<server>", text)
+    text = _PATH.sub(lambda m: f"…/{m.group(1)}" if m.group(1) else "…", text)
+    text = _REPR.sub("<object>", text)
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[: MAX_ERROR_CHARS - 1] + "…"
+    return text
+
+
+def status_document(
+    state: JobState, now: float, *, download_url: str | None = None
+) -> dict[str, Any]:
+    """``GET /api/exports/{job_id}``; ``download_url`` is the link to give once complete (the
+    plain route when None)."""
     return {
         "job_id": state.job_id,
         "phase": state.phase.value,
@@ -69,24 +100,32 @@ def status_document(state: JobState, now: float) -> dict[str, Any]:
         "chunks_total": state.chunk_count,
         "render_fps": render_fps(state),
         "eta_seconds": eta_seconds(state, now),
-        "error": state.error,
+        "error": public_error(state.error),
         "created_at": state.created_at,
         "updated_at": state.updated_at,
         "duration_seconds": state.duration_seconds,
         "size_bytes": state.size_bytes,
         **links(state.job_id),
-        "download_url": links(state.job_id)["download_url"]
+        "download_url": (download_url or links(state.job_id)["download_url"])
         if state.phase is Phase.COMPLETE
         else None,
     }
 
 
-def socket_message(state: JobState, now: float) -> dict[str, Any]:
-    """The WebSocket message for a state: ``progress``, then ``complete`` or ``error``."""
+def socket_message(
+    state: JobState, now: float, *, download_url: str | None = None
+) -> dict[str, Any]:
+    """The WebSocket message for a state: ``progress``, then ``complete`` (with
+    ``download_url``, the plain route when None) or ``error``."""
     if state.phase is Phase.COMPLETE:
-        return {"type": "complete", "url": links(state.job_id)["download_url"], "percent": 100.0}
+        url = download_url or links(state.job_id)["download_url"]
+        return {"type": "complete", "url": url, "percent": 100.0}
     if state.phase in (Phase.FAILED, Phase.CANCELLED):
-        error = state.error if state.phase is Phase.FAILED else "the export was cancelled"
+        error = (
+            public_error(state.error)
+            if state.phase is Phase.FAILED
+            else ("the export was cancelled")
+        )
         return {"type": "error", "message": error or "failed", "phase": state.phase.value}
     return {
         "type": "progress",
@@ -109,8 +148,10 @@ class FeedMessages:
     def __init__(self) -> None:
         self._percent = 0.0
 
-    def message(self, state: JobState, now: float) -> dict[str, Any]:
-        message = socket_message(state, now)
+    def message(
+        self, state: JobState, now: float, *, download_url: str | None = None
+    ) -> dict[str, Any]:
+        message = socket_message(state, now, download_url=download_url)
         if "percent" in message:
             self._percent = max(self._percent, float(message["percent"]))
             message["percent"] = self._percent

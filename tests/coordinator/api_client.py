@@ -160,14 +160,27 @@ class Api:
                 raise AssertionError(f"{job_id} still {document['phase']} after {timeout} s")
             time.sleep(0.1)
 
-    def ws_url(self, job_id: str, *, token: str | None = None) -> str:
+    def ws_url(self, job_id: str, *, ticket: str | None = None) -> str:
         url = f"ws://{self.host}:{self.port}/ws/exports/{job_id}"
-        return f"{url}?{urlencode({'token': token})}" if token is not None else url
+        return f"{url}?{urlencode({'ticket': ticket})}" if ticket is not None else url
 
-    def connect(self, job_id: str, *, token: str | None = None) -> ClientConnection:
-        """A WebSocket on the job's feed (``?token=`` defaults to this client's token)."""
-        url = self.ws_url(job_id, token=self.token if token is None else token)
-        return connect(url, open_timeout=10, close_timeout=5)
+    def ticket(self, job_id: str) -> str:
+        """A single-use WebSocket ticket for the job (``POST /api/exports/{id}/ticket``)."""
+        reply = self.request("POST", f"/api/exports/{job_id}/ticket")
+        assert reply.status == 200, (reply.status, reply.body)
+        document: dict[str, Any] = reply.json()
+        assert document["events_url"] == f"/ws/exports/{job_id}?ticket={document['ticket']}"
+        return str(document["ticket"])
+
+    def connect(
+        self, job_id: str, *, token: str | None = None, ticket: str | None = None
+    ) -> ClientConnection:
+        """A WebSocket on the job's feed: with ``ticket`` (as a browser does), else with the
+        token (``token``, or this client's) in the handshake's Authorization header."""
+        token = self.token if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token and ticket is None else None
+        url = self.ws_url(job_id, ticket=ticket)
+        return connect(url, open_timeout=10, close_timeout=5, additional_headers=headers)
 
     def follow(self, job_id: str, timeout: float = FEED_TIMEOUT_S) -> list[dict[str, Any]]:
         """Every message of the job's feed until the server closes it after the last one."""
@@ -213,15 +226,18 @@ def check_progress(messages: list[dict[str, Any]], frames_total: int) -> None:
         percent = message["percent"]
 
 
-def check_complete_feed(messages: list[dict[str, Any]], job_id: str, frames_total: int) -> None:
-    """Progress messages, then exactly one ``complete`` naming the download."""
+def check_complete_feed(
+    messages: list[dict[str, Any]], job_id: str, frames_total: int, *, signed: bool = False
+) -> None:
+    """Progress messages, then exactly one ``complete`` naming the download (a signed link when
+    the API has tokens)."""
     *progress, last = messages
     check_progress(progress, frames_total)
-    assert last == {
-        "type": "complete",
-        "url": f"/api/exports/{job_id}/download",
-        "percent": 100.0,
-    }, messages
+    assert set(last) == {"type", "url", "percent"}, messages
+    assert (last["type"], last["percent"]) == ("complete", 100.0), messages
+    path, _, query = str(last["url"]).partition("?")
+    assert path == f"/api/exports/{job_id}/download", messages
+    assert ("sig=" in query) == signed, messages
 
 
 def check_same_state(message: dict[str, Any], status: dict[str, Any]) -> None:
