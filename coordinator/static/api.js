@@ -1,5 +1,7 @@
-// The coordinator's API as the page uses it: JSON requests with the optional API token, links
-// that carry the token, and a WebSocket follower that reconnects with backoff.
+// The coordinator's API as the page uses it: JSON requests with the optional API token (always in
+// the Authorization header, never in a URL), and a WebSocket follower that reconnects with
+// backoff, opening each socket with a single-use ticket when a token is set. Download links come
+// from the server already signed for a short while, so the page uses them as they are.
 
 const TOKEN_KEY = "framefarm.apiToken";
 let memoryToken = ""; // used when localStorage is unavailable
@@ -33,15 +35,6 @@ function currentToken() {
   return getToken() || memoryToken;
 }
 
-/** `url` with `?token=` added when a token is set (for links, media and WebSockets). */
-export function withToken(url) {
-  const token = currentToken();
-  if (!token) return url;
-  const parsed = new URL(url, window.location.href);
-  parsed.searchParams.set("token", token);
-  return parsed.origin === window.location.origin ? parsed.pathname + parsed.search : parsed.href;
-}
-
 /** A JSON request: resolves {status, ok, data}; throws Unauthorized on 401, Error when offline. */
 export async function request(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
@@ -69,6 +62,41 @@ export async function request(path, { method = "GET", body } = {}) {
   return { status: response.status, ok: response.ok, data };
 }
 
+const DOWNLOAD_PATH = /^\/api\/exports\/([^/]+)\/download$/;
+const LINK_MARGIN_S = 15; // a link this close to its expiry is re-signed before it is followed
+
+/**
+ * Download links are signed by the server for a few minutes (`exp` in the link). A click on one
+ * that has expired, or is about to, first asks the export's status for a fresh link and then
+ * follows that, so a link left on screen keeps working; the token itself never goes in a URL.
+ */
+export function keepDownloadLinksFresh() {
+  document.addEventListener(
+    "click",
+    async (event) => {
+      const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
+      if (!link || link.dataset.resigned === "1") return;
+      const url = new URL(link.href, window.location.href);
+      const match = DOWNLOAD_PATH.exec(url.pathname);
+      const expires = Number(url.searchParams.get("exp"));
+      if (url.origin !== window.location.origin || !match || !expires) return;
+      if (expires - Date.now() / 1000 > LINK_MARGIN_S) return;
+      event.preventDefault();
+      try {
+        const response = await request(`/api/exports/${match[1]}`);
+        if (!response.ok || !response.data?.download_url) return;
+        link.href = response.data.download_url;
+      } catch {
+        return; // offline, or the token is gone: the other requests say so
+      }
+      link.dataset.resigned = "1";
+      link.click();
+      delete link.dataset.resigned;
+    },
+    true,
+  );
+}
+
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
 /**
@@ -91,11 +119,32 @@ export class ExportFollower {
     this.connect();
   }
 
-  connect() {
+  /** The socket's path: with a token, a single-use ticket asked for with the token in the
+   * Authorization header (a browser cannot set headers on a WebSocket); null when the follower
+   * stopped or will retry. */
+  async socketPath() {
+    const path = `/ws/exports/${encodeURIComponent(this.jobId)}`;
+    if (!currentToken()) return path;
+    try {
+      const response = await request(`${path.replace("/ws/", "/api/")}/ticket`, { method: "POST" });
+      if (this.finished) return null;
+      if (response.status === 404) this.stop("onMissing");
+      else if (response.ok && response.data?.events_url) return response.data.events_url;
+      else this.retry();
+    } catch (error) {
+      if (this.finished) return null;
+      if (error instanceof Unauthorized) this.stop("onUnauthorized");
+      else this.retry();
+    }
+    return null;
+  }
+
+  async connect() {
     this.timer = null;
     if (this.finished) return;
+    const path = await this.socketPath();
+    if (path === null || this.finished) return;
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const path = withToken(`/ws/exports/${encodeURIComponent(this.jobId)}`);
     const socket = new WebSocket(`${scheme}//${window.location.host}${path}`);
     let opened = false;
     this.socket = socket;

@@ -1,7 +1,7 @@
 // The export in the panel: start it, follow its WebSocket (progress, then complete or error),
 // cancel it, and preview and offer the result.
 
-import { ExportFollower, Unauthorized, request, withToken } from "./api.js";
+import { ExportFollower, Unauthorized, request } from "./api.js";
 import { clock, trim } from "./format.js";
 import {
   $,
@@ -217,7 +217,7 @@ async function complete(job, url) {
   $("stat-eta").textContent = "0:00";
   $("running-actions").hidden = true;
   const download = $("download");
-  download.href = withToken(url);
+  download.href = url;
   const label = job.meta?.format ? FORMATS[job.meta.format]?.label : null;
   $("download-label").textContent = label ? `Download ${label}` : "Download";
   $("result-info").replaceChildren();
@@ -262,7 +262,7 @@ const NO_PRORES = "Browsers cannot play ProRes: download the .mov to watch it.";
 /** A <video> (or <img> for GIF); when the format is unknown, try video, then image. */
 function showPreview(url, knownFormat) {
   const box = $("preview");
-  const src = withToken(url);
+  const src = url;
   const unavailable = (why) => box.replaceChildren(el("p", { class: "empty" }, why));
   const image = () => {
     const img = el("img", { src, alt: "Preview of the exported GIF" });

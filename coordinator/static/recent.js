@@ -1,7 +1,7 @@
 // The list of recent exports: refreshed after each export and every few seconds while any
 // is running; each row can be shown in the export panel or downloaded.
 
-import { Unauthorized, request, withToken } from "./api.js";
+import { Unauthorized, request } from "./api.js";
 import {
   $,
   PHASE_LABELS,
@@ -112,7 +112,7 @@ function recentRow(item) {
         "a",
         {
           class: "btn btn-small",
-          href: withToken(item.download_url),
+          href: item.download_url,
           download: "",
           "data-key": `download-${item.job_id}`,
         },

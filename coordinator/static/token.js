@@ -1,6 +1,7 @@
-// The optional API token: asked for when the server answers 401, kept in localStorage.
+// The optional API token: asked for when the server answers 401, kept in localStorage, sent
+// only in Authorization headers (api.js); signed download links are kept fresh.
 
-import { getToken, setToken } from "./api.js";
+import { getToken, keepDownloadLinksFresh, setToken } from "./api.js";
 import { $, state } from "./page.js";
 
 /** Show the token form saying why; `retry` (if any) runs once a token is saved. */
@@ -26,6 +27,7 @@ function updateTokenToggle() {
 /** Wire the token form; `onSaved` runs after a token is saved (before any pending retry). */
 export function setupToken(onSaved) {
   updateTokenToggle();
+  keepDownloadLinksFresh();
   $("token-toggle").addEventListener("click", () => {
     const form = $("token-form");
     form.hidden = !form.hidden;

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -742,11 +743,23 @@ def test_following_an_export_the_server_does_not_know_ends_in_an_alert(session: 
 
 
 def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Path) -> None:
+    """The token goes in Authorization headers only: never in a URL the browser requests (the
+    WebSocket opens with a single-use ticket, the download link is signed), so never in the
+    coordinator's access log either. The musician is an ordinary (not admin) principal."""
+    tokens = f"musician:{TOKEN},someone-else:another-token"
     with (
-        running_coordinator(tmp_path / "secured", FRAMEFARM_API_TOKEN=TOKEN) as secured,
+        running_coordinator(
+            tmp_path / "secured",
+            FRAMEFARM_API_TOKENS=tokens,
+            # Links as short-lived as allowed: every click re-signs the link it follows first.
+            FRAMEFARM_DOWNLOAD_EXPIRES_SECONDS="10",
+        ) as secured,
         _session(browser, secured) as session,
     ):
         page = session.page
+        urls: list[str] = []
+        page.on("request", lambda request: urls.append(request.url))
+        page.on("websocket", lambda socket: urls.append(socket.url))
         session.open()
         token_field = page.get_by_label("API token", exact=True)
         expect(token_field).to_be_visible()  # the recent list got a 401
@@ -768,13 +781,55 @@ def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Pat
         job_id = session.start()
         download = page.get_by_role("link", name="Download MP4")
         expect(download).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
-        expect(download).to_have_attribute("href", f"/api/exports/{job_id}/download?token={TOKEN}")
+        signed = re.compile(rf"^/api/exports/{job_id}/download\?p=musician&exp=\d+&sig=\w+$")
+        expect(download).to_have_attribute("href", signed)
+        stale = expired_link(download.get_attribute("href") or "")
+        clicked = len(urls)
         with page.expect_download() as downloading:
-            download.click()
+            download.click()  # re-signed first: the link on screen has expired
         assert downloading.value.failure() is None
+        assert link_expiry(downloading.value.url) > stale
         assert secured.get(f"/api/exports/{job_id}", token=TOKEN)["phase"] == "complete"
+        try:  # another principal's token does not see it
+            secured.get(f"/api/exports/{job_id}", token="another-token")
+            raise AssertionError("another principal read the export")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
 
         page.reload()  # the stored token is used straight away
         expect(page.locator(f'#recent-body tr[data-job="{job_id}"]')).to_contain_text("Complete")
         expect(token_field).to_be_hidden()
         assert session.console.unexpected("status of 401 ") == []
+
+    check_no_token_in_urls(urls, job_id, clicked, secured.log.read_text())
+
+
+def check_no_token_in_urls(urls: list[str], job_id: str, clicked: int, log: str) -> None:
+    """No URL the browser asked for holds the token: sockets opened with tickets, a download
+    link re-signed (a status request) between the click (``urls[clicked]``) and the download;
+    and the coordinator's access log holds no token, its tickets redacted."""
+    assert [url for url in urls if TOKEN in url or "token=" in url] == []
+    sockets = [url for url in urls if "/ws/exports/" in url]
+    assert sockets and all(re.search(r"\?ticket=[\w-]+$", url) for url in sockets), sockets
+    signed = [i for i, url in enumerate(urls) if "/download?p=musician&" in url]
+    assert signed and signed[0] < clicked, urls  # the preview, from the link it was given
+    downloads = [i for i in signed if i >= clicked]
+    assert downloads, urls
+    fresh = urls[clicked : downloads[0]]  # the status gave a fresh link between click and GET
+    assert any(url.endswith(f"/api/exports/{job_id}") for url in fresh), urls
+    assert f'"POST /api/exports/{job_id}/ticket HTTP/1.1" 200' in log  # the access log is on
+    assert TOKEN not in log and "ticket=[redacted]" in log
+
+
+def link_expiry(url: str) -> int:
+    match = re.search(r"[?&]exp=(\d+)", url)
+    assert match is not None, url
+    return int(match.group(1))
+
+
+def expired_link(href: str) -> int:
+    """Wait until the signed link ``href`` has expired; its expiry time."""
+    expires = link_expiry(href)
+    while time.time() <= expires:  # the condition is the clock itself (at most the lifetime)
+        time.sleep(0.2)
+    return expires
