@@ -110,8 +110,8 @@ class LinkSigner:
     def verify(self, job_id: str, query: dict[str, list[str]]) -> str | None:
         """The principal a valid, unexpired link was signed for; None otherwise."""
         name, expires, sig = (query.get(k, [""])[0] for k in ("p", "exp", "sig"))
-        if not (name and expires.isdigit() and sig):
-            return None
+        if not (name and sig and expires.isascii() and expires.isdigit() and len(expires) <= 12):
+            return None  # (a longer number is no time this link could have, nor int()-safe)
         expected = self._sig(job_id, name, int(expires))
         if not hmac.compare_digest(sig.encode(), expected.encode()):
             return None

@@ -236,6 +236,8 @@ def test_links_expire_and_tickets_expire() -> None:
     now[0] += 61
     assert signer.verify("ab", query) is None
     assert LinkSigner(b"x" * 32, 60, clock=lambda: 1000.0).verify("ab", query) is None  # key
+    for exp in ("9" * 5000, "١٢٣", "-1", ""):  # hostile expiries are refused, not a 500
+        assert signer.verify("ab", {**query, "exp": [exp]}) is None
 
     book = TicketBook(lifetime_s=30, clock=lambda: now[0])
     ticket = book.issue("ab", alice)
