@@ -64,7 +64,7 @@ Summary = dict[str, float]
 
 STAGE_LABELS = {
     "scene_state": "scene state (SceneModel.at)",
-    "scene_pass": "scene pass (8× MSAA + resolve)",
+    "scene_pass": "scene pass (MSAA as react-postprocessing + resolve)",
     "bloom": "bloom (mipmap blur)",
     "output_pass": "output pass (tone map + sRGB)",
     "readback": "readback (RGB, 1 alignment)",

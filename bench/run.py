@@ -779,7 +779,7 @@ def farm_time(
 
 STAGE_LABELS = {
     "scene_state": "scene state (SceneModel.at)",
-    "scene_pass": "GL scene pass (8× MSAA)",
+    "scene_pass": "GL scene pass (MSAA)",
     "bloom": "GL bloom",
     "output_pass": "GL output pass",
     "readback": "readback (RGB)",

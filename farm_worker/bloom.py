@@ -1,18 +1,23 @@
 """Bloom passes: pmndrs postprocessing's mipmap-blur BloomEffect, and three.js UnrealBloomPass.
 
-``MipmapBloom`` follows pmndrs/postprocessing v6.37: src/effects/BloomEffect.js wiring,
-src/passes/MipmapBlurPass.js sizes and loops, and the luminance / downsampling / upsampling
-shaders cited in shaders/*.glsl. Each pass takes the resolved HDR scene and returns a texture to
-add to it, scaled by ``scale`` (``intensity`` here; UnrealBloomPass's composite is pre-scaled).
+``MipmapBloom`` follows pmndrs/postprocessing (current: 6.39.6): src/effects/BloomEffect.js
+wiring, src/passes/MipmapBlurPass.js sizes and loops, and the luminance / downsampling /
+upsampling shaders cited in shaders/*.glsl. Two formulas changed between the releases a project
+may select (``compat.postprocessing``): the luminance mask (6.37.7) and the downsample's outer
+weight (6.38.3); ``PostprocessingFormulas`` picks them. Each pass takes the resolved HDR scene and
+returns a texture to add to it, scaled by ``scale`` (``intensity`` here; UnrealBloomPass's
+composite is pre-scaled).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Protocol
 
 import moderngl
 
+from common.format.compat import Release
 from common.format.project import PmndrsBloom
 from farm_worker.gl import program, uniform
 from farm_worker.targets import Target
@@ -24,6 +29,27 @@ class BloomPass(Protocol):
     def render(self, source: Target) -> moderngl.Texture: ...
 
     def release(self) -> None: ...
+
+
+MASK_LUMINANCE_SINCE: Release = (6, 37, 7)
+"""luminance.frag outputs ``texel * mask`` from here; before, ``rgb * clamp(mask * L, 0, 1)``."""
+OUTER_WEIGHT_ROUNDED_SINCE: Release = (6, 38, 3)
+"""convolution.downsampling.frag's WEIGHT_OUTER is 0.05556 from here; 0.0555555 before."""
+
+
+@dataclass(frozen=True)
+class PostprocessingFormulas:
+    """The bloom formulas of one postprocessing release (checked against the npm builds)."""
+
+    legacy_luminance: bool
+    weight_outer: str  # as the release's shader spells it, so GL and the references agree
+
+    @classmethod
+    def of(cls, release: Release) -> PostprocessingFormulas:
+        return cls(
+            legacy_luminance=release < MASK_LUMINANCE_SINCE,
+            weight_outer="0.05556" if release >= OUTER_WEIGHT_ROUNDED_SINCE else "0.0555555",
+        )
 
 
 def mip_sizes(size: tuple[int, int], levels: int) -> list[tuple[int, int]]:
@@ -44,12 +70,20 @@ def _js_round(value: float) -> int:
 class MipmapBloom:
     """Luminance (full resolution) -> ``levels`` downsamples -> ``levels - 1`` upsamples."""
 
-    def __init__(self, ctx: moderngl.Context, size: tuple[int, int], settings: PmndrsBloom) -> None:
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        size: tuple[int, int],
+        settings: PmndrsBloom,
+        formulas: PostprocessingFormulas,
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
         self.scale = settings.intensity
-        self.luminance = program(ctx, "luminance")
-        self.downsample = program(ctx, "downsample")
+        self.luminance = program(
+            ctx, "luminance", {"LEGACY_LUMINANCE": str(int(formulas.legacy_luminance))}
+        )
+        self.downsample = program(ctx, "downsample", {"WEIGHT_OUTER": formulas.weight_outer})
         self.upsample = program(ctx, "upsample")
         self.vao = ctx.vertex_array(self.luminance, [])
         self.down_vao = ctx.vertex_array(self.downsample, [])

@@ -8,7 +8,15 @@ from common.format.project import Visualizer
 from farm_worker.gl import program, uniform
 from farm_worker.targets import Target
 
-TONE_MAPPING_IDS = {"none": 0, "aces": 1, "agx": 2, "neutral": 3, "reinhard": 4}
+TONE_MAPPING_IDS = {
+    "none": 0,
+    "aces": 1,
+    "agx": 2,
+    "neutral": 3,
+    "reinhard": 4,
+    "cineon": 5,
+    "linear": 6,
+}
 
 
 class OutputPass:

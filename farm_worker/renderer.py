@@ -18,7 +18,7 @@ from common.errors import Issue, LimitExceeded
 from common.format.project import PmndrsBloom, Project
 from common.scene.visuals import Scene, SceneModel
 from common.timing.exact import Rational
-from farm_worker.bloom import BloomPass, MipmapBloom
+from farm_worker.bloom import BloomPass, MipmapBloom, PostprocessingFormulas
 from farm_worker.output_pass import OutputPass
 from farm_worker.scene_pass import ScenePass
 from farm_worker.targets import Target
@@ -40,7 +40,10 @@ def make_bloom(ctx: moderngl.Context, size: tuple[int, int], project: Project) -
     """The project's bloom pass, or None when it adds nothing (intensity or strength 0)."""
     settings = project.visualizer.bloom
     if isinstance(settings, PmndrsBloom):
-        return MipmapBloom(ctx, size, settings) if settings.intensity > 0 else None
+        if settings.intensity <= 0:
+            return None
+        formulas = PostprocessingFormulas.of(project.compat.postprocessing_release)
+        return MipmapBloom(ctx, size, settings, formulas)
     from farm_worker.unreal_bloom import UnrealBloom
 
     return UnrealBloom(ctx, size, settings) if settings.strength > 0 else None

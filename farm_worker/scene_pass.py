@@ -12,7 +12,9 @@ from farm_worker.meshes import mesh_for
 from farm_worker.targets import MultisampleTarget, Target
 
 FLOATS_PER_INSTANCE = 16 + 3  # model matrix (column-major) + emission
-R3F_MULTISAMPLING = 8  # react-postprocessing's EffectComposer default
+R3F_MULTISAMPLING = 4
+"""@react-three/postprocessing's ``<EffectComposer multisampling>`` default: 4 from 3.2.0 (current
+3.2.2), 8 up to 3.1.x. Clamped to the driver's maximum, as three's getSafeSamples does."""
 
 
 class _KindDrawer:

@@ -1,10 +1,14 @@
 """three.js UnrealBloomPass as a BloomPass, so projects made with the seed's bloom render as it did.
 
 Follows three.js examples/jsm/postprocessing/UnrealBloomPass.js and
-examples/jsm/shaders/LuminosityHighPassShader.js as they are after PR #31528 (r179): a half
-resolution high pass, five mips of separable, un-normalised gaussian blur (kernel sizes 6..22,
-sigma = size / 3), and a half-resolution composite 3 * strength * sum(lerpBloomFactor(f) * blur)
-that three adds onto the scene (AdditiveBlending, premultiplied: ONE, ONE). The composite is
+examples/jsm/shaders/LuminosityHighPassShader.js of r182-r185 (npm three 0.182.0-0.185.0, checked
+against the published builds): PR #31528's kernels (first published in r181; r179 still has the
+older, renormalised kernels 3..11) and r182's ``3 * strength`` composite. From r186 the blur
+merges adjacent taps into one bilinear fetch each: the same sum up to the GPU's filtering
+precision (within 1 level of r187 on the 8-bit output, tests/fidelity). A half-resolution high
+pass, five mips of separable, un-normalised gaussian blur (kernel sizes 6..22, sigma = size / 3),
+and a half-resolution composite 3 * strength * sum(lerpBloomFactor(f) * blur) that three adds onto
+the scene (AdditiveBlending, premultiplied: ONE, ONE). The composite is
 already scaled, so ``scale`` is 1 and the output pass adds it as it is.
 """
 

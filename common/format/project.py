@@ -129,7 +129,7 @@ Bloom = Annotated[
 class Visualizer(StrictModel):
     background: HexColour = "#000000"
     camera: Camera = Camera()
-    tone_mapping: Literal["none", "aces", "agx", "neutral", "reinhard"] = "none"
+    tone_mapping: Literal["none", "aces", "agx", "neutral", "reinhard", "cineon", "linear"] = "none"
     exposure: Annotated[float, Field(gt=0, le=100)] = 1.0
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     bloom: Bloom = PmndrsBloom()

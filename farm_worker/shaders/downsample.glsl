@@ -1,6 +1,7 @@
-// Bloom step 2a: pmndrs postprocessing v6.37 src/materials/glsl/convolution.downsampling.frag.
+// Bloom step 2a: pmndrs postprocessing src/materials/glsl/convolution.downsampling.frag.
 // 13 taps in texels of the source: (+-1,+-1) weigh 0.125; (+-2,+-2), (0,+-2), (+-2,0) and the
-// centre weigh 0.0555555; taps outside [0,1] contribute 0 and are not renormalised.
+// centre weigh WEIGHT_OUTER (0.05556 from 6.38.3, 0.0555555 before; set by
+// bloom.py); taps outside [0,1] contribute 0 and are not renormalised.
 // clampToBorder is decided in integers: for even source sizes the edge taps land exactly on
 // uv = 0 or 1, where float rounding would make the result driver-dependent. Tap k of output
 // pixel i is inside iff 0 <= (2i + 1) * Ws + 2k * Wd <= 2 * Wd * Ws (the exact form of
@@ -9,7 +10,6 @@
 #include "fullscreen_vertex"
 #elif defined FRAGMENT_SHADER
 #define WEIGHT_INNER 0.125
-#define WEIGHT_OUTER 0.0555555
 uniform sampler2D inputBuffer;
 uniform vec2 texelSize;
 uniform ivec2 targetSize;

@@ -1,7 +1,8 @@
 // Final pass: scene + bloom, tone mapping, sRGB encoding, 8-bit quantisation, rows flipped.
-// Composite: pmndrs postprocessing v6.37 src/effects/glsl/bloom.frag (texel.rgb * intensity) with
+// Composite: pmndrs postprocessing src/effects/glsl/bloom.frag (texel.rgb * intensity) with
 // BlendFunction.ADD at opacity 1 (src/effects/blending/glsl/add.frag: mix(x, x + y, opacity)).
-// Tone mapping: three.js src/renderers/shaders/ShaderChunk/tonemapping_pars_fragment.glsl.js.
+// Tone mapping: three.js src/renderers/shaders/ShaderChunk/tonemapping_pars_fragment.glsl.js (r187;
+// the same functions postprocessing's ToneMappingEffect and three's OutputPass call).
 // sRGB: three.js colorspace_pars_fragment.glsl.js sRGBTransferOETF (note its 0.41666 exponent).
 #if defined VERTEX_SHADER
 #include "fullscreen_vertex"
@@ -14,6 +15,17 @@ in vec2 vUv;
 out vec4 frag_color;
 
 #define saturate(a) clamp(a, 0.0, 1.0)
+
+vec3 LinearToneMapping(vec3 color) {
+    return saturate(toneMappingExposure * color);
+}
+
+// filmic operator by Jim Hejl and Richard Burgess-Dawson (three r168+; postprocessing's CINEON)
+vec3 CineonToneMapping(vec3 color) {
+    color *= toneMappingExposure;
+    color = max(vec3(0.0), color - 0.004);
+    return pow((color * (6.2 * color + 0.5)) / (color * (6.2 * color + 1.7) + 0.06), vec3(2.2));
+}
 
 vec3 ReinhardToneMapping(vec3 color) {
     color *= toneMappingExposure;
@@ -117,6 +129,10 @@ void main() {
     color = NeutralToneMapping(color);
 #elif TONE_MAPPING == 4
     color = ReinhardToneMapping(color);
+#elif TONE_MAPPING == 5
+    color = CineonToneMapping(color);
+#elif TONE_MAPPING == 6
+    color = LinearToneMapping(color);
 #endif
     color = saturate(sRGBTransferOETF(max(color, vec3(0.0))));
     frag_color = vec4(floor(color * 255.0 + 0.5) / 255.0, 1.0);

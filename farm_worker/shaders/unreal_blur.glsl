@@ -1,5 +1,5 @@
 // three.js UnrealBloomPass step 2: the separable blur of examples/jsm/postprocessing/
-// UnrealBloomPass.js (_getSeparableBlurMaterial, current three after PR #31528). KERNEL_RADIUS taps
+// UnrealBloomPass.js (_getSeparableBlurMaterial of r182-r185: PR #31528, r181+). KERNEL_RADIUS taps
 // each side, coefficients 0.39894 * exp(-0.5 i^2 / sigma^2) / sigma with sigma = KERNEL_RADIUS / 3,
 // NOT renormalised; offsets are direction * invSize * i, invSize = 1 / the output mip's size.
 #if defined VERTEX_SHADER

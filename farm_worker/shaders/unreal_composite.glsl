@@ -1,6 +1,6 @@
 // three.js UnrealBloomPass step 3, half resolution: the composite material of
-// examples/jsm/postprocessing/UnrealBloomPass.js (_getCompositeMaterial, current three after
-// PR #31528): bloom = 3 * strength * sum(lerpBloomFactor(f_i) * tint_i * blur_i), with
+// examples/jsm/postprocessing/UnrealBloomPass.js (_getCompositeMaterial, three r182 and later:
+// the 3.0 factor and premultiplied blending came in r182): bloom = 3 * strength * sum(lerpBloomFactor(f_i) * tint_i * blur_i), with
 // lerpBloomFactor(f) = mix(f, 1.2 - f, radius). The renderer then adds it (blend ONE, ONE).
 #if defined VERTEX_SHADER
 #include "fullscreen_vertex"

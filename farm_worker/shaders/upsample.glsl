@@ -1,4 +1,4 @@
-// Bloom step 2b: pmndrs postprocessing v6.37 src/materials/glsl/convolution.upsampling.frag.
+// Bloom step 2b: pmndrs postprocessing (6.37.2 - 6.39.6, unchanged) src/materials/glsl/convolution.upsampling.frag.
 // A 3x3 tent (1/16 corners, 1/8 edges, 1/4 centre) in texels of the smaller input, then
 // mix(support, tent, radius) where support is the downsampled level of this size.
 #if defined VERTEX_SHADER

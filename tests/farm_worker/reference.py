@@ -1,7 +1,8 @@
 """A numpy model of the renderer's post-processing, written from the sources, not from the GLSL.
 
-It follows pmndrs/postprocessing v6.37 (luminance.frag, MipmapBlurPass.js,
-convolution.downsampling/upsampling.frag, bloom.frag with BlendFunction.ADD) and three.js
+It follows pmndrs/postprocessing (luminance.frag, MipmapBlurPass.js,
+convolution.downsampling/upsampling.frag, bloom.frag with BlendFunction.ADD; 6.39.6 by default,
+the formulas of an older release through ``PostprocessingFormulas``) and three.js
 (tonemapping_pars_fragment, colorspace_pars_fragment's sRGBTransferOETF), as quoted in
 /work/shared/RENDERING.md and the bloom research notes. It mirrors what the GPU does with the
 data: float32 arithmetic, RGBA16F render targets (every intermediate image is rounded to
@@ -19,32 +20,37 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from common.format.compat import CURRENT_POSTPROCESSING, parse_release
 from common.format.project import PmndrsBloom, Visualizer
-from farm_worker.bloom import mip_sizes
+from farm_worker.bloom import PostprocessingFormulas, mip_sizes
 
 Image = npt.NDArray[np.float32]
-ToneMapping = Literal["none", "aces", "agx", "neutral", "reinhard"]
+ToneMapping = Literal["none", "aces", "agx", "neutral", "reinhard", "cineon", "linear"]
 Ties = Literal["in", "out"]
 
 F32 = np.float32
 LUMINANCE_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], dtype=F32)  # three's luminance(), sRGB
+CURRENT = PostprocessingFormulas.of(parse_release(CURRENT_POSTPROCESSING))
 WEIGHT_INNER = F32(0.125)
-WEIGHT_OUTER = F32(0.0555555)
-DOWNSAMPLE_TAPS: tuple[tuple[float, float, np.float32], ...] = (
-    # (dx, dy, weight) in texels of the source, in convolution.downsampling.frag's order
-    (-1.0, 1.0, WEIGHT_INNER),
-    (1.0, 1.0, WEIGHT_INNER),
-    (-1.0, -1.0, WEIGHT_INNER),
-    (1.0, -1.0, WEIGHT_INNER),
-    (-2.0, 2.0, WEIGHT_OUTER),
-    (0.0, 2.0, WEIGHT_OUTER),
-    (2.0, 2.0, WEIGHT_OUTER),
-    (-2.0, 0.0, WEIGHT_OUTER),
-    (2.0, 0.0, WEIGHT_OUTER),
-    (-2.0, -2.0, WEIGHT_OUTER),
-    (0.0, -2.0, WEIGHT_OUTER),
-    (2.0, -2.0, WEIGHT_OUTER),
+INNER_TAPS = ((-1.0, 1.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0))
+OUTER_TAPS: tuple[tuple[float, float], ...] = (
+    (-2.0, 2.0),
+    (0.0, 2.0),
+    (2.0, 2.0),
+    (-2.0, 0.0),
+    (2.0, 0.0),
+    (-2.0, -2.0),
+    (0.0, -2.0),
+    (2.0, -2.0),
 )
+
+
+def downsample_taps(weight_outer: np.float32) -> tuple[tuple[float, float, np.float32], ...]:
+    """(dx, dy, weight) in texels of the source, in convolution.downsampling.frag's order."""
+    inner = tuple((dx, dy, WEIGHT_INNER) for dx, dy in INNER_TAPS)
+    return inner + tuple((dx, dy, weight_outer) for dx, dy in OUTER_TAPS)
+
+
 UPSAMPLE_TAPS: tuple[tuple[float, float, np.float32], ...] = (
     # convolution.upsampling.frag: a 3x3 tent in texels of the (smaller) input
     (-1.0, 1.0, F32(0.0625)),
@@ -101,12 +107,24 @@ def smoothstep(edge0: float, edge1: float, x: Image) -> Image:
     return f32(t * t * (F32(3.0) - F32(2.0) * t))
 
 
-def luminance_pass(image: Image, threshold: float, smoothing: float) -> Image:
-    """luminance.frag with COLOR (and THRESHOLD when threshold or smoothing > 0): RGBA16F."""
-    rgb = image[..., :3].astype(F32)
+def luminance_pass(
+    image: Image, threshold: float, smoothing: float, *, legacy: bool = False
+) -> Image:
+    """luminance.frag with COLOR (and THRESHOLD when threshold or smoothing > 0): RGBA16F.
+
+    6.37.7+: ``texel * mask``; ``legacy`` (6.37.2-6.37.6):
+    ``vec4(rgb * clamp(mask * L), mask * L)``.
+    """
+    rgba = np.ones((*image.shape[:2], 4), dtype=F32)
+    rgba[..., : image.shape[2]] = image[..., :4]
+    rgb = rgba[..., :3]
     lum = (rgb @ LUMINANCE_WEIGHTS).astype(F32)
+    mask = np.ones_like(lum)
     if threshold > 0 or smoothing > 0:
-        lum = smoothstep(threshold, threshold + smoothing, lum) * lum
+        mask = smoothstep(threshold, threshold + smoothing, lum)
+    if not legacy:
+        return half(rgba * mask[..., None])
+    lum = mask * lum
     out = np.empty((*image.shape[:2], 4), dtype=F32)
     out[..., :3] = rgb * np.clip(lum, 0.0, 1.0)[..., None]
     out[..., 3] = lum
@@ -167,11 +185,17 @@ def border_ties(size: tuple[int, int], levels: int) -> bool:
     return any(w % 2 == 0 or h % 2 == 0 for w, h in sources)
 
 
-def downsample(source: Image, size: tuple[int, int], ties: Ties = "in") -> Image:
+def downsample(
+    source: Image,
+    size: tuple[int, int],
+    ties: Ties = "in",
+    formulas: PostprocessingFormulas = CURRENT,
+) -> Image:
     """convolution.downsampling.frag (13 taps, clampToBorder) into a ``size`` RGBA16F target."""
-    total = _convolve(source, size, DOWNSAMPLE_TAPS, border=ties)
+    weight_outer = F32(float(formulas.weight_outer))
+    total = _convolve(source, size, downsample_taps(weight_outer), border=ties)
     u, v = pixel_centres(size)
-    total += WEIGHT_OUTER * sample(source, u, v)  # the centre tap, never outside
+    total += weight_outer * sample(source, u, v)  # the centre tap, never outside
     return half(total)
 
 
@@ -185,13 +209,19 @@ def upsample(previous: Image, support: Image, radius: float) -> Image:
     return half(base * (F32(1.0) - r) + tent * r)
 
 
-def mipmap_blur(luminance: Image, levels: int, radius: float, ties: Ties = "in") -> Image:
+def mipmap_blur(
+    luminance: Image,
+    levels: int,
+    radius: float,
+    ties: Ties = "in",
+    formulas: PostprocessingFormulas = CURRENT,
+) -> Image:
     """MipmapBlurPass.render: ``levels`` downsamples, then max(levels - 1, 1) upsamples."""
     sizes = mip_sizes((luminance.shape[1], luminance.shape[0]), levels)
     down = []
     previous = luminance
     for size in sizes:
-        previous = downsample(previous, size, ties)
+        previous = downsample(previous, size, ties, formulas)
         down.append(previous)
     # up[i] = mix(down[i], tent(previous), radius) for i = len(up) - 1 .. 0, starting from the
     # smallest mip; len(up) = max(levels - 1, 1) (the output target up[0] always exists)
@@ -200,14 +230,24 @@ def mipmap_blur(luminance: Image, levels: int, radius: float, ties: Ties = "in")
     return previous  # up[0], half resolution
 
 
-def bloom_texture(image: Image, bloom: PmndrsBloom, ties: Ties = "in") -> Image:
+def bloom_texture(
+    image: Image,
+    bloom: PmndrsBloom,
+    ties: Ties = "in",
+    formulas: PostprocessingFormulas = CURRENT,
+) -> Image:
     """The half-resolution RGBA texture ``MipmapBloom.render`` returns for an HDR ``image``.
 
     Every weight is >= 0, so for an image >= 0 the result only grows with each tap kept: whatever
     a driver does with border ties lies between ``ties="out"`` and ``ties="in"``.
     """
-    luminance = luminance_pass(half(image), bloom.luminance_threshold, bloom.luminance_smoothing)
-    return mipmap_blur(luminance, bloom.levels, bloom.radius, ties)
+    luminance = luminance_pass(
+        half(image),
+        bloom.luminance_threshold,
+        bloom.luminance_smoothing,
+        legacy=formulas.legacy_luminance,
+    )
+    return mipmap_blur(luminance, bloom.levels, bloom.radius, ties, formulas)
 
 
 def _matrix(*columns: tuple[float, float, float]) -> Image:
@@ -283,6 +323,16 @@ def tone_map(color: Image, mode: ToneMapping, exposure: float) -> Image:
     e = F32(exposure)
     if mode == "none":
         return c
+    if mode == "linear":
+        return f32(np.clip(e * c, 0.0, 1.0))
+    if mode == "cineon":
+        c = np.maximum(F32(0.0), c * e - F32(0.004))
+        return f32(
+            np.power(
+                (c * (F32(6.2) * c + F32(0.5))) / (c * (F32(6.2) * c + F32(1.7)) + F32(0.06)),
+                F32(2.2),
+            )
+        )
     if mode == "reinhard":
         c = c * e
         return np.clip(c / (F32(1.0) + c), 0.0, 1.0).astype(F32)
@@ -331,10 +381,15 @@ def encode(color: Image, visualizer: Visualizer) -> npt.NDArray[np.uint8]:
     return quantise(srgb)[::-1].copy()
 
 
-def post_process(image: Image, visualizer: Visualizer, ties: Ties = "in") -> npt.NDArray[np.uint8]:
+def post_process(
+    image: Image,
+    visualizer: Visualizer,
+    ties: Ties = "in",
+    formulas: PostprocessingFormulas = CURRENT,
+) -> npt.NDArray[np.uint8]:
     """What ``FrameRenderer.post_process`` returns for an HDR image (GL row order), as an array."""
     settings = visualizer.bloom
     if not isinstance(settings, PmndrsBloom):
         raise TypeError("the reference models the pmndrs mipmap bloom only")
-    bloom = bloom_texture(image, settings, ties) if settings.intensity > 0 else None
+    bloom = bloom_texture(image, settings, ties, formulas) if settings.intensity > 0 else None
     return encode(composite(image, bloom, settings.intensity), visualizer)

@@ -33,8 +33,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from common.format.compat import CURRENT_POSTPROCESSING, parse_release
 from common.format.project import PmndrsBloom, Project
-from farm_worker.bloom import MipmapBloom
+from farm_worker.bloom import MipmapBloom, PostprocessingFormulas
 from farm_worker.renderer import FrameRenderer, upload_hdr
 from tests.factories import project
 from tests.farm_worker import reference
@@ -55,14 +56,19 @@ class Case:
     smoothing: float = 0.03
     radius: float = 0.85
     levels: int = 4
+    postprocessing: str = CURRENT_POSTPROCESSING  # compat.postprocessing
 
     @property
     def id(self) -> str:
         w, h = self.size
         return (
             f"{w}x{h}-{self.tone_mapping}-e{self.exposure}-i{self.intensity}-t{self.threshold}"
-            f"-s{self.smoothing}-r{self.radius}-L{self.levels}"
+            f"-s{self.smoothing}-r{self.radius}-L{self.levels}-pp{self.postprocessing}"
         )
+
+    @property
+    def formulas(self) -> PostprocessingFormulas:
+        return PostprocessingFormulas.of(parse_release(self.postprocessing))
 
     def project(self) -> Project:
         return project(
@@ -77,7 +83,8 @@ class Case:
                     "radius": self.radius,
                     "levels": self.levels,
                 },
-            }
+            },
+            compat={"postprocessing": self.postprocessing},
         )
 
     def param(self) -> Any:
@@ -92,7 +99,7 @@ TONE_CASES = [
     Case(ODD, "none"),
     *(
         Case(ODD, mode, exposure)
-        for mode in ("aces", "agx", "neutral", "reinhard")
+        for mode in ("aces", "agx", "neutral", "reinhard", "cineon", "linear")
         for exposure in (1.0, 0.45, 2.5)
     ),
 ]
@@ -115,7 +122,12 @@ EVEN_CASES = [
     Case(EVEN, tone_mapping="reinhard", exposure=0.7, threshold=0.2, smoothing=0.1, levels=8),
     Case((64, 36), threshold=0.0, smoothing=0.3, radius=1.0, levels=5),
 ]
-ALL_CASES = TONE_CASES + BLOOM_CASES + THRESHOLD_CASES + EVEN_CASES
+COMPAT_CASES = [
+    # 6.37.6: the old luminance formula; 6.38.2: the new one with the old outer weight
+    *(Case(ODD, threshold=0.5, smoothing=0.5, postprocessing=pp) for pp in ("6.37.6", "6.38.2")),
+    Case(EVEN, threshold=0.0, smoothing=0.0, levels=8, postprocessing="6.37.2"),
+]
+ALL_CASES = TONE_CASES + BLOOM_CASES + THRESHOLD_CASES + EVEN_CASES + COMPAT_CASES
 
 
 def hdr_image(size: tuple[int, int], seed: int) -> npt.NDArray[np.float32]:
@@ -176,12 +188,14 @@ def test_post_process_matches_reference(
     finally:
         source.release()
     width, height = case.size
-    expected = reference.post_process(image, case.project().visualizer)
+    expected = reference.post_process(image, case.project().visualizer, formulas=case.formulas)
     assert_bytes_close(frame.reshape(height, width, 3), expected)
     assert gl_context.error == "GL_NO_ERROR"
 
 
-@pytest.mark.parametrize("case", [c.param() for c in BLOOM_CASES + THRESHOLD_CASES + EVEN_CASES])
+@pytest.mark.parametrize(
+    "case", [c.param() for c in BLOOM_CASES + THRESHOLD_CASES + EVEN_CASES + COMPAT_CASES]
+)
 def test_bloom_texture_matches_reference(
     gl_context: moderngl.Context, renderer_for: Any, case: Case
 ) -> None:
@@ -196,7 +210,7 @@ def test_bloom_texture_matches_reference(
         source.release()
     settings = case.project().visualizer.bloom
     assert isinstance(settings, PmndrsBloom)
-    expected = reference.bloom_texture(image, settings)
+    expected = reference.bloom_texture(image, settings, formulas=case.formulas)
     assert actual.shape == expected.shape
     assert expected[..., :3].max() > 0.05, "the case should produce some bloom"
     error = np.abs(actual - expected) - (BLOOM_ATOL + BLOOM_RTOL * np.abs(expected))
@@ -245,9 +259,13 @@ def test_even_sizes_lie_between_dropping_and_keeping_border_ties(
         assert (actual <= above + MAX_LEVELS_OFF).all()
 
 
-def test_luminance_pass_matches_reference(gl_context: moderngl.Context, renderer_for: Any) -> None:
-    """Step 1 alone: rgb * clamp(l, 0, 1) and alpha l, l = smoothstep(t, t + s, L) * L."""
-    case = Case(ODD, threshold=0.5, smoothing=0.5, levels=1)
+@pytest.mark.parametrize("release", [CURRENT_POSTPROCESSING, "6.37.7", "6.37.6"])
+def test_luminance_pass_matches_reference(
+    gl_context: moderngl.Context, renderer_for: Any, release: str
+) -> None:
+    """Step 1 alone. From 6.37.7: texel * smoothstep(t, t + s, L). Before: rgb * clamp(l, 0, 1)
+    and alpha l, with l = smoothstep(t, t + s, L) * L."""
+    case = Case(ODD, threshold=0.5, smoothing=0.5, levels=1, postprocessing=release)
     image = hdr_image(case.size, seed=5)
     bloom = renderer_for(case).bloom
     source = upload_hdr(gl_context, image)
@@ -256,9 +274,14 @@ def test_luminance_pass_matches_reference(gl_context: moderngl.Context, renderer
     finally:
         source.release()
     actual = read_rgba16f(bloom.luminance_target.texture)
-    expected = reference.luminance_pass(reference.half(image), 0.5, 0.5)
+    legacy = case.formulas.legacy_luminance
+    assert legacy == (release == "6.37.6")
+    expected = reference.luminance_pass(reference.half(image), 0.5, 0.5, legacy=legacy)
     np.testing.assert_allclose(actual, expected, rtol=2**-10, atol=2**-14)
-    assert (expected[..., 3] > 1).any(), "alpha is the unclamped l"
+    if legacy:
+        assert (expected[..., 3] > 1).any(), "alpha is the unclamped l"
+    else:
+        assert (expected[..., :3] > 1).any(), "bright texels pass unscaled"
 
 
 def test_mip_chain_sizes_follow_math_round(renderer_for: Any) -> None:

@@ -108,7 +108,7 @@ def test_background_everywhere_when_nothing_is_drawn(
     assert (frame == expected).all(), f"colours found: {np.unique(frame.reshape(-1, 3), axis=0)}"
 
 
-@pytest.mark.parametrize("tone_mapping", ["aces", "agx", "neutral", "reinhard"])
+@pytest.mark.parametrize("tone_mapping", ["aces", "agx", "neutral", "reinhard", "cineon", "linear"])
 def test_tone_mapped_background_is_uniform_and_as_three_maps_it(
     render: Callable[..., Frame], tone_mapping: str
 ) -> None:

@@ -1,4 +1,4 @@
-"""three.js UnrealBloomPass (examples/jsm/postprocessing/UnrealBloomPass.js, after PR #31528) in GL.
+"""three.js UnrealBloomPass (examples/jsm/postprocessing/UnrealBloomPass.js, r182-r185) in GL.
 
 The GL pass is checked against the numpy reference in ``unreal_reference.py``, and end to end
 through ``FrameRenderer``.

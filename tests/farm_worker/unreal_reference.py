@@ -1,7 +1,8 @@
 """A numpy UnrealBloomPass to check the GL one against, written from the three.js source directly.
 
 three.js examples/jsm/postprocessing/UnrealBloomPass.js and
-examples/jsm/shaders/LuminosityHighPassShader.js, current version (after PR #31528). Images are
+examples/jsm/shaders/LuminosityHighPassShader.js of r182-r185 (PR #31528's kernels, r181+, and the
+``3 * strength`` composite, r182+; r186+ merges taps pairwise into bilinear fetches). Images are
 (height, width, channels) arrays with rows bottom-first (GL order). ``texture()`` is modelled as GL
 bilinear filtering with clamp to edge: x = u * width - 0.5, the two texels floor(x) and
 floor(x) + 1 clamped to [0, width - 1], weighted by the fraction of x. Bilinear filtering is

@@ -828,7 +828,7 @@ VISUALIZER = [
     rejection(
         "visualizer.toneMapping",
         "filmic",
-        "'none', 'aces', 'agx', 'neutral' or 'reinhard'",
+        "'none', 'aces', 'agx', 'neutral', 'reinhard', 'cineon' or 'linear'",
         got="filmic",
         id="tone-mapping-unknown",
     ),
@@ -1188,7 +1188,9 @@ def test_hex_colours_are_normalised_to_lower_case() -> None:
     assert project.tracks[0].visual.color == "#ff2fd6"
 
 
-@pytest.mark.parametrize("tone_mapping", ["none", "aces", "agx", "neutral", "reinhard"])
+@pytest.mark.parametrize(
+    "tone_mapping", ["none", "aces", "agx", "neutral", "reinhard", "cineon", "linear"]
+)
 def test_every_tone_mapping_is_accepted(tone_mapping: str) -> None:
     project = parse_project(changed("visualizer.toneMapping", tone_mapping))
     assert project.visualizer.tone_mapping == tone_mapping
