@@ -1,15 +1,18 @@
 """three.js UnrealBloomPass as a BloomPass, so projects made with the seed's bloom render as it did.
 
 Follows three.js examples/jsm/postprocessing/UnrealBloomPass.js and
-examples/jsm/shaders/LuminosityHighPassShader.js of r182-r185 (npm three 0.182.0-0.185.0, checked
-against the published builds): PR #31528's kernels (first published in r181; r179 still has the
-older, renormalised kernels 3..11) and r182's ``3 * strength`` composite. From r186 the blur
-merges adjacent taps into one bilinear fetch each: the same sum up to the GPU's filtering
-precision (within 1 level of r187 on the 8-bit output, tests/fidelity). A half-resolution high
-pass, five mips of separable, un-normalised gaussian blur (kernel sizes 6..22, sigma = size / 3),
-and a half-resolution composite 3 * strength * sum(lerpBloomFactor(f) * blur) that three adds onto
-the scene (AdditiveBlending, premultiplied: ONE, ONE). The composite is
-already scaled, so ``scale`` is 1 and the output pass adds it as it is.
+examples/jsm/shaders/LuminosityHighPassShader.js of r186 and later (current: r187; checked against
+the published npm builds): PR #31528's kernels (first published in r181; r179 still has the
+older, renormalised kernels 3..11), r182's ``3 * strength`` composite, and r186's blur that
+merges taps i and i + 1 into one bilinear fetch at their weighted offset. r182-r185 take every
+tap separately: the same sum in exact arithmetic, but GPUs filter with reduced precision, and
+matching the fetches matches the browser (tests/fidelity: 65-73 dB against r187; about 50 dB
+with separate taps). A half-resolution high pass, five mips of separable, un-normalised
+gaussian blur (kernel sizes 6..22, sigma = size / 3), and a half-resolution composite 3 * strength *
+sum(lerpBloomFactor(f) * blur) that three adds onto the scene (AdditiveBlending, premultiplied:
+ONE, ONE). Intermediate targets are RGBA32F where three's are RGBA16F: llvmpipe rounds float16
+writes toward zero, which over twelve passes darkened the bloom by about half a level. The
+composite is already scaled, so ``scale`` is 1 and the output pass adds it as it is.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ KERNEL_SIZES = (6, 10, 14, 18, 22)
 BLOOM_FACTORS = (1.0, 0.8, 0.6, 0.4, 0.2)
 BLOOM_TINT = (1.0, 1.0, 1.0)
 SMOOTH_WIDTH = 0.01
+INTERMEDIATE_DTYPE = "f4"
+"""RGBA32F intermediates: see the module docstring (llvmpipe's float16 rounding)."""
 """UnrealBloomPass sets the high pass's ``smoothWidth`` to 0.01, whatever the threshold."""
 
 
@@ -38,6 +43,18 @@ def gaussian_coefficients(kernel_radius: int) -> tuple[float, ...]:
     return tuple(
         0.39894 * math.exp(-0.5 * i * i / (sigma * sigma)) / sigma for i in range(kernel_radius)
     )
+
+
+def merged_taps(kernel_radius: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """r186+: taps i and i + 1 as one bilinear fetch: offsets (i wa + (i + 1) wb) / w, weights w."""
+    coefficients = gaussian_coefficients(kernel_radius)
+    offsets, weights = [], []
+    for i in range(1, kernel_radius, 2):
+        wa = coefficients[i]
+        wb = coefficients[i + 1] if i + 1 < kernel_radius else 0.0
+        offsets.append((i * wa + (i + 1) * wb) / (wa + wb))
+        weights.append(wa + wb)
+    return tuple(offsets), tuple(weights)
 
 
 def unreal_mip_sizes(size: tuple[int, int]) -> list[tuple[int, int]]:
@@ -55,12 +72,15 @@ class UnrealBloom:
         self.settings = settings
         self.scale = 1.0  # the composite already includes 3 * strength
         sizes = unreal_mip_sizes(size)
-        self.bright = Target(ctx, sizes[0])
-        self.horizontal = [Target(ctx, s) for s in sizes]
-        self.vertical = [Target(ctx, s) for s in sizes]
+        self.bright = Target(ctx, sizes[0], dtype=INTERMEDIATE_DTYPE)
+        self.horizontal = [Target(ctx, s, dtype=INTERMEDIATE_DTYPE) for s in sizes]
+        self.vertical = [Target(ctx, s, dtype=INTERMEDIATE_DTYPE) for s in sizes]
 
         self.highpass = program(ctx, "unreal_highpass")
-        self.blurs = [program(ctx, "unreal_blur", {"KERNEL_RADIUS": str(k)}) for k in KERNEL_SIZES]
+        self.blurs = [
+            program(ctx, "unreal_blur", {"KERNEL_PAIRS": str(len(merged_taps(k)[0]))})
+            for k in KERNEL_SIZES
+        ]
         self.composite = program(ctx, "unreal_composite")
         self.highpass_vao = ctx.vertex_array(self.highpass, [])
         self.blur_vaos = [ctx.vertex_array(blur, []) for blur in self.blurs]
@@ -77,7 +97,9 @@ class UnrealBloom:
                 blur,
                 colorTexture=0,
                 invSize=(1 / width, 1 / height),
-                gaussianCoefficients=gaussian_coefficients(kernel),
+                centerWeight=gaussian_coefficients(kernel)[0],
+                gaussianOffsets=merged_taps(kernel)[0],
+                gaussianWeights=merged_taps(kernel)[1],
             )
         set_uniforms(
             self.composite,

@@ -1,5 +1,5 @@
 // three.js UnrealBloomPass step 1, half resolution: examples/jsm/shaders/LuminosityHighPassShader.js
-// (three r182-r187, unchanged since r179), as UnrealBloomPass sets it up (smoothWidth = 0.01, defaultColor
+// (three r179-r187, unchanged), as UnrealBloomPass sets it up (smoothWidth = 0.01, defaultColor
 // black, defaultOpacity 0): alpha = smoothstep(threshold, threshold + smoothWidth, L);
 // out = mix(vec4(0), texel, alpha). L is three's injected luminance(): Rec.709 weights.
 #if defined VERTEX_SHADER

@@ -1,4 +1,4 @@
-"""three.js UnrealBloomPass (examples/jsm/postprocessing/UnrealBloomPass.js, r182-r185) in GL.
+"""three.js UnrealBloomPass (examples/jsm/postprocessing/UnrealBloomPass.js, r186+) in GL.
 
 The GL pass is checked against the numpy reference in ``unreal_reference.py``, and end to end
 through ``FrameRenderer``.
@@ -18,7 +18,12 @@ from common.format.project import Project
 from common.format.project import UnrealBloom as UnrealBloomSettings
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer, as_image, make_bloom, upload_hdr
-from farm_worker.unreal_bloom import UnrealBloom, gaussian_coefficients, unreal_mip_sizes
+from farm_worker.unreal_bloom import (
+    UnrealBloom,
+    gaussian_coefficients,
+    merged_taps,
+    unreal_mip_sizes,
+)
 from tests.factories import note, project, track
 from tests.farm_worker import unreal_reference
 
@@ -68,8 +73,8 @@ def hdr_image(width: int, height: int, *, dim_patch: bool = True) -> npt.NDArray
 
 def run_pass(
     ctx: moderngl.Context, image: npt.NDArray[np.float32], settings: UnrealBloomSettings
-) -> npt.NDArray[np.float16]:
-    """The GL pass's half-resolution composite as a (height, width, 3) float16 array."""
+) -> npt.NDArray[np.float32]:
+    """The GL pass's half-resolution composite as a (height, width, 3) float array."""
     source = upload_hdr(ctx, image)
     bloom = UnrealBloom(ctx, (image.shape[1], image.shape[0]), settings)
     try:
@@ -77,8 +82,9 @@ def run_pass(
         assert ctx.error == "GL_NO_ERROR"
         assert bloom.scale == 1.0
         width, height = texture.size
-        data = np.frombuffer(texture.read(), dtype=np.float16).reshape(height, width, 4)
-        return data[..., :3].copy()
+        dtype = np.float16 if texture.dtype == "f2" else np.float32
+        data = np.frombuffer(texture.read(), dtype=dtype).reshape(height, width, 4)
+        return data[..., :3].astype(np.float32)
     finally:
         unbind(ctx)
         bloom.release()
@@ -94,6 +100,10 @@ def test_mip_sizes_and_coefficients_follow_three() -> None:
         total = weights[0] + 2 * sum(weights[1:])  # the continuous pdf: about 1, not renormalised
         assert total == pytest.approx(1.0, abs=0.01)
         assert total != pytest.approx(1.0, abs=1e-6)
+        offsets, pair_weights = merged_taps(kernel)  # r186+: the same taps, pairwise
+        assert len(offsets) == kernel // 2
+        assert sum(pair_weights) == pytest.approx(sum(weights[1:]), rel=1e-12)
+        assert all(2 * i + 1 <= o <= 2 * i + 2 for i, o in enumerate(offsets))
 
 
 @pytest.mark.parametrize("size", [(64, 48), (50, 38), (51, 37)])
@@ -105,8 +115,10 @@ def test_matches_numpy_reference(
 ) -> None:
     """GL composite == numpy reference within |gl - ref| <= 2e-2 + 2e-2 * |ref| (half floats).
 
-    Both store every pass in float16; what is left is float32 vs float64 arithmetic and the
-    driver's filtering precision.
+    The reference stores every pass in float16 (as three's targets) and samples each tap exactly;
+    the GL pass keeps float32 intermediates (llvmpipe rounds float16 writes toward zero) and
+    fetches merged tap pairs bilinearly (r186+), so what is left is rounding and the driver's
+    filtering precision.
     """
     image = hdr_image(*size)
     actual = run_pass(ctx, image, settings).astype(np.float64)

@@ -1,8 +1,10 @@
 """A numpy UnrealBloomPass to check the GL one against, written from the three.js source directly.
 
 three.js examples/jsm/postprocessing/UnrealBloomPass.js and
-examples/jsm/shaders/LuminosityHighPassShader.js of r182-r185 (PR #31528's kernels, r181+, and the
-``3 * strength`` composite, r182+; r186+ merges taps pairwise into bilinear fetches). Images are
+examples/jsm/shaders/LuminosityHighPassShader.js of r182 and later (PR #31528's kernels, r181+, and
+the ``3 * strength`` composite, r182+). r186+ merges taps i, i + 1 into one bilinear fetch at
+their weighted offset, which in exact arithmetic is the same sum; this model takes every tap
+exactly. Images are
 (height, width, channels) arrays with rows bottom-first (GL order). ``texture()`` is modelled as GL
 bilinear filtering with clamp to edge: x = u * width - 0.5, the two texels floor(x) and
 floor(x) + 1 clamped to [0, width - 1], weighted by the fraction of x. Bilinear filtering is
