@@ -161,6 +161,8 @@ function unrealComposer(spec, source) {
   return composer;
 }
 
+const kept = [];
+
 // One frame: spec {mode, width, height, toneMapping, exposure, ...bloom settings}, pixels as
 // base64 little-endian float32 RGBA rows, bottom row first. Returns base64 RGBA8, bottom row first.
 window.renderReference = (spec, pixelsBase64) => {
@@ -175,8 +177,9 @@ window.renderReference = (spec, pixelsBase64) => {
   renderer.setRenderTarget(null);
   const out = new Uint8Array(width * height * 4);
   gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, out);
-  composer.dispose();
-  source.dispose();
+  // Kept, not disposed: disposing its materials would release their programs, and SwiftShader
+  // takes most of a second to compile them again for the next case. The images are tiny.
+  kept.push(composer, source);
   return encodeBytes(out);
 };
 
