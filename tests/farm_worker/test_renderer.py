@@ -22,6 +22,7 @@ from common.format.project import Project
 from common.format.validation import load_project_file
 from common.scene.color import hex_to_linear
 from farm_worker.renderer import FrameRenderer, as_image
+from farm_worker.scene_pass import R3F_MULTISAMPLING
 from tests.factories import note, project, track
 from tests.farm_worker import make_golden, reference
 
@@ -265,6 +266,15 @@ def test_sizes_beyond_the_gl_limit_are_refused(
     assert field in message
     assert str(limit) in message
     assert str(width if field == "width" else height) in message
+
+
+def test_msaa_defaults_to_react_postprocessing_current_samples(
+    gl_context: moderngl.Context,
+) -> None:
+    """<EffectComposer multisampling> is 4 from @react-three/postprocessing 3.2.0 (8 before)."""
+    assert R3F_MULTISAMPLING == 4
+    with FrameRenderer(gl_context, load_project_file(DEMO), 32, 18) as r:
+        assert r.scene_pass.samples == min(4, gl_context.max_samples)
 
 
 def test_a_one_pixel_frame_renders(gl_context: moderngl.Context) -> None:
