@@ -18,8 +18,9 @@ import numpy.typing as npt
 import pytest
 
 from common.errors import LimitExceeded
+from common.format.compat import CURRENT_POSTPROCESSING
 from common.format.project import Project
-from common.format.validation import load_project_file
+from common.format.validation import load_project_file, parse_project, read_json_file
 from common.scene.color import hex_to_linear
 from farm_worker.renderer import FrameRenderer, as_image
 from farm_worker.scene_pass import R3F_MULTISAMPLING
@@ -204,7 +205,8 @@ def frame_times(indices: range | list[int]) -> list[Fraction]:
 RENDER_ONE_FRAME = """
 import hashlib, sys
 from fractions import Fraction
-from common.format.validation import load_project_file
+from common.format.compat import CURRENT_POSTPROCESSING
+from common.format.validation import load_project_file, parse_project, read_json_file
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
 ctx = create_context()
@@ -236,6 +238,20 @@ def test_demo_frames_are_not_black(render: Callable[..., Frame], seconds: Fracti
     assert frame.mean() > np.mean(BACKGROUND_RGB) + 1
     assert frame.max() >= 200, "something bright is on screen"
     assert footprint(frame).mean() > 0.01
+
+
+def test_compat_postprocessing_decides_the_bloom(render: Callable[..., Frame]) -> None:
+    """compat.postprocessing < 6.37.7 selects the old luminance (rgb * clamp(mask * L)): on the
+    demo, whose threshold (0.2) lets dim light bloom, its frames are darker; 6.37.7 is current."""
+    data = read_json_file(DEMO, "project")
+    frames = {}
+    for release in ("6.37.6", "6.37.7", CURRENT_POSTPROCESSING):
+        frames[release] = render(parse_project({**data, "compat": {"postprocessing": release}}), 1)
+    old, new = frames["6.37.6"].astype(float), frames[CURRENT_POSTPROCESSING].astype(float)
+    assert new.sum() > 1.05 * old.sum()
+    assert (new >= old - 1).all(), "the new mask never passes less light"
+    assert np.abs(frames["6.37.7"].astype(int) - new).max() <= 1  # only the outer weight moved
+    assert (render(load_project_file(DEMO), 1) == frames[CURRENT_POSTPROCESSING]).all()
 
 
 # --- sizes and GL hygiene ---------------------------------------------------------------------
