@@ -87,9 +87,7 @@ UNREAL_DEFAULTS: dict[str, Any] = {"strength": 0.25, "radius": 0.4, "threshold":
 class VisualCase:
     name: str
     mode: str = "pmndrs"
-    image: str = (
-        "shapes"  # "scene": our scene pass on examples/demo.json; "ring": light at the edge
-    )
+    image: str = "shapes"  # or "scene" (our scene pass on the demo), "ring" (edge light only)
     size: tuple[int, int] = SHAPES
     tone_mapping: str = "none"
     exposure: float = 1.0
