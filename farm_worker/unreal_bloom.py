@@ -22,7 +22,7 @@ import math
 import moderngl
 
 from common.format.project import UnrealBloom as UnrealBloomSettings
-from farm_worker.bloom import mip_sizes
+from farm_worker.bloom import INTERMEDIATE_DTYPE, mip_sizes
 from farm_worker.gl import program, set_uniforms, uniform
 from farm_worker.targets import Target
 
@@ -32,8 +32,6 @@ KERNEL_SIZES = (6, 10, 14, 18, 22)
 BLOOM_FACTORS = (1.0, 0.8, 0.6, 0.4, 0.2)
 BLOOM_TINT = (1.0, 1.0, 1.0)
 SMOOTH_WIDTH = 0.01
-INTERMEDIATE_DTYPE = "f4"
-"""RGBA32F intermediates: see the module docstring (llvmpipe's float16 rounding)."""
 """UnrealBloomPass sets the high pass's ``smoothWidth`` to 0.01, whatever the threshold."""
 
 
