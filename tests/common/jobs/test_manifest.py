@@ -112,3 +112,17 @@ def test_a_manifest_of_another_version_is_refused() -> None:
 def test_json_that_is_not_an_object_is_a_decode_error(raw: bytes) -> None:
     with pytest.raises(DecodeError):
         records.load(ChunkManifest, raw)
+
+
+@pytest.mark.parametrize(
+    ("gaps", "named"),
+    [
+        (10, "missing frames 1, 3, 5, 7, 9, 11, 13, 15, 17, 19$"),  # ten spans: all named
+        (11, "missing frames 1, 3, 5, 7, 9, 11, 13, 15, 17, 19 \\.\\.\\.$"),  # the rest elided
+    ],
+)
+def test_an_error_names_at_most_ten_spans_of_missing_frames(gaps: int, named: str) -> None:
+    present = [i for i in range(2 * gaps) if i % 2 == 0]  # every odd frame is missing
+    manifest = ChunkManifest("job", 0, 0, tuple(record(i) for i in present), 0.1, "gl", "w")
+    with pytest.raises(ManifestError, match=named):
+        ordered_frames([manifest], 2 * gaps)
