@@ -27,24 +27,36 @@ class Limits(BaseSettings):
     max_width: int = Field(3840, ge=16, description="largest frame width in pixels")
     max_height: int = Field(2160, ge=16, description="largest frame height in pixels")
     max_pixels: int = Field(3840 * 2160, ge=256, description="largest width x height")
+    min_fps: float = Field(1.0, gt=0, description="lowest frame rate")
     max_fps: int = Field(240, ge=1, description="highest frame rate")
     max_duration_seconds: float = Field(1200.0, gt=0, description="longest export")
     max_frames: int = Field(72_000, ge=1, description="most frames in one export")
     max_notes: int = Field(500_000, ge=1, description="most notes in one project")
     max_tracks: int = Field(256, ge=1, description="most tracks in one project")
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="largest request body")
+    max_json_depth: int = Field(
+        32, ge=8, le=512, description="deepest nesting of arrays and objects in a JSON input"
+    )
+    max_int_digits: int = Field(
+        20, ge=1, le=4000, description="most digits of an integer in a JSON input"
+    )
+    max_issues: int = Field(100, ge=1, description="most problems listed in one answer")
 
 
 UNLIMITED = Limits.model_construct(
     max_width=1 << 20,
     max_height=1 << 20,
     max_pixels=1 << 40,
+    min_fps=1e-9,
     max_fps=1 << 20,
     max_duration_seconds=1e12,
     max_frames=1 << 40,
     max_notes=1 << 40,
     max_tracks=1 << 20,
     max_body_bytes=1 << 40,
+    max_json_depth=512,
+    max_int_digits=4000,
+    max_issues=1 << 20,
 )
 """No limit at all: what a worker applies to a stored spec (limits are the submitter's business)."""
 

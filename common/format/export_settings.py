@@ -9,7 +9,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from common.format.strict import NonNegative, StrictModel
-from common.timing.framerate import parse_fps
+from common.timing.framerate import FPS_PATTERN, parse_fps
 
 VideoFormat = Literal["mp4", "webm", "mov", "gif"]
 Preset = Literal[
@@ -55,7 +55,7 @@ Fps = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 1},
-                {"type": "string", "pattern": r"^\d+(/\d+)?$"},
+                {"type": "string", "pattern": FPS_PATTERN},
             ]
         },
         mode="validation",

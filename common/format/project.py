@@ -5,8 +5,10 @@ The contract is ``shared/PROJECT_FORMAT.md``; additions are in ``docs/project-fo
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeGuard
 
 from pydantic import (
     BeforeValidator,
@@ -194,28 +196,47 @@ class CrossFieldError(ValueError):
 
 def cross_field_problems(project: Project) -> list[Issue]:
     """Tempo changes strictly increasing; track ids unique."""
+    return order_and_identity_problems(
+        [c.beat for c in project.tempo_changes], [t.id for t in project.tracks]
+    )
+
+
+def order_and_identity_problems(
+    tempo_beats: Sequence[object], track_ids: Sequence[object]
+) -> list[Issue]:
+    """The cross-field rules on the values alone, so that they also run on JSON whose other
+    fields are wrong (one pass reports every problem): a beat that is not a finite number, or
+    an id that is not a string, is skipped (its own field's issue names it)."""
     problems: list[Issue] = []
     previous = 0.0
-    for index, change in enumerate(project.tempo_changes):
-        if change.beat <= previous:
+    for index, beat in enumerate(tempo_beats):
+        if not _finite_number(beat):
+            continue
+        if beat <= previous:
             problems.append(
                 Issue(
                     f"tempoChanges[{index}].beat",
                     f"expected a beat after {previous:g} (changes must be sorted, strictly "
                     "increasing)",
-                    change.beat,
+                    beat,
                 )
             )
-        previous = max(previous, change.beat)
+        previous = max(previous, beat)
     seen: dict[str, int] = {}
-    for index, track in enumerate(project.tracks):
-        if track.id in seen:
+    for index, track_id in enumerate(track_ids):
+        if not isinstance(track_id, str):
+            continue
+        if track_id in seen:
             problems.append(
                 Issue(
                     f"tracks[{index}].id",
-                    f"expected a unique id, already used by tracks[{seen[track.id]}]",
-                    track.id,
+                    f"expected a unique id, already used by tracks[{seen[track_id]}]",
+                    track_id,
                 )
             )
-        seen.setdefault(track.id, index)
+        seen.setdefault(track_id, index)
     return problems
+
+
+def _finite_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

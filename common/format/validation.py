@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -14,16 +14,24 @@ from pydantic_core import ErrorDetails
 
 from common.config import Limits
 from common.errors import NO_VALUE, InvalidInput, Issue, LimitExceeded
+from common.format import jsonread
 from common.format.export_settings import (
     CHROMA_SUBSAMPLED_FORMATS,
     CRF_RANGE,
     GIF_EXACT_FPS,
     ExportSettings,
 )
-from common.format.project import CrossFieldError, Project
+from common.format.project import (
+    FORMAT_V1,
+    CrossFieldError,
+    Project,
+    order_and_identity_problems,
+)
 from common.timing.framerate import FrameTimeline
 
 M = TypeVar("M", bound=BaseModel)
+DEFAULT_LIMITS = Limits.model_construct()
+"""The limits' defaults, for reading files where no configuration is at hand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +59,22 @@ def parse_settings(data: Any, prefix: str = "") -> ExportSettings:
     return _parse(ExportSettings, data, prefix, "settings")
 
 
-def load_project_file(path: str | Path) -> Project:
+def load_project_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Project:
     """Read and validate a project file; unreadable or non-JSON files are InvalidInput too."""
-    return parse_project(read_json_file(path, "project"))
+    return parse_project(read_json_file(path, "project", limits))
 
 
-def read_json_file(path: str | Path, what: str) -> Any:
+def read_json_file(path: str | Path, what: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """A JSON file within ``limits``' nesting and integer sizes; problems name the file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as error:
         raise InvalidInput([Issue("", f"cannot read {path}: {error.strerror}")], what) from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        message = f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        raise InvalidInput([Issue("", message)], what) from None
+        return jsonread.loads(data, limits, what)
+    except InvalidInput as error:
+        issues = [Issue(i.path, f"{path}: {i.message}", i.value) for i in error.issues]
+        raise InvalidInput(issues, what) from None
 
 
 def build_export(
@@ -80,46 +89,119 @@ def build_export(
     ``source`` is the JSON (project, settings) the models were read from; without it the models'
     own JSON stands in.
     """
-    problems = _settings_issues(project, settings)
-    range_ok = not any(i.path in ("settings.startBeat", "settings.endBeat") for i in problems)
-    beyond = _limit_issues(project, settings, limits, durations=range_ok)
-    if beyond:
-        raise LimitExceeded(problems + beyond, "export")
-    if problems:
-        raise InvalidInput(problems, "export")
-    tempo = project.tempo_map
-    end_beat = _end_beat(project, settings)
-    timeline = FrameTimeline.between(
-        tempo.beat_to_time(settings.start_beat), tempo.beat_to_time(end_beat), settings.frame_rate
-    )
     if source is None:
         source = (
             project.model_dump(mode="json", by_alias=True),
             settings.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
+    _raise_if_any([], project, settings, source[0], limits, frozenset())
+    tempo = project.tempo_map
+    end_beat = _end_beat(project, settings)
+    timeline = FrameTimeline.between(
+        tempo.beat_to_time(settings.start_beat), tempo.beat_to_time(end_beat), settings.frame_rate
+    )
     return Export(project, settings, timeline, *source)
 
 
 def validate_export(project_data: Any, settings_data: Any, limits: Limits) -> Export:
-    """Validate a project and its settings together, listing the problems of both at once.
-
-    Paths start with ``project.`` or ``settings.``, as in the API's request body.
+    """Validate a project and its settings together, in one pass: field, cross-field and limit
+    problems of both, all at once (a field that is wrong only leaves out the checks that need
+    its value). Paths start with ``project.`` or ``settings.``, as in the API's request body.
     """
-    issues: list[Issue] = []
-    project: Project | None = None
-    settings: ExportSettings | None = None
-    try:
-        project = parse_project(project_data, "project")
-    except InvalidInput as error:
-        issues.extend(error.issues)
-    try:
-        settings = parse_settings({} if settings_data is None else settings_data, "settings")
-    except InvalidInput as error:
-        issues.extend(error.issues)
-    if issues or project is None or settings is None:
-        raise InvalidInput(issues, "export")
     settings_json = {} if settings_data is None else settings_data
+    issues: list[Issue] = []
+    project, project_bad = _salvage(Project, project_data, "project", issues)
+    settings, settings_bad = _salvage(ExportSettings, settings_json, "settings", issues)
+    if isinstance(project_data, Mapping):
+        found = {(i.path, i.message) for i in issues}
+        raw = _raw_cross_field(project_data)
+        issues.extend(i for i in raw if (i.path, i.message) not in found)
+    _raise_if_any(issues, project, settings, project_data, limits, project_bad | settings_bad)
+    if project is None or settings is None:  # unreachable: a failed model has issues
+        raise InvalidInput([Issue("", "invalid export")], "export")
     return build_export(project, settings, limits, source=(project_data, settings_json))
+
+
+def _raise_if_any(
+    issues: list[Issue],
+    project: Project | None,
+    settings: ExportSettings | None,
+    project_data: Any,
+    limits: Limits,
+    bad: frozenset[str],
+) -> None:
+    """Add the cross-field and limit issues (those whose fields are sound) and raise all of
+    them, at most ``limits.max_issues``: LimitExceeded when any limit is passed."""
+    problems = list(issues)
+    if settings is not None:
+        problems += _settings_issues(project, settings, bad)
+    wrong_range = {i.path for i in problems if i.path in _RANGE_FIELDS}  # a contradiction
+    beyond = _limit_issues(project, settings, project_data, limits, bad | wrong_range)
+    if not problems and not beyond:
+        return
+    error = LimitExceeded if beyond else InvalidInput
+    raise error(bounded(problems + beyond, limits.max_issues), "export")
+
+
+def bounded(issues: list[Issue], most: int) -> list[Issue]:
+    """At most ``most`` issues, the last line saying how many more there were."""
+    if len(issues) <= most:
+        return issues
+    more = len(issues) - most
+    return [*issues[:most], Issue("", f"and {more} more (limit max_issues {most})")]
+
+
+def _salvage(
+    model: type[M], data: Any, prefix: str, issues: list[Issue]
+) -> tuple[M | None, frozenset[str]]:
+    """The model, or its issues (added to ``issues``) and the model read without the top-level
+    fields that are wrong (placeholders for required ones), so that checks on the sound fields
+    still run; the wrong fields come back as ``prefix.field`` names."""
+    try:
+        return model.model_validate(data), frozenset()
+    except ValidationError as error:
+        issues.extend(issues_from_pydantic(error, data, prefix))
+        if not isinstance(data, Mapping):
+            return None, frozenset({prefix})
+        bad = {f for detail in error.errors() for f in _top_fields(detail)}
+    fields = {f.alias or name for name, f in model.model_fields.items()}
+    for _ in range(3):  # each round may uncover cross-field rules on what is left
+        kept = {k: v for k, v in data.items() if k not in bad and k in fields}
+        try:
+            salvaged = model.model_validate({**_PLACEHOLDERS.get(prefix, {}), **kept})
+        except ValidationError as error:
+            bad |= {f for detail in error.errors() for f in _top_fields(detail)}
+            continue
+        missing = {f for f in _PLACEHOLDERS.get(prefix, {}) if f not in kept}
+        return salvaged, frozenset(f"{prefix}.{f}" for f in bad | missing)
+    return None, frozenset({prefix})
+
+
+_PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "project": {"format": FORMAT_V1, "name": "-", "bpm": 120, "durationBeats": 1},
+}
+"""Stand-ins for required fields that are wrong, so the rest can be checked; every check that
+reads one of them is skipped (its name is in the ``bad`` set)."""
+
+
+def _top_fields(detail: ErrorDetails) -> set[str]:
+    """The top-level fields an error is about (a cross-field rule names each of its own)."""
+    cause = (detail.get("ctx") or {}).get("error")
+    if isinstance(cause, CrossFieldError):
+        return {p.path.split("[")[0].split(".")[0] for p in cause.problems}
+    return {str(detail["loc"][0])} if detail["loc"] else {""}
+
+
+def _raw_cross_field(data: Mapping[str, Any]) -> list[Issue]:
+    """The project's cross-field rules on raw JSON (whatever else is wrong), prefixed."""
+    changes, tracks = data.get("tempoChanges"), data.get("tracks")
+    beats = [c.get("beat") if isinstance(c, Mapping) else None for c in _items(changes)]
+    ids = [t.get("id") if isinstance(t, Mapping) else None for t in _items(tracks)]
+    return [_prefix(p, "project") for p in order_and_identity_problems(beats, ids)]
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _parse(model: type[M], data: Any, prefix: str, what: str) -> M:
@@ -228,7 +310,13 @@ def _shown_value(detail: ErrorDetails) -> Any:
     value = detail.get("input")
     if isinstance(value, Mapping | list) and len(value) > 0:
         return NO_VALUE  # the path points at it; echoing a whole subtree helps nobody
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]}... ({len(value)} characters)"
     return value
+
+
+SHOWN_CHARACTERS = 80
+"""A long string in an issue is shown cut to this many characters (the path points at it)."""
 
 
 def _prefix(issue: Issue, prefix: str) -> Issue:
@@ -236,80 +324,144 @@ def _prefix(issue: Issue, prefix: str) -> Issue:
     return Issue(path.replace(".[", "["), issue.message, issue.value)
 
 
-def _settings_issues(project: Project, settings: ExportSettings) -> list[Issue]:
-    """Settings that contradict the format or the project (not service limits)."""
+def _settings_issues(
+    project: Project | None, settings: ExportSettings, bad: frozenset[str] = frozenset()
+) -> list[Issue]:
+    """Settings that contradict the format or the project (not service limits); a check that
+    reads a field named in ``bad`` (wrong, its own issue says so) is skipped."""
     issues: list[Issue] = []
+
+    def sound(*fields: str) -> bool:
+        return not bad.intersection(fields)
+
     fmt = settings.format
     if fmt in CHROMA_SUBSAMPLED_FORMATS:
         for name, size in (("width", settings.width), ("height", settings.height)):
-            if size % 2:
+            if size % 2 and sound("settings.format", f"settings.{name}"):
                 message = f"expected an even number for {fmt} (its chroma is subsampled 2x2)"
                 issues.append(Issue(f"settings.{name}", message, size))
-    if fmt == "gif" and (Fraction(100) / settings.frame_rate).denominator != 1:
+    gif_rate = fmt == "gif" and (Fraction(100) / settings.frame_rate).denominator != 1
+    if gif_rate and sound("settings.format", "settings.fps"):
         message = (
             f"expected one of {', '.join(map(str, GIF_EXACT_FPS))} for gif "
             "(GIF frame delays are whole hundredths of a second)"
         )
         issues.append(Issue("settings.fps", message, settings.fps))
-    if fmt in CRF_RANGE:
+    if fmt in CRF_RANGE and sound("settings.format", "settings.crf"):
         low, high = CRF_RANGE[fmt]
         if not low <= settings.crf <= high:
             issues.append(Issue("settings.crf", f"expected {low}..{high} for {fmt}", settings.crf))
+    if project is None or not sound("project.durationBeats", "settings.endBeat"):
+        return issues
     end_beat = _end_beat(project, settings)
     if end_beat > project.duration_beats:
         message = f"expected at most the project's durationBeats ({project.duration_beats:g})"
         issues.append(Issue("settings.endBeat", message, end_beat))
-    if settings.start_beat >= end_beat:
+    if settings.start_beat >= end_beat and sound("settings.startBeat"):
         message = f"expected a beat before endBeat ({end_beat:g})"
         issues.append(Issue("settings.startBeat", message, settings.start_beat))
     return issues
 
 
+_RANGE_FIELDS = (
+    "project",
+    "project.bpm",
+    "project.tempoChanges",
+    "project.durationBeats",
+    "settings",
+    "settings.startBeat",
+    "settings.endBeat",
+    "settings.fps",
+)
+"""What the video's length is made of: with any of them wrong, its length is not checked."""
+
+
 def _limit_issues(
-    project: Project, settings: ExportSettings, limits: Limits, *, durations: bool
+    project: Project | None,
+    settings: ExportSettings | None,
+    project_data: Any,
+    limits: Limits,
+    bad: frozenset[str] = frozenset(),
 ) -> list[Issue]:
     """Requests beyond the service's configured limits; each message names its limit.
 
-    ``durations`` is False when the beat range itself is wrong: then length is not checked.
+    Sizes and rates are checked when their fields are sound; the video's length (frames / fps,
+    exact) when every field it is made of is; note and track counts on the JSON as it came.
     """
     issues: list[Issue] = []
 
     def refuse(path: str, message: str, limit_name: str, value: Any) -> None:
         issues.append(Issue(path, f"{message} (limit {limit_name})", value))
 
-    width, height = settings.width, settings.height
-    if width > limits.max_width:
-        refuse("settings.width", f"expected at most {limits.max_width}", "max_width", width)
-    if height > limits.max_height:
-        refuse("settings.height", f"expected at most {limits.max_height}", "max_height", height)
-    if width * height > limits.max_pixels:
-        message = f"{width}x{height} = {width * height} pixels, over {limits.max_pixels}"
-        refuse("settings.width", message, "max_pixels", width)
-    fps = settings.frame_rate
-    if fps > limits.max_fps:
-        refuse("settings.fps", f"expected at most {limits.max_fps}", "max_fps", settings.fps)
-    if durations:
-        tempo = project.tempo_map
-        end_beat = _end_beat(project, settings)
-        seconds = tempo.beat_to_time(end_beat) - tempo.beat_to_time(settings.start_beat)
-        if seconds > limits.max_duration_seconds:
-            message = (
-                f"the export lasts {float(seconds):.1f} s, over {limits.max_duration_seconds:g} s"
-            )
-            refuse("settings.endBeat", message, "max_duration_seconds", end_beat)
-        frames = FrameTimeline.between(0, seconds, fps).count
-        if frames > limits.max_frames:
-            message = f"the export needs {frames} frames, over {limits.max_frames}"
-            refuse("settings.fps", message, "max_frames", settings.fps)
-    notes = sum(len(t.notes) for t in project.tracks)
+    if settings is not None:
+        width, height = settings.width, settings.height
+        if "settings.width" not in bad and width > limits.max_width:
+            refuse("settings.width", f"expected at most {limits.max_width}", "max_width", width)
+        if "settings.height" not in bad and height > limits.max_height:
+            message = f"expected at most {limits.max_height}"
+            refuse("settings.height", message, "max_height", height)
+        sizes_sound = not bad.intersection(("settings.width", "settings.height"))
+        if sizes_sound and width * height > limits.max_pixels:
+            message = f"{width}x{height} = {width * height} pixels, over {limits.max_pixels}"
+            refuse("settings.width", message, "max_pixels", width)
+        fps = settings.frame_rate
+        if "settings.fps" not in bad and fps > limits.max_fps:
+            refuse("settings.fps", f"expected at most {limits.max_fps}", "max_fps", settings.fps)
+        if "settings.fps" not in bad and fps < Fraction(repr(limits.min_fps)):
+            message = f"expected at least {limits.min_fps:g}"
+            refuse("settings.fps", message, "min_fps", settings.fps)
+        if project is not None and not bad.intersection(_RANGE_FIELDS):
+            _length_issues(project, settings, limits, refuse)
+    notes, tracks = _counts(project_data)
     if notes > limits.max_notes:
-        message = f"{notes} notes, over {limits.max_notes}"
-        refuse("project.tracks", message, "max_notes", notes)
-    tracks = len(project.tracks)
+        refuse("project.tracks", f"{notes} notes, over {limits.max_notes}", "max_notes", notes)
     if tracks > limits.max_tracks:
         message = f"{tracks} tracks, over {limits.max_tracks}"
         refuse("project.tracks", message, "max_tracks", tracks)
     return issues
+
+
+def _length_issues(
+    project: Project,
+    settings: ExportSettings,
+    limits: Limits,
+    refuse: Callable[[str, str, str, Any], None],
+) -> None:
+    """The video's length is its frames / fps (exact), not the beat range: a very low rate
+    stretches a short range into a long video."""
+    tempo, fps = project.tempo_map, settings.frame_rate
+    end_beat = _end_beat(project, settings)
+    song = tempo.beat_to_time(end_beat) - tempo.beat_to_time(settings.start_beat)
+    frames = math.ceil(song * fps)
+    video = frames / fps
+    longest = Fraction(repr(limits.max_duration_seconds))
+    if song > longest:
+        message = f"the export lasts {_seconds(song)} s, over {limits.max_duration_seconds:g} s"
+        refuse("settings.endBeat", message, "max_duration_seconds", end_beat)
+    elif video > longest:
+        message = (
+            f"{frames} frame(s) at {settings.fps} fps make a {_seconds(video)} s video, over "
+            f"{limits.max_duration_seconds:g} s"
+        )
+        refuse("settings.fps", message, "max_duration_seconds", settings.fps)
+    if frames > limits.max_frames:
+        shown = frames if frames < 10**15 else "more than 10^15"
+        message = f"the export needs {shown} frames, over {limits.max_frames}"
+        refuse("settings.fps", message, "max_frames", settings.fps)
+
+
+def _seconds(value: Fraction) -> str:
+    """A length for a message, even one too long for a float."""
+    return f"{float(value):.1f}" if value < 10**15 else "more than 10^15"
+
+
+def _counts(project_data: Any) -> tuple[int, int]:
+    """Notes and tracks in the project JSON, whatever else is wrong with it."""
+    if not isinstance(project_data, Mapping):
+        return 0, 0
+    tracks = _items(project_data.get("tracks"))
+    notes = sum(len(_items(t.get("notes"))) for t in tracks if isinstance(t, Mapping))
+    return notes, len(tracks)
 
 
 def _end_beat(project: Project, settings: ExportSettings) -> float:

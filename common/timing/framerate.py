@@ -9,15 +9,21 @@ from fractions import Fraction
 
 from common.timing.exact import Rational, to_fraction
 
-_RATIONAL = re.compile(r"^\s*(\d+)\s*(?:/\s*(\d+)\s*)?$")
+FPS_DIGITS = 6
+"""Most digits of an fps string's numerator and of its denominator ("120000/1001" fits)."""
+FPS_PATTERN = rf"^[0-9]{{1,{FPS_DIGITS}}}(/[0-9]{{1,{FPS_DIGITS}}})?$"
+_RATIONAL = re.compile(rf"([0-9]{{1,{FPS_DIGITS}}})(?:/([0-9]{{1,{FPS_DIGITS}}}))?")
 
 
 def parse_fps(value: int | float | str | Fraction) -> Fraction:
     """``60``, ``29.97``, ``"30000/1001"`` or ``"60"`` as an exact positive rate."""
     if isinstance(value, str):
-        match = _RATIONAL.match(value)
+        match = _RATIONAL.fullmatch(value)
         if not match:
-            raise ValueError(f"fps must be a number or 'N/D', got {value!r}")
+            raise ValueError(
+                f"fps must be a number or 'N/D' with at most {FPS_DIGITS} digits each, "
+                f"got {value!r}"
+            )
         numerator, denominator = int(match[1]), int(match[2] or 1)
         if denominator == 0:
             raise ValueError("fps denominator must not be 0")

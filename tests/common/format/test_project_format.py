@@ -1299,5 +1299,5 @@ def test_cli_validate_refuses_a_non_json_file_in_one_line(tmp_path: Any, capsys:
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1
-    assert err.startswith("framefarm: not JSON: ")
+    assert err.startswith(f"framefarm: {path}: not JSON: ")
     assert "line 1 column 2" in err
