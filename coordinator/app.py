@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import secrets
@@ -19,6 +18,8 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -35,8 +36,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from common.adapters.storage import ObjectStore
 from common.config import CoordinatorSettings, Limits
 from common.errors import InvalidInput, Issue, LimitExceeded
-from common.format.validation import Export, parse_settings, validate_export
-from common.jobs.keys import check_job_id
+from common.format import jsonread
+from common.format.validation import Export, bounded, parse_settings, validate_export
+from common.jobs.keys import JOB_ID_PATTERN, check_job_id
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from coordinator.auth import (
@@ -119,13 +121,17 @@ def create_app(
             await run_in_threadpool(farm.close)
 
     routes = [
-        Route("/api/exports", submit_export, methods=["POST"]),
-        Route("/api/exports", list_exports, methods=["GET"]),
+        Route(
+            "/api/exports", by_method(GET=list_exports, POST=submit_export), methods=["GET", "POST"]
+        ),
         Route("/api/exports/plan", plan_export, methods=["POST"]),
-        Route("/api/exports/{job_id}", get_export, methods=["GET"]),
-        Route("/api/exports/{job_id}", cancel_export, methods=["DELETE"]),
-        Route("/api/exports/{job_id}/download", download_export, methods=["GET"]),
-        Route("/api/exports/{job_id}/ticket", ticket_export, methods=["POST"]),
+        Route(
+            "/api/exports/{job_id:job_id}",
+            by_method(GET=get_export, DELETE=cancel_export),
+            methods=["GET", "DELETE"],
+        ),
+        Route("/api/exports/{job_id:job_id}/download", download_export, methods=["GET"]),
+        Route("/api/exports/{job_id:job_id}/ticket", ticket_export, methods=["POST"]),
         WebSocketRoute("/ws/exports/{job_id}", export_feed),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
@@ -135,9 +141,50 @@ def create_app(
         routes.append(Mount("/static", StaticFiles(directory=static_dir), name="static"))
     if examples_dir is not None:
         routes.append(Mount("/examples", StaticFiles(directory=examples_dir), name="examples"))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_problem}
+    )
     app.add_middleware(Authenticate, table=table, signer=signer, tickets=tickets)
     return app
+
+
+class JobIdConvertor(Convertor[str]):
+    """A path segment that can be a job id: others (``plan``) match no job route, so a wrong
+    method on them is a 405 naming the allowed ones, not a 404."""
+
+    regex = JOB_ID_PATTERN
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("job_id", JobIdConvertor())
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One route per path serving several methods, so that a 405's ``Allow`` names them all."""
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return endpoint
+
+
+async def http_problem(request: Request, error: Exception) -> Response:
+    """Routing errors (404, 405 with its ``Allow``) as problem documents, like every other."""
+    if not isinstance(error, HTTPException):  # pragma: no cover - registered for it only
+        raise error
+    message = error.detail
+    parts = request.url.path.split("/")
+    if error.status_code == 404 and parts[1:3] == ["api", "exports"] and len(parts) > 3:
+        message = f"no export {parts[3]}"  # an id that cannot be one
+    return JSONResponse({"error": message}, status_code=error.status_code, headers=error.headers)
 
 
 def services(request: Request | WebSocket) -> Services:
@@ -190,11 +237,10 @@ async def list_exports(request: Request) -> Response:
     """The caller's newest jobs (an admin's: everyone's)."""
     svc = services(request)
     caller = principal_of(request)
-    try:
-        limit = int(request.query_params.get("limit", svc.settings.recent_jobs))
-    except ValueError:
-        return problem(400, "limit: expected an integer")
-    limit = max(1, min(limit, svc.settings.recent_jobs))
+    limit = _positive_integer(request.query_params.get("limit"), svc.settings.recent_jobs)
+    if limit is None:
+        return problem(400, "limit: expected an integer >= 1", [Issue("limit", "expected >= 1")])
+    limit = min(limit, svc.settings.recent_jobs)
 
     def recent() -> list[dict[str, Any]]:
         now = time.time()
@@ -411,29 +457,54 @@ async def _read_body(request: Request, limit: int) -> bytes | Response:
 
 async def _read_export(request: Request) -> Export | Response:
     """The body's project and settings (defaults when absent) as a validated export, or the
-    problem: 400 not a JSON object, 413 too large, 422 every issue with its path."""
+    problem: 413 too large, 422 every issue with its path (not JSON, too deep, wrong fields,
+    beyond a limit). Parsing and validation run on a thread: a big bad body keeps the event
+    loop free for every other request."""
     limits = services(request).limits
     body = await _read_body(request, limits.max_body_bytes)
     if isinstance(body, Response):
         return body
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return problem(400, f"malformed JSON: {error}")
-    if not isinstance(data, dict):
-        return problem(400, 'expected a JSON object {"project": {...}, "settings": {...}}')
-    unknown = sorted(set(data) - {"project", "settings"})
-    missing = [Issue("project", "a value is required")] if "project" not in data else []
-    extra = [Issue(key, "unknown field (expected project and settings)") for key in unknown]
-    if missing or extra:
-        return problem(422, "invalid export", missing + extra)
-    project, settings = data["project"], data.get("settings") or {}
-    try:
-        return await run_in_threadpool(validate_export, project, settings, limits)
+        return await run_in_threadpool(export_from_body, body, limits)
+    except jsonread.NotJson as error:
+        message = error.issues[0].message
+        if message.startswith("not JSON: "):
+            message = f"malformed JSON: {message.removeprefix('not JSON: ')}"
+        return problem(400, message)
     except LimitExceeded as error:
         return problem(422, "export beyond the service limits", list(error.issues))
     except InvalidInput as error:
         return problem(422, "invalid export", list(error.issues))
+
+
+def export_from_body(body: bytes, limits: Limits) -> Export:
+    """A request body (JSON ``{"project": ..., "settings": ...}``) as a validated export."""
+    data = jsonread.loads(body, limits, "request")
+    if not isinstance(data, dict):
+        message = 'expected a JSON object {"project": {...}, "settings": {...}}'
+        raise jsonread.NotJson([Issue("", message)], "request")
+    unknown = sorted(set(data) - {"project", "settings"})
+    missing = [Issue("project", "a value is required")] if "project" not in data else []
+    extra = [Issue(key, "unknown field (expected project and settings)") for key in unknown]
+    if missing or extra:
+        raise InvalidInput(bounded(missing + extra, limits.max_issues), "export")
+    settings = data.get("settings")
+    return validate_export(data["project"], {} if settings is None else settings, limits)
+
+
+def _positive_integer(text: str | None, default: int) -> int | None:
+    """A query parameter as JSON Schema's integer (``3`` or ``3.0``) >= 1; None if it is not."""
+    if text is None:
+        return default
+    try:
+        return int(text) if int(text) >= 1 else None
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() and number >= 1 else None
 
 
 def _job_id(request: Request) -> str | Response:

@@ -263,10 +263,14 @@ def openapi_document() -> dict[str, Any]:
     not_found = _json(PROBLEM, "no such export, or one of another principal (the same answer)")
     export_body = {"required": True, **_json(_ref("ExportRequest"), "project and settings")}
     refused = {
-        "400": _json(PROBLEM, "malformed JSON"),
+        "400": _json(PROBLEM, "malformed JSON, or not a JSON object"),
         "401": unauthorised,
         "413": _json(PROBLEM, "body over max_body_bytes"),
-        "422": _json(PROBLEM, "invalid, or beyond a limit: every issue with its path"),
+        "422": _json(
+            PROBLEM,
+            "invalid, or beyond a limit (nesting depth, integer digits, sizes, length): every "
+            "issue with its path, at most max_issues of them",
+        ),
     }
     return {
         "openapi": "3.1.0",
@@ -318,6 +322,8 @@ def openapi_document() -> dict[str, Any]:
                             "name": "limit",
                             "in": "query",
                             "schema": {"type": "integer", "minimum": 1},
+                            "description": "at most this many (and at most the service's "
+                            "recent_jobs); 3.0 counts as 3",
                         }
                     ],
                     "responses": {
@@ -330,6 +336,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "exports",
                         ),
+                        "400": _json(PROBLEM, "limit is not an integer >= 1"),
                         "401": unauthorised,
                     },
                 },

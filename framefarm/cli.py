@@ -264,7 +264,7 @@ def _load_export(args: argparse.Namespace, config: Config, **extra: object) -> E
     (and the project's fields by their path in the file)."""
     from common.format.validation import read_json_file, validate_export
 
-    project = read_json_file(args.project, "project")
+    project = read_json_file(args.project, "project", config.limits)
     try:
         return validate_export(project, _settings_from_flags(args, **extra), config.limits)
     except InvalidInput as error:
@@ -334,14 +334,15 @@ def _frame_range(text: str | None, count: int) -> range:
 
 
 def _validate(args: argparse.Namespace, config: Config) -> int:
-    from common.format.validation import parse_project, read_json_file, validate_export
+    from common.format.validation import read_json_file, validate_export, validate_project
 
-    project = read_json_file(args.project, "project")
+    project = read_json_file(args.project, "project", config.limits)
     if args.settings is None:
-        parse_project(project)
+        validate_project(project, config.limits)
     else:
         try:
-            validate_export(project, _settings_argument(args.settings), config.limits)
+            settings = _settings_argument(args.settings, config)
+            validate_export(project, settings, config.limits)
         except InvalidInput as error:
             issues = [_flag_issue(i) if i.path.startswith("project") else i for i in error.issues]
             raise type(error)(issues, error.what) from None
@@ -353,7 +354,7 @@ def _scene(args: argparse.Namespace, config: Config) -> int:
     from common.format.validation import load_project_file
     from common.scene.visuals import SceneModel
 
-    project = load_project_file(args.project)
+    project = load_project_file(args.project, config.limits)
     model = SceneModel.from_project(project)
     try:
         if args.time is not None:
@@ -385,18 +386,19 @@ def _scene(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def _settings_argument(text: str) -> object:
+def _settings_argument(text: str, config: Config) -> object:
     """``--settings``: inline JSON (starting with '{') or the path of a JSON file."""
+    from common.format.jsonread import loads
     from common.format.validation import read_json_file
 
     text = text.strip()
     if not text.startswith("{"):
-        return read_json_file(text, "settings")
+        return read_json_file(text, "settings", config.limits)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        problem = Issue("--settings", f"not JSON: {error.msg} at column {error.colno}")
-        raise InvalidInput([problem], "settings") from None
+        return loads(text, config.limits, "settings")
+    except InvalidInput as error:
+        problems = [Issue("--settings", i.message, i.value) for i in error.issues]
+        raise InvalidInput(problems, "settings") from None
 
 
 def _render(args: argparse.Namespace, config: Config) -> int:
@@ -479,7 +481,7 @@ def _audio(args: argparse.Namespace, config: Config) -> int:
     from common.audio.wav import write_wav
     from common.format.validation import load_project_file
 
-    project = load_project_file(args.project)
+    project = load_project_file(args.project, config.limits)
     end_beat = project.duration_beats if args.end_beat is None else args.end_beat
     problems: list[Issue] = []
     if not 8000 <= args.sample_rate <= 192000:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from common.config import Limits
-from common.errors import InvalidInput, Issue
+from common.errors import InvalidInput, Issue, LimitExceeded
 
 _KEEP = b'"[]{}'
 _DROP = bytes(b for b in range(256) if b not in _KEEP)
@@ -21,6 +21,10 @@ _SQUARE = bytes.maketrans(b"{}", b"[]")
 _STRING = re.compile(rb'"[^"]*"')
 _DIGITS = bytes(ord("0") if chr(b).isdigit() else ord(" ") for b in range(256))
 _EXACT_INTEGER = 2**53  # every integral float below this is exactly an int
+
+
+class NotJson(InvalidInput):
+    """Text that is not JSON at all (as opposed to JSON beyond a limit)."""
 
 
 class _TooLargeError(Exception):
@@ -58,7 +62,7 @@ def loads(raw: str | bytes, limits: Limits, what: str) -> Any:
             f"arrays and objects nested deeper than {limits.max_json_depth} levels "
             "(limit max_json_depth)"
         )
-        raise InvalidInput([Issue("", message)], what)
+        raise LimitExceeded([Issue("", message)], what)
 
     def integer(text: str) -> int:
         digits = len(text) - text.startswith("-")
@@ -77,12 +81,16 @@ def loads(raw: str | bytes, limits: Limits, what: str) -> Any:
             f"an integer of {error.digits} digits, over {limits.max_int_digits} "
             "(limit max_int_digits)"
         )
-        raise InvalidInput([Issue("", message)], what) from None
+        raise LimitExceeded([Issue("", message)], what) from None
     except json.JSONDecodeError as error:
         message = f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        raise InvalidInput([Issue("", message)], what) from None
-    except (UnicodeDecodeError, RecursionError) as error:  # RecursionError: belt and braces
-        raise InvalidInput([Issue("", f"not JSON: {type(error).__name__}")], what) from None
+        raise NotJson([Issue("", message)], what) from None
+    except UnicodeDecodeError as error:
+        message = f"not JSON: not UTF-8 at byte {error.start}"
+        raise NotJson([Issue("", message)], what) from None
+    except RecursionError:  # belt and braces: the pre-scan stops what would recurse this deep
+        message = f"nested deeper than {limits.max_json_depth} levels (limit max_json_depth)"
+        raise LimitExceeded([Issue("", message)], what) from None
 
 
 def _number(text: str) -> int | float:

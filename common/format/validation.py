@@ -122,6 +122,22 @@ def validate_export(project_data: Any, settings_data: Any, limits: Limits) -> Ex
     return build_export(project, settings, limits, source=(project_data, settings_json))
 
 
+def validate_project(project_data: Any, limits: Limits) -> Project:
+    """A project alone, in one pass: field and cross-field problems and the project's own limits
+    (notes, tracks), all at once; paths as in the project file."""
+    issues: list[Issue] = []
+    project, _ = _salvage(Project, project_data, "project", issues)
+    if isinstance(project_data, Mapping):
+        found = {(i.path, i.message) for i in issues}
+        raw = _raw_cross_field(project_data)
+        issues.extend(i for i in raw if (i.path, i.message) not in found)
+    issues += _limit_issues(None, None, project_data, limits)
+    if issues or project is None:
+        issues = [Issue(_in_file(i.path), i.message, i.value) for i in issues]
+        raise InvalidInput(bounded(issues, limits.max_issues), "project")
+    return project
+
+
 def _raise_if_any(
     issues: list[Issue],
     project: Project | None,
@@ -192,12 +208,17 @@ def _top_fields(detail: ErrorDetails) -> set[str]:
     return {str(detail["loc"][0])} if detail["loc"] else {""}
 
 
-def _raw_cross_field(data: Mapping[str, Any]) -> list[Issue]:
+def _in_file(path: str) -> str:
+    """``project.tracks[0]`` as the project file names it: ``tracks[0]``."""
+    return "" if path == "project" else path.removeprefix("project.")
+
+
+def _raw_cross_field(data: Mapping[str, Any], prefix: str = "project") -> list[Issue]:
     """The project's cross-field rules on raw JSON (whatever else is wrong), prefixed."""
     changes, tracks = data.get("tempoChanges"), data.get("tracks")
     beats = [c.get("beat") if isinstance(c, Mapping) else None for c in _items(changes)]
     ids = [t.get("id") if isinstance(t, Mapping) else None for t in _items(tracks)]
-    return [_prefix(p, "project") for p in order_and_identity_problems(beats, ids)]
+    return [_prefix(p, prefix) for p in order_and_identity_problems(beats, ids)]
 
 
 def _items(value: Any) -> list[Any]:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from common.errors import InvalidInput, Issue
 
 JOBS_PREFIX = "jobs/"
-_JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{7,63}$")
+JOB_ID_PATTERN = "[a-z0-9][a-z0-9-]{7,63}"
+_JOB_ID = re.compile(JOB_ID_PATTERN)
 
 
 def new_job_id() -> str:
@@ -34,7 +35,7 @@ def new_job_id() -> str:
 
 def check_job_id(job_id: str) -> str:
     """Refuse ids that could escape their prefix (``..``, ``/``) or are not ours."""
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
         raise InvalidInput(
             [Issue("job_id", "expected 8-64 characters of a-z, 0-9 and '-'", job_id)], "job id"
         )
@@ -126,4 +127,4 @@ def job_id_of(key: str) -> str | None:
     if not key.startswith(JOBS_PREFIX):
         return None
     job_id = key[len(JOBS_PREFIX) :].split("/", 1)[0]
-    return job_id if _JOB_ID.match(job_id) else None
+    return job_id if _JOB_ID.fullmatch(job_id) else None
