@@ -246,7 +246,11 @@ def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings_from_flags(args: argparse.Namespace, **extra: object) -> dict[str, object]:
-    fps: object = int(args.fps) if str(args.fps).isdigit() else str(args.fps)
+    from common.timing.framerate import FPS_DIGITS
+
+    text = str(args.fps)
+    whole = text.isascii() and text.isdigit() and len(text) <= FPS_DIGITS  # else checked as text
+    fps: object = int(text) if whole else text
     settings: dict[str, object] = {
         "width": args.width,
         "height": args.height,

@@ -1,0 +1,204 @@
+"""Limits that hold on derived values, and one pass of validation (common/format/validation.py).
+
+The video's length is its frames / fps, exactly (a very low rate stretches a short range);
+fps has a floor and its terms a size; numbers too big for a float in a derived length give a
+message, not an OverflowError; every problem of project and settings comes in one answer, at
+most ``max_issues`` of them. Each limit: exactly at it is accepted, one unit over is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from common.config import Limits
+from common.errors import InvalidInput, LimitExceeded
+from common.format.validation import validate_export, validate_project
+from tests.factories import note, project_data, track
+
+# 4 beats at 120 bpm = 2 s of song
+SONG = project_data(track("lead", notes=[note(0)]), bpm=120, durationBeats=4)
+SIZE = {"width": 64, "height": 36}
+
+
+def limits(**overrides: Any) -> Limits:
+    """Every limit given, so that no FRAMEFARM_* variable can change them."""
+    values: dict[str, Any] = {
+        "max_width": 640,
+        "max_height": 480,
+        "max_pixels": 640 * 480,
+        "min_fps": 1.0,
+        "max_fps": 60,
+        "max_duration_seconds": 60.0,
+        "max_frames": 10_000,
+        "max_notes": 100,
+        "max_tracks": 8,
+        "max_body_bytes": 1 << 20,
+        "max_json_depth": 32,
+        "max_int_digits": 20,
+        "max_issues": 100,
+    }
+    values.update(overrides)
+    return Limits(**values)
+
+
+def refused(project: Any, settings: Any, **overrides: Any) -> InvalidInput:
+    with pytest.raises(InvalidInput) as caught:
+        validate_export(project, settings, limits(**overrides))
+    return caught.value
+
+
+def messages(error: InvalidInput) -> list[str]:
+    return [str(issue) for issue in error.issues]
+
+
+# --- the video's length: frames / fps --------------------------------------------------------
+
+
+def test_a_low_rate_stretching_a_short_range_past_the_length_is_refused() -> None:
+    """2 s of song at 1/1300 fps is 1 frame that lasts 1,300 s: over a 1,200 s limit."""
+    error = refused(SONG, {**SIZE, "fps": "1/1300"}, min_fps=1e-6, max_duration_seconds=1200)
+    assert isinstance(error, LimitExceeded)
+    assert messages(error) == [
+        "settings.fps: 1 frame(s) at 1/1300 fps make a 1300.0 s video, over 1200 s "
+        '(limit max_duration_seconds) (got "1/1300")'
+    ]
+
+
+def test_a_video_exactly_as_long_as_the_limit_is_accepted() -> None:
+    """1/1200 fps: one frame of exactly 1,200 s."""
+    settings = {**SIZE, "fps": "1/1200"}
+    export = validate_export(SONG, settings, limits(min_fps=1e-6, max_duration_seconds=1200))
+    assert export.frame_count == 1
+    assert export.timeline.duration == 1200
+
+
+def test_fps_below_min_fps_is_refused_and_at_it_accepted() -> None:
+    assert validate_export(SONG, {**SIZE, "fps": 1}, limits()).frame_count == 2
+    error = refused(SONG, {**SIZE, "fps": "999/1000"})
+    assert "settings.fps: expected at least 1 (limit min_fps)" in messages(error)[0]
+    error = refused(SONG, {**SIZE, "fps": "1/999999"})
+    assert messages(error)[0].startswith("settings.fps: expected at least 1 (limit min_fps)")
+
+
+def test_fps_at_max_fps_is_accepted_and_one_over_refused() -> None:
+    assert validate_export(SONG, {**SIZE, "fps": 60}, limits()).frame_count == 120
+    error = refused(SONG, {**SIZE, "fps": 61})
+    assert messages(error) == ["settings.fps: expected at most 60 (limit max_fps) (got 61)"]
+
+
+@pytest.mark.parametrize(
+    ("fps", "ok"),
+    [
+        ("999999/1", True),
+        ("1000000/1", False),
+        ("120000/1001", True),
+        ("30/1000000", False),
+        ("1/1000000000", False),
+        (" 30", False),
+        ("30\n", False),
+        ("\u0663\u0660", False),  # Arabic-Indic digits: int() reads them, the schema does not
+    ],
+)
+def test_fps_terms_have_at_most_six_ascii_digits(fps: str, ok: bool) -> None:
+    huge = limits(min_fps=1e-9, max_fps=1_000_000, max_frames=1 << 40)
+    if ok:
+        validate_export(SONG, {**SIZE, "fps": fps}, huge)
+        return
+    with pytest.raises(InvalidInput) as caught:
+        validate_export(SONG, {**SIZE, "fps": fps}, huge)
+    (issue,) = caught.value.issues
+    assert issue.path == "settings.fps"
+    assert "at most 6 digits each" in issue.message
+
+
+def test_a_length_too_big_for_a_float_is_a_message_not_an_overflow() -> None:
+    """durationBeats 5.6e307 at 1e-5 bpm is ~3e315 s: exact arithmetic, a readable message."""
+    project = copy.deepcopy(SONG)
+    project.update(durationBeats=5.6e307, bpm=1e-5)
+    error = refused(project, SIZE)
+    assert isinstance(error, LimitExceeded)
+    assert messages(error) == [
+        "settings.endBeat: the export lasts more than 10^15 s, over 60 s "
+        "(limit max_duration_seconds) (got 5.6e+307)",
+        "settings.fps: the export needs more than 10^15 frames, over 10000 (limit max_frames) "
+        "(got 60)",
+    ]
+
+
+# --- one pass --------------------------------------------------------------------------------
+
+
+def bad_project() -> dict[str, Any]:
+    """A bad pitch, an unknown instrument, unsorted tempo changes and a repeated id."""
+    return project_data(
+        track("lead", notes=[note(0, pitch=300)]),
+        {**track("bass"), "instrument": {"type": "Theremin"}},
+        track("lead"),
+        tempoChanges=[{"beat": 8, "bpm": 100}, {"beat": 4, "bpm": 90}],
+        durationBeats=16,
+    )
+
+
+EVERY_PROJECT_PROBLEM = [
+    "tracks[0].notes[0].pitch",
+    "tracks[1].instrument",
+    "tempoChanges[1].beat",
+    "tracks[2].id",
+]
+
+
+def test_a_project_s_field_and_cross_field_problems_come_in_one_pass() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_project(bad_project(), limits())
+    assert [i.path for i in caught.value.issues] == EVERY_PROJECT_PROBLEM
+
+
+def test_a_bad_rate_does_not_hide_the_other_settings_problems() -> None:
+    """Before, "fps must be > 0" came alone and the rest on the next submit."""
+    settings = {"fps": 0, "width": 1281, "height": 720, "crf": 70, "endBeat": 99, "startBeat": 2}
+    error = refused(bad_project(), settings)
+    assert sorted(i.path for i in error.issues) == sorted(
+        [f"project.{path}" for path in EVERY_PROJECT_PROBLEM]
+        + [
+            "settings.fps",  # > 0
+            "settings.crf",  # <= 63
+            "settings.width",  # even, for mp4
+            "settings.width",  # over max_width
+            "settings.height",  # over max_height
+            "settings.width",  # over max_pixels
+            "settings.endBeat",  # past durationBeats
+        ]
+    )
+    assert isinstance(error, LimitExceeded)
+
+
+def test_checks_that_need_a_wrong_field_are_left_out() -> None:
+    """With the format unknown, neither crf nor evenness is judged; with bpm wrong, no length."""
+    project = copy.deepcopy(SONG)
+    project["bpm"] = "fast"
+    error = refused(project, {"format": "avi", "crf": 70, "width": 65, "height": 36})
+    assert [i.path for i in error.issues] == ["project.bpm", "settings.format", "settings.crf"]
+
+
+def test_issues_are_bounded_by_max_issues() -> None:
+    many = project_data(track("lead", notes=[note(i, pitch=300) for i in range(10)]))
+    with pytest.raises(InvalidInput) as caught:
+        validate_export(many, SIZE, limits(max_issues=10))
+    assert len(caught.value.issues) == 10  # exactly at the limit: all, no "more"
+    with pytest.raises(InvalidInput) as caught:
+        validate_export(many, SIZE, limits(max_issues=9))
+    issues = caught.value.issues
+    assert len(issues) == 10
+    assert str(issues[-1]) == "and 1 more (limit max_issues 9)"
+
+
+def test_a_giant_string_is_shown_cut_in_its_issue() -> None:
+    project = copy.deepcopy(SONG)
+    project["tracks"][0]["name"] = "x" * 1_000_000
+    (issue,) = refused(project, SIZE).issues
+    assert issue.path == "project.tracks[0].name"
+    assert "at most 200 characters" in issue.message
+    assert issue.value == "x" * 80 + "... (1000000 characters)"
