@@ -528,9 +528,39 @@ def test_recent_exports_are_listed_newest_first(serve: Serve, tmp_path: Path) ->
     assert exports[0] == {**api.status(ids[2]), "name": "Song-third"}
     two = api.get("/api/exports?limit=2").json()["exports"]
     assert [e["job_id"] for e in two] == ids[:0:-1]
-    bad = api.get("/api/exports?limit=many")
-    assert bad.status == 400
-    assert "limit" in bad.error
+    assert [e["job_id"] for e in api.get("/api/exports?limit=2.0").json()["exports"]] == [
+        e["job_id"] for e in two
+    ]  # JSON Schema's integer: 2.0 is 2
+    assert [e["job_id"] for e in api.get("/api/exports?limit=1").json()["exports"]] == ids[2:]
+    for wrong in ("many", "0", "-1", "1.5", "nan", "inf", "9" * 5000):
+        bad = api.get(f"/api/exports?limit={wrong}")
+        assert bad.status == 400, wrong
+        assert "limit: expected an integer >= 1" in bad.error
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/exports", "GET, HEAD, POST"),
+        ("GET", "/api/exports/plan", "POST"),
+        ("POST", f"/api/exports/{UNKNOWN_JOB}", "GET, HEAD, DELETE"),
+        ("PATCH", f"/api/exports/{UNKNOWN_JOB}/download", "GET, HEAD"),
+    ],
+)
+def test_a_wrong_method_is_a_405_json_answer_allowing_every_method_of_the_path(
+    idle: LiveServer, method: str, path: str, allowed: str
+) -> None:
+    reply = idle.api.request(method, path)
+    assert reply.status == 405
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.error == "Method Not Allowed"
+    assert sorted(reply.headers["allow"].split(", ")) == sorted(allowed.split(", "))
+
+
+def test_an_unknown_path_is_a_404_json_answer(idle: LiveServer) -> None:
+    reply = idle.api.get("/api/nothing")
+    assert reply.status == 404
+    assert reply.json() == {"error": "Not Found"}
 
 
 # --- the API token ---------------------------------------------------------------------------

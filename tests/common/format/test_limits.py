@@ -9,6 +9,8 @@ most ``max_issues`` of them. Each limit: exactly at it is accepted, one unit ove
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from common.config import Limits
 from common.errors import InvalidInput, LimitExceeded
 from common.format.validation import validate_export, validate_project
+from framefarm.cli import main
 from tests.factories import note, project_data, track
 
 # 4 beats at 120 bpm = 2 s of song
@@ -202,3 +205,33 @@ def test_a_giant_string_is_shown_cut_in_its_issue() -> None:
     assert issue.path == "project.tracks[0].name"
     assert "at most 200 characters" in issue.message
     assert issue.value == "x" * 80 + "... (1000000 characters)"
+
+
+# --- one pass in the CLI ---------------------------------------------------------------------
+
+
+def test_cli_validate_names_every_project_problem_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, the unsorted tempo changes came only once the first two were fixed."""
+    file = tmp_path / "song.json"
+    file.write_text(json.dumps(bad_project()))
+    assert main(["validate", str(file)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert [line.split(": ")[1] for line in err.splitlines()] == EVERY_PROJECT_PROBLEM
+
+
+def test_cli_render_names_every_problem_of_project_and_flags_before_rendering(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "song.json"
+    file.write_text(json.dumps(bad_project()))
+    output = tmp_path / "song.mp4"
+    argv = ["render", str(file), "-o", str(output), "--fps", "0", "--width", "99", "--crf", "70"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    named = sorted(line.split(": ")[1] for line in err.splitlines())
+    assert named == sorted([*EVERY_PROJECT_PROBLEM, "--fps", "--crf", "--width"]), err
+    assert not output.exists()
