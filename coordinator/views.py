@@ -5,6 +5,8 @@ own)."""
 from __future__ import annotations
 
 import re
+import sys
+from fractions import Fraction
 from typing import Any
 
 from common.format.instruments import PolySynthSpec
@@ -165,12 +167,12 @@ def export_plan(export: Export) -> dict[str, Any]:
     return {
         "frames": timeline.count,
         "fps": settings.fps,
-        "fpsValue": float(timeline.fps),
-        "startBeat": float(tempo.time_to_beat(timeline.start)),
-        "endBeat": float(tempo.time_to_beat(timeline.end)),
-        "startSeconds": float(timeline.start),
-        "endSeconds": float(timeline.end),
-        "durationSeconds": float(timeline.duration),
+        "fpsValue": _number(timeline.fps),
+        "startBeat": _number(tempo.time_to_beat(timeline.start)),
+        "endBeat": _number(tempo.time_to_beat(timeline.end)),
+        "startSeconds": _number(timeline.start),
+        "endSeconds": _number(timeline.end),
+        "durationSeconds": _number(timeline.duration),
         "width": settings.width,
         "height": settings.height,
         "format": settings.format,
@@ -185,13 +187,13 @@ def project_summary(project: Project) -> dict[str, Any]:
         "name": project.name,
         "bpm": project.bpm,
         "tempos": [
-            {"beat": float(s.beat), "bpm": float(s.bpm), "seconds": float(s.time)}
+            {"beat": _number(s.beat), "bpm": _number(s.bpm), "seconds": _number(s.time)}
             for s in tempo.segments
         ],
         "timeSignature": list(project.time_signature),
-        "beatsPerBar": float(notation_to_beats("1m", project.time_signature)),
+        "beatsPerBar": _number(notation_to_beats("1m", project.time_signature)),
         "durationBeats": project.duration_beats,
-        "seconds": float(tempo.beat_to_time(project.duration_beats)),
+        "seconds": _number(tempo.beat_to_time(project.duration_beats)),
         "notes": sum(len(track.notes) for track in project.tracks),
         "tracks": [_track_summary(project, track) for track in project.tracks],
     }
@@ -211,7 +213,16 @@ def _track_summary(project: Project, track: Track) -> dict[str, Any]:
         "mute": track.mute,
         "notes": len(track.notes),
         "roll": [
-            [note.beat, float(project.note_beats(note)), note.pitch, note.velocity]
+            [note.beat, _number(project.note_beats(note)), note.pitch, note.velocity]
             for note in track.notes
         ],
     }
+
+
+_LARGEST = Fraction(sys.float_info.max)
+
+
+def _number(value: Fraction | float) -> float:
+    """A song's exact quantity as a JSON number; one too large for a double (a project may say
+    durationBeats 5.6e307 at 1e-5 bpm: only the exported range is limited) is the largest."""
+    return float(max(-_LARGEST, min(_LARGEST, Fraction(value))))

@@ -110,12 +110,8 @@ def validate_export(project_data: Any, settings_data: Any, limits: Limits) -> Ex
     """
     settings_json = {} if settings_data is None else settings_data
     issues: list[Issue] = []
-    project, project_bad = _salvage(Project, project_data, "project", issues)
+    project, project_bad = _salvage_project(project_data, issues)
     settings, settings_bad = _salvage(ExportSettings, settings_json, "settings", issues)
-    if isinstance(project_data, Mapping):
-        found = {(i.path, i.message) for i in issues}
-        raw = _raw_cross_field(project_data)
-        issues.extend(i for i in raw if (i.path, i.message) not in found)
     _raise_if_any(issues, project, settings, project_data, limits, project_bad | settings_bad)
     if project is None or settings is None:  # unreachable: a failed model has issues
         raise InvalidInput([Issue("", "invalid export")], "export")
@@ -126,11 +122,7 @@ def validate_project(project_data: Any, limits: Limits) -> Project:
     """A project alone, in one pass: field and cross-field problems and the project's own limits
     (notes, tracks), all at once; paths as in the project file."""
     issues: list[Issue] = []
-    project, _ = _salvage(Project, project_data, "project", issues)
-    if isinstance(project_data, Mapping):
-        found = {(i.path, i.message) for i in issues}
-        raw = _raw_cross_field(project_data)
-        issues.extend(i for i in raw if (i.path, i.message) not in found)
+    project, _ = _salvage_project(project_data, issues)
     issues += _limit_issues(None, None, project_data, limits)
     if issues or project is None:
         issues = [Issue(_in_file(i.path), i.message, i.value) for i in issues]
@@ -165,6 +157,18 @@ def bounded(issues: list[Issue], most: int) -> list[Issue]:
         return issues
     more = len(issues) - most
     return [*issues[:most], Issue("", f"and {more} more (limit max_issues {most})")]
+
+
+def _salvage_project(
+    project_data: Any, issues: list[Issue]
+) -> tuple[Project | None, frozenset[str]]:
+    """``_salvage`` of the project, and its cross-field rules on the JSON as it came: they run
+    even when field errors stop pydantic before its model validator."""
+    project, bad = _salvage(Project, project_data, "project", issues)
+    if isinstance(project_data, Mapping):
+        found = {(i.path, i.message) for i in issues}
+        issues.extend(i for i in _raw_cross_field(project_data) if (i.path, i.message) not in found)
+    return project, bad
 
 
 def _salvage(

@@ -5,6 +5,7 @@ validated off the event loop, so other requests are answered meanwhile."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -280,3 +281,14 @@ def test_a_big_bad_body_is_validated_off_the_event_loop(
     assert len(issues) == 101  # max_issues, then how many more
     assert issues[0]["path"] == "project.tracks[0].notes[0].pitch"
     assert issues[-1]["message"] == f"and {BIG_NOTES - 100} more (limit max_issues 100)"
+
+
+def test_a_plan_of_a_song_too_long_for_a_double_is_answered(idle: LiveServer) -> None:
+    """Only the exported range is limited: a project of 5.6e307 beats at 1e-5 bpm may export
+    its first microbeat; its length in seconds (~3e315) is the largest double, not a 500."""
+    project = project_data(track("lead", notes=[note(0)]), bpm=1e-5, durationBeats=5.6e307)
+    reply = idle.api.plan(project, {**TINY, "endBeat": 1e-6, "fps": 1})
+    assert reply.status == 200, reply.body
+    plan = reply.json()
+    assert plan["frames"] == 6  # 1e-6 beats at 1e-5 bpm = 6 s, at 1 fps
+    assert plan["project"]["seconds"] == sys.float_info.max
