@@ -292,3 +292,30 @@ def test_a_plan_of_a_song_too_long_for_a_double_is_answered(idle: LiveServer) ->
     plan = reply.json()
     assert plan["frames"] == 6  # 1e-6 beats at 1e-5 bpm = 6 s, at 1 fps
     assert plan["project"]["seconds"] == sys.float_info.max
+
+
+def test_a_body_of_exactly_max_body_bytes_is_read_and_one_byte_more_refused(
+    tmp_path: Path,
+) -> None:
+    limits = Limits.model_construct(max_body_bytes=4096)
+    app = create_app(
+        embedded_farm(tmp_path, workers=False),
+        limits=limits,
+        settings=CoordinatorSettings(api_token=None),
+    )
+    text = json.dumps({"project": project_data(track("lead", notes=[note(0)])), "settings": TINY})
+    exact = text.encode().ljust(4096)  # trailing spaces are JSON whitespace
+    headers = {"Content-Type": "application/json"}
+    with LiveServer(app) as server:
+        plan = server.api.request("POST", "/api/exports/plan", body=exact, headers=headers)
+        assert plan.status == 200, plan.body
+        over = server.api.request("POST", "/api/exports/plan", body=exact + b" ", headers=headers)
+        assert over.status == 413
+        assert over.error == (
+            "request body of 4097 bytes exceeds 4096 bytes (limit max_body_bytes)"
+        )
+        chunked = server.api.request(
+            "POST", "/api/exports/plan", body=iter([exact, b" "]), headers=headers
+        )
+        assert chunked.status == 413
+        assert chunked.error == "request body exceeds 4096 bytes (limit max_body_bytes)"

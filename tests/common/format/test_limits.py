@@ -235,3 +235,22 @@ def test_cli_render_names_every_problem_of_project_and_flags_before_rendering(
     named = sorted(line.split(": ")[1] for line in err.splitlines())
     assert named == sorted([*EVERY_PROJECT_PROBLEM, "--fps", "--crf", "--width"]), err
     assert not output.exists()
+
+
+@pytest.mark.parametrize("limit", ["max_notes", "max_tracks"])
+def test_notes_and_tracks_at_their_limit_are_accepted_and_one_more_refused(limit: str) -> None:
+    three = project_data(*(track(f"t{i}", notes=[note(0)]) for i in range(3)), durationBeats=4)
+    validate_export(three, SIZE, limits(**{limit: 3}))
+    error = refused(three, SIZE, **{limit: 2})
+    (issue,) = error.issues
+    assert issue.path == "project.tracks"
+    assert issue.message.endswith(f"over 2 (limit {limit})")
+
+
+@pytest.mark.parametrize("limit", ["max_notes", "max_tracks"])
+def test_a_project_s_counts_are_checked_even_when_its_notes_are_wrong(limit: str) -> None:
+    """Counted on the JSON as it came: 3 bad notes over a limit of 2 say both."""
+    three = project_data(*(track(f"t{i}", notes=[note(0, pitch=999)]) for i in range(3)))
+    paths = [i.path for i in refused(three, SIZE, **{limit: 2}).issues]
+    assert paths.count("project.tracks") == 1
+    assert len(paths) == 4
