@@ -110,8 +110,10 @@ def validate_export(project_data: Any, settings_data: Any, limits: Limits) -> Ex
     """
     settings_json = {} if settings_data is None else settings_data
     issues: list[Issue] = []
-    project, project_bad = _salvage_project(project_data, issues)
-    settings, settings_bad = _salvage(ExportSettings, settings_json, "settings", issues)
+    project, project_bad = _salvage_project(project_data, issues, limits.max_issues)
+    settings, settings_bad = _salvage(
+        ExportSettings, settings_json, "settings", issues, limits.max_issues
+    )
     _raise_if_any(issues, project, settings, project_data, limits, project_bad | settings_bad)
     if project is None or settings is None:  # unreachable: a failed model has issues
         raise InvalidInput([Issue("", "invalid export")], "export")
@@ -122,7 +124,7 @@ def validate_project(project_data: Any, limits: Limits) -> Project:
     """A project alone, in one pass: field and cross-field problems and the project's own limits
     (notes, tracks), all at once; paths as in the project file."""
     issues: list[Issue] = []
-    project, _ = _salvage_project(project_data, issues)
+    project, _ = _salvage_project(project_data, issues, limits.max_issues)
     issues += _limit_issues(None, None, project_data, limits)
     if issues or project is None:
         issues = [Issue(_in_file(i.path), i.message, i.value) for i in issues]
@@ -160,11 +162,11 @@ def bounded(issues: list[Issue], most: int) -> list[Issue]:
 
 
 def _salvage_project(
-    project_data: Any, issues: list[Issue]
+    project_data: Any, issues: list[Issue], most: int
 ) -> tuple[Project | None, frozenset[str]]:
     """``_salvage`` of the project, and its cross-field rules on the JSON as it came: they run
     even when field errors stop pydantic before its model validator."""
-    project, bad = _salvage(Project, project_data, "project", issues)
+    project, bad = _salvage(Project, project_data, "project", issues, most)
     if isinstance(project_data, Mapping):
         found = {(i.path, i.message) for i in issues}
         issues.extend(i for i in _raw_cross_field(project_data) if (i.path, i.message) not in found)
@@ -172,7 +174,7 @@ def _salvage_project(
 
 
 def _salvage(
-    model: type[M], data: Any, prefix: str, issues: list[Issue]
+    model: type[M], data: Any, prefix: str, issues: list[Issue], most: int
 ) -> tuple[M | None, frozenset[str]]:
     """The model, or its issues (added to ``issues``) and the model read without the top-level
     fields that are wrong (placeholders for required ones), so that checks on the sound fields
@@ -180,17 +182,18 @@ def _salvage(
     try:
         return model.model_validate(data), frozenset()
     except ValidationError as error:
-        issues.extend(issues_from_pydantic(error, data, prefix))
+        details = error.errors(include_url=False)
+        issues.extend(issues_from_pydantic(error, data, prefix, details=details, most=most))
         if not isinstance(data, Mapping):
             return None, frozenset({prefix})
-        bad = {f for detail in error.errors() for f in _top_fields(detail)}
+        bad = {f for detail in details for f in _top_fields(detail)}
     fields = {f.alias or name for name, f in model.model_fields.items()}
     for _ in range(3):  # each round may uncover cross-field rules on what is left
         kept = {k: v for k, v in data.items() if k not in bad and k in fields}
         try:
             salvaged = model.model_validate({**_PLACEHOLDERS.get(prefix, {}), **kept})
         except ValidationError as error:
-            bad |= {f for detail in error.errors() for f in _top_fields(detail)}
+            bad |= {f for detail in error.errors(include_url=False) for f in _top_fields(detail)}
             continue
         missing = {f for f in _PLACEHOLDERS.get(prefix, {}) if f not in kept}
         return salvaged, frozenset(f"{prefix}.{f}" for f in bad | missing)
@@ -236,9 +239,22 @@ def _parse(model: type[M], data: Any, prefix: str, what: str) -> M:
         raise InvalidInput(issues_from_pydantic(error, data, prefix), what) from None
 
 
-def issues_from_pydantic(error: ValidationError, data: Any, prefix: str = "") -> list[Issue]:
+def issues_from_pydantic(
+    error: ValidationError,
+    data: Any,
+    prefix: str = "",
+    *,
+    details: list[ErrorDetails] | None = None,
+    most: int | None = None,
+) -> list[Issue]:
+    """Every error as an issue with its JSON path; past the first ``most``, each is only
+    counted (``UNSHOWN``), since ``bounded`` lists no more: 300k bad notes cost no 300k paths.
+    """
     issues: list[Issue] = []
-    for detail in error.errors():
+    for detail in error.errors(include_url=False) if details is None else details:
+        if most is not None and len(issues) >= most:
+            issues.append(UNSHOWN)
+            continue
         context = detail.get("ctx") or {}
         cause = context.get("error")
         if isinstance(cause, CrossFieldError):
@@ -247,6 +263,10 @@ def issues_from_pydantic(error: ValidationError, data: Any, prefix: str = "") ->
         path = json_path(detail["loc"], data, prefix)
         issues.append(Issue(path, _message(detail), _shown_value(detail)))
     return issues
+
+
+UNSHOWN = Issue("", "(not shown)")
+"""Stands for an issue past the number listed: counted in "and N more", never shown."""
 
 
 def json_path(loc: Sequence[int | str], data: Any, prefix: str = "") -> str:
