@@ -67,15 +67,17 @@ def _serving(api: Api) -> bool:
         return False
 
 
-def schemathesis(api: Api, *options: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(api: Api, cwd: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """A run from ``cwd`` (where schemathesis keeps its cache: a fresh one each time)."""
+    config = ("--config-file", str(HERE / "schemathesis.toml"))
     command = [
-        *(sys.executable, "-m", "schemathesis.cli", "run", f"{api.base}/openapi.json"),
+        *(sys.executable, "-m", "schemathesis.cli", *config, "run", f"{api.base}/openapi.json"),
         *("--checks", "all", "--workers", "1", "--exclude-path-regex", "^/ws/"),
         *("--header", f"Authorization: Bearer {TOKEN}", "--seed", "14"),
         *options,
     ]
     return subprocess.run(
-        command, cwd=HERE, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
+        command, cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
     )
 
 
@@ -87,9 +89,9 @@ def schemathesis(api: Api, *options: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_schemathesis_finds_nothing_against_the_openapi_document(
-    coordinator: Api, options: tuple[str, ...]
+    coordinator: Api, options: tuple[str, ...], tmp_path: Path
 ) -> None:
-    run = schemathesis(coordinator, *options)
+    run = schemathesis(coordinator, tmp_path, *options)
     report = run.stdout + run.stderr
     assert "Configuration:" in report and "schemathesis.toml" in report, report
     assert " passed" in report and "generated" in report, report
