@@ -8,15 +8,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from common.adapters.storage import LocalStore, S3Store
 from sandbox.services import RabbitVhost, SeaweedS3
 
 # Property tests give the same result on a loaded CI machine as on an idle laptop: no per-example
-# deadline (a busy core is not a bug) and a fixed sequence of examples (a failure reproduces).
-# `HYPOTHESIS_PROFILE=explore` searches new random examples instead.
-settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+# deadline and no "generation is slow" health check (a busy core is not a bug), and a fixed
+# sequence of examples (a failure reproduces). `HYPOTHESIS_PROFILE=explore` searches new random
+# examples instead.
+settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile("explore", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

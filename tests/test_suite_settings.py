@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 
 def test_property_tests_have_no_deadline_and_a_fixed_sequence() -> None:
@@ -11,3 +11,4 @@ def test_property_tests_have_no_deadline_and_a_fixed_sequence() -> None:
     assert active.deadline is None
     assert active.derandomize is True
     assert active.database is None
+    assert HealthCheck.too_slow in active.suppress_health_check
