@@ -44,6 +44,8 @@ class Farm:
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     workers: list[dramatiq.Worker] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    draining: threading.Event = field(default_factory=threading.Event)
+    """Set when the process is asked to stop: render actors return the chunk in hand."""
 
     @classmethod
     def embedded(
@@ -75,7 +77,11 @@ class Farm:
         from farm_worker.chunk import ChunkRenderer
 
         chunks = ChunkRenderer(
-            self.store, self.bus.send, name or worker_name("render"), specs=self.specs
+            self.store,
+            self.bus.send,
+            name or worker_name("render"),
+            specs=self.specs,
+            draining=self.draining,
         )
         register_render_actor(self.broker, self.queues, chunks, self.bus)
         self.closers.append(chunks.close)
@@ -125,6 +131,14 @@ class Farm:
         worker.queue_prefetch = threads
         worker.start()
         self.workers.append(worker)
+
+    def alive(self) -> bool:
+        """Every thread of every dramatiq worker of this process is running (the heartbeat)."""
+        return all(
+            thread.is_alive()
+            for worker in self.workers
+            for thread in (*worker.workers, *worker.consumers.values())
+        )
 
     def orchestrator(self, keep_intermediates: bool = False) -> Orchestrator:
         return Orchestrator(

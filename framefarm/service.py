@@ -6,20 +6,24 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 
 from common.config import Config, ServiceSettings
 from framefarm.farm import Farm, worker_name
+from framefarm.health import Heartbeat
+from framefarm.logs import MessageLogContext, configure_logging
 
 log = logging.getLogger(__name__)
 
 
 def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = True) -> None:
     """``role`` is ``worker`` (renders), ``encoder`` (encodes segments) or ``stitcher``
-    (soundtracks, the join, and segment encodes unless ``encode`` is False)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    (soundtracks, the join, and segment encodes unless ``encode`` is False).
+
+    On SIGTERM a render worker returns the chunk in hand to the queue at its next frame (the
+    other actors finish the message in hand), then the process exits."""
+    configure_logging(settings.log_format)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -29,6 +33,15 @@ def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with Farm.distributed(settings) as farm:
+        farm.broker.add_middleware(MessageLogContext())
+        if settings.metrics_port is not None:
+            from prometheus_client import CollectorRegistry
+
+            from framefarm.metrics import ActorMetrics, serve_metrics
+
+            registry = CollectorRegistry()
+            farm.broker.add_middleware(ActorMetrics(registry))
+            serve_metrics(registry, settings.metrics_port)
         if role == "worker":
             queues = {farm.register_renderer()}
         else:
@@ -38,8 +51,15 @@ def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = 
             else:
                 queues = cpu if encode else cpu - {farm.queues.encode}
         farm.start_worker(queues, threads)
+        heartbeat = None
+        if settings.heartbeat_file:
+            heartbeat = Heartbeat(Path(settings.heartbeat_file), farm.alive, role)
+            heartbeat.start()
         log.info("%s ready: %s", role, worker_name(role))
         stop.wait()
+        farm.draining.set()  # before the workers stop: a chunk under way goes back at once
+        if heartbeat is not None:
+            heartbeat.stop()
 
 
 def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int) -> Farm:
@@ -61,9 +81,7 @@ def serve_coordinator(
     from coordinator.app import create_app
     from coordinator.page import EXAMPLES_DIR, STATIC_DIR
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(config.service.log_format)
     if not config.coordinator.tokens and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("no API token configured: anyone who reaches %s:%d may use the API", host, port)
     examples = EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else None
