@@ -23,6 +23,7 @@ from common.jobs.spec import SpecCache
 from common.jobs.state import JobState
 from coordinator.events import EventPump
 from coordinator.orchestrator import Orchestrator
+from coordinator.replica import ReplicaOrchestrator, Replication
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class Farm:
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     workers: list[dramatiq.Worker] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    replicated_url: str | None = None
+    """The broker of a coordinator that runs beside other replicas (``Farm.distributed(...,
+    replicated=True)``): its orchestrator orchestrates only while it holds the lease."""
     draining: threading.Event = field(default_factory=threading.Event)
     """Set when the process is asked to stop: render actors return the chunk in hand."""
 
@@ -58,9 +62,12 @@ class Farm:
         return cls._assemble(broker, queues, store, segment_seconds)
 
     @classmethod
-    def distributed(cls, settings: ServiceSettings) -> Farm:
+    def distributed(cls, settings: ServiceSettings, *, replicated: bool = False) -> Farm:
+        """RabbitMQ and S3. ``replicated``: a coordinator that may run beside others."""
         broker, queues = rabbitmq_broker(settings.amqp_url), Queues(settings.queue_prefix)
-        return cls._assemble(broker, queues, make_store(settings), settings.segment_seconds)
+        farm = cls._assemble(broker, queues, make_store(settings), settings.segment_seconds)
+        farm.replicated_url = settings.amqp_url if replicated else None
+        return farm
 
     @classmethod
     def _assemble(
@@ -141,18 +148,45 @@ class Farm:
         )
 
     def orchestrator(self, keep_intermediates: bool = False) -> Orchestrator:
-        return Orchestrator(
+        kind = Orchestrator if self.replicated_url is None else ReplicaOrchestrator
+        return kind(
             self.store,
             self.bus.send,
             keep_intermediates=keep_intermediates,
             segment_seconds=self.segment_seconds,
         )
 
-    def pump(self, orchestrator: Orchestrator) -> EventPump:
+    def pump(self, orchestrator: Orchestrator) -> EventPump | Replication:
+        """Consume the events queue for ``orchestrator``; a replicated coordinator's does so
+        only while it holds the lease, and follows the published states otherwise."""
+        if isinstance(orchestrator, ReplicaOrchestrator) and self.replicated_url is not None:
+            return self._replicate(orchestrator, self.replicated_url)
         pump = EventPump(self.broker, self.queues, orchestrator.handle)
         pump.start()
         self.closers.append(pump.stop)
         return pump
+
+    def _replicate(self, orchestrator: ReplicaOrchestrator, url: str) -> Replication:
+        from common.adapters.replicas import ExclusiveLease, FanoutPublisher, FanoutSubscriber
+
+        def start_pump() -> Callable[[], None]:
+            pump = EventPump(
+                self.broker,
+                self.queues,
+                orchestrator.handle,
+                cancel=lambda message: orchestrator.cancel(message.job_id),
+            )
+            pump.start()
+            return pump.stop
+
+        publisher = FanoutPublisher(url, self.queues.states)
+        replication = Replication(orchestrator, start_pump, publisher.publish)
+        subscriber = FanoutSubscriber(url, self.queues.states, replication.received)
+        lease = ExclusiveLease(url, self.queues.leader, replication.elected, replication.deposed)
+        for part in (publisher, subscriber, replication, lease):
+            part.start()
+            self.closers.append(part.stop)
+        return replication
 
     def ping_broker(self) -> None:
         """Raise unless the broker answers (declaring a known queue is a cheap round trip)."""

@@ -67,7 +67,7 @@ def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int)
     from common.adapters.storage import make_store
 
     if not embedded:
-        return Farm.distributed(settings)
+        return Farm.distributed(settings, replicated=True)
     farm = Farm.embedded(make_store(settings), settings.queue_prefix, settings.segment_seconds)
     farm.start_embedded_workers(workers)
     return farm
