@@ -19,6 +19,7 @@ from common.adapters.storage import ObjectStore, make_store
 from common.config import ServiceSettings
 from common.errors import FramefarmError
 from common.jobs.chunks import DEFAULT_SEGMENT_SECONDS
+from common.jobs.messages import Event
 from common.jobs.spec import SpecCache
 from common.jobs.state import JobState
 from coordinator.events import EventPump
@@ -48,6 +49,8 @@ class Farm:
     replicated_url: str | None = None
     """The broker of a coordinator that runs beside other replicas (``Farm.distributed(...,
     replicated=True)``): its orchestrator orchestrates only while it holds the lease."""
+    event_observers: list[Callable[[Event], None]] = field(default_factory=list)
+    """Told of every event the pump handles, before the orchestrator (the metrics)."""
     draining: threading.Event = field(default_factory=threading.Event)
     """Set when the process is asked to stop: render actors return the chunk in hand."""
 
@@ -161,10 +164,33 @@ class Farm:
         only while it holds the lease, and follows the published states otherwise."""
         if isinstance(orchestrator, ReplicaOrchestrator) and self.replicated_url is not None:
             return self._replicate(orchestrator, self.replicated_url)
-        pump = EventPump(self.broker, self.queues, orchestrator.handle)
+        pump = EventPump(self.broker, self.queues, self._observed(orchestrator))
         pump.start()
         self.closers.append(pump.stop)
         return pump
+
+    def _observed(self, orchestrator: Orchestrator) -> Callable[[Event], JobState | None]:
+        def handle(event: Event) -> JobState | None:
+            for observe in self.event_observers:
+                try:
+                    observe(event)
+                except Exception:
+                    log.exception("an event observer failed")
+            return orchestrator.handle(event)
+
+        return handle
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting in each queue and its dead-letter queue (RabbitMQ only)."""
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        if not isinstance(self.broker, RabbitmqBroker):
+            return {}
+        depths = {}
+        for name in self.queues.all():
+            ready, _delayed, dead = self.broker.get_queue_message_counts(name)
+            depths[name], depths[f"{name}.XQ"] = ready, dead
+        return depths
 
     def _replicate(self, orchestrator: ReplicaOrchestrator, url: str) -> Replication:
         from common.adapters.replicas import ExclusiveLease, FanoutPublisher, FanoutSubscriber
@@ -173,7 +199,7 @@ class Farm:
             pump = EventPump(
                 self.broker,
                 self.queues,
-                orchestrator.handle,
+                self._observed(orchestrator),
                 cancel=lambda message: orchestrator.cancel(message.job_id),
             )
             pump.start()

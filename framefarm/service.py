@@ -8,11 +8,15 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from common.config import Config, ServiceSettings
 from framefarm.farm import Farm, worker_name
 from framefarm.health import Heartbeat
 from framefarm.logs import MessageLogContext, configure_logging
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +77,39 @@ def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int)
     return farm
 
 
+def coordinator_app(config: Config, *, embedded: bool, workers: int) -> Starlette:
+    """The coordinator's app as ``framefarm coordinator`` serves it: the farm, the page, the
+    examples and the metrics (fed by the farm's events and the orchestrator's states)."""
+    from coordinator.app import create_app
+    from coordinator.metrics import FarmMetrics
+    from coordinator.page import EXAMPLES_DIR, STATIC_DIR
+
+    examples = EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else None
+    metrics = FarmMetrics()
+
+    def farm_factory() -> Farm:
+        farm = coordinator_farm(config.service, embedded=embedded, workers=workers)
+        farm.event_observers.append(metrics.on_event)
+        metrics.queue_depths = farm.queue_depths
+        return farm
+
+    return create_app(
+        farm_factory,
+        limits=config.limits,
+        settings=config.coordinator,
+        static_dir=STATIC_DIR,
+        examples_dir=examples,
+        metrics=metrics,
+    )
+
+
 def serve_coordinator(
     host: str, port: int, config: Config, *, embedded: bool, workers: int
 ) -> None:
     import uvicorn
 
-    from coordinator.app import create_app
-    from coordinator.page import EXAMPLES_DIR, STATIC_DIR
-
     configure_logging(config.service.log_format)
     if not config.coordinator.tokens and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("no API token configured: anyone who reaches %s:%d may use the API", host, port)
-    examples = EXAMPLES_DIR if EXAMPLES_DIR.is_dir() else None
-    app = create_app(
-        lambda: coordinator_farm(config.service, embedded=embedded, workers=workers),
-        limits=config.limits,
-        settings=config.coordinator,
-        static_dir=STATIC_DIR,
-        examples_dir=examples,
-    )
+    app = coordinator_app(config, embedded=embedded, workers=workers)
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
