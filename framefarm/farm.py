@@ -218,8 +218,14 @@ class Farm:
         """Raise unless the broker answers (declaring a known queue is a cheap round trip)."""
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        if isinstance(self.broker, RabbitmqBroker):
-            self.broker.channel.queue_declare(queue=self.queues.events, passive=True)
+        if not isinstance(self.broker, RabbitmqBroker):
+            return
+        if not self.broker.channel.is_open:  # a failed ping closed this thread's channel
+            del self.broker.channel
+        # The queue exists even before this replica consumes it (a replica that does not
+        # orchestrate never does): a passive declare of a missing one would close the channel.
+        self.broker.declare_queue(self.queues.events, ensure=True)
+        self.broker.channel.queue_declare(queue=self.queues.events, passive=True)
 
     def close(self) -> None:
         for worker in self.workers:
