@@ -114,10 +114,11 @@ def create_app(
         orchestrator = farm.orchestrator()
         await run_in_threadpool(orchestrator.recover)
         farm.pump(orchestrator)
+        # metrics first: a state is counted before a WebSocket can report it
+        detach = metrics.attach(orchestrator) if metrics is not None else None
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
         app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
         redact_access_log()
-        detach = metrics.attach(orchestrator) if metrics is not None else None
         try:
             yield
         finally:

@@ -8,7 +8,7 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from common.config import Config, ServiceSettings
 from framefarm.farm import Farm, worker_name
@@ -112,4 +112,7 @@ def serve_coordinator(
     if not config.coordinator.tokens and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("no API token configured: anyone who reaches %s:%d may use the API", host, port)
     app = coordinator_app(config, embedded=embedded, workers=workers)
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    # With JSON logs uvicorn configures no loggers of its own: its lines reach ours as JSON.
+    json_logs = config.service.log_format == "json"
+    options: dict[str, Any] = {"log_config": None} if json_logs else {}
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", **options)
