@@ -61,6 +61,11 @@ def test_a_killed_orchestrator_is_replaced_and_every_client_sees_the_job_complet
     processes.start("stitcher", "stitcher", env={"FRAMEFARM_METRICS_PORT": str(stitcher_metrics)})
     assert not orchestrating(second)  # one orchestrator at a time
 
+    doomed = second.api.submit_ok(demo(), LONGER)["job_id"]
+    cancelled = second.api.delete(f"/api/exports/{doomed}")  # passed on to the orchestrator
+    assert (cancelled.status, cancelled.json()["phase"]) == (200, "cancelled")
+    assert first.api.status(doomed)["phase"] == "cancelled"
+
     job = second.api.submit_ok(demo(), LONGER)["job_id"]  # stored by the one that follows
     with second.api.connect(job) as on_survivor, first.api.connect(job) as on_victim:
         survivor = [receive(on_survivor)]
