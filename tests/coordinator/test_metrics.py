@@ -30,7 +30,7 @@ def test_metrics_follow_an_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert before.status == 200
         assert value(before.body.decode(), 'framefarm_jobs{phase="complete"}') == 0
         job_id = api.submit_ok(demo(), TINY)["job_id"]
-        check_complete_feed(api.follow(job_id), job_id, TINY_FRAMES)
+        check_complete_feed(api.follow(job_id), job_id, TINY_FRAMES, signed=True)
         text = api.get("/metrics", auth=False).body.decode()
     assert value(text, 'framefarm_jobs{phase="complete"}') == 1
     assert value(text, "framefarm_frames_rendered_total") == TINY_FRAMES
