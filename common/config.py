@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -88,6 +88,17 @@ class ServiceSettings(BaseSettings):
         ge=0.25,
         le=20.0,
         description="seconds of video per encoded segment (each starts with a keyframe)",
+    )
+    heartbeat_file: str | None = Field(
+        None,
+        description="file a worker, stitcher or encoder rewrites every few seconds while its "
+        "threads are alive; `framefarm health` reads its age (container probes)",
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="port of a worker's Prometheus metrics (off if unset)"
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="log lines as text, or JSON with the job id, chunk and stage"
     )
 
     @field_validator("s3_public_endpoint")

@@ -51,6 +51,8 @@ from coordinator.auth import (
     redact_query,
 )
 from coordinator.feed import JobFeed
+from coordinator.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from coordinator.metrics import FarmMetrics
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
 from coordinator.views import FeedMessages, export_plan, links, status_document
@@ -97,6 +99,7 @@ def create_app(
     settings: CoordinatorSettings,
     static_dir: Path | None = None,
     examples_dir: Path | None = None,
+    metrics: FarmMetrics | None = None,
 ) -> Starlette:
     """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers);
     ``limits`` and ``settings`` come from the process's one reading of its environment."""
@@ -111,12 +114,16 @@ def create_app(
         orchestrator = farm.orchestrator()
         await run_in_threadpool(orchestrator.recover)
         farm.pump(orchestrator)
+        # metrics first: a state is counted before a WebSocket can report it
+        detach = metrics.attach(orchestrator) if metrics is not None else None
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
         app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
         redact_access_log()
         try:
             yield
         finally:
+            if detach is not None:
+                detach()
             feed.close()
             await run_in_threadpool(farm.close)
 
@@ -136,6 +143,8 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics_page(metrics), methods=["GET"]))
     if static_dir is not None:
         routes.append(Route("/", index_page(static_dir), methods=["GET"]))
         routes.append(Mount("/static", StaticFiles(directory=static_dir), name="static"))
@@ -429,6 +438,16 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
+def metrics_page(metrics: FarmMetrics) -> Callable[[Request], Awaitable[Response]]:
+    """Prometheus's text format (queue depths are asked of the broker, in a thread)."""
+
+    async def page(request: Request) -> Response:
+        body = await run_in_threadpool(metrics.exposition)
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
+
+    return page
+
+
 def index_page(static_dir: Path) -> Callable[[Request], Awaitable[Response]]:
     async def page(request: Request) -> Response:
         return FileResponse(static_dir / "index.html", media_type="text/html")
@@ -577,7 +596,7 @@ class Authenticate:
     in the scope's state. No token configured: every caller is the open API's one user.
     A token in the query string is refused (it would be written to access logs)."""
 
-    OPEN_PATHS = ("/healthz", "/", "/favicon.ico")
+    OPEN_PATHS = ("/healthz", "/", "/favicon.ico", "/metrics")
     OPEN_PREFIXES = ("/static/", "/examples/")
 
     def __init__(

@@ -9,19 +9,21 @@ from collections.abc import Callable
 
 import dramatiq
 
+from common import logcontext
 from common.adapters.bus import Queues
 from common.errors import DecodeError
-from common.jobs.messages import EVENT_TYPES, Event, from_wire
+from common.jobs.messages import EVENT_TYPES, CancelJob, Event, from_wire
 from common.jobs.state import JobState
 
 log = logging.getLogger(__name__)
 
 
-def event_of(message: dramatiq.MessageProxy) -> Event:
-    """Our event inside a dramatiq message; DecodeError if it is anything else."""
+def event_of(message: dramatiq.MessageProxy) -> Event | CancelJob:
+    """Our event (or a coordinator's CancelJob) inside a dramatiq message; DecodeError if it is
+    anything else."""
     payload = message.args[0] if message.args else None
     event = from_wire(payload)
-    if not isinstance(event, EVENT_TYPES):
+    if not isinstance(event, (*EVENT_TYPES, CancelJob)):
         raise DecodeError(f"expected an event, got {event.TYPE}")
     return event
 
@@ -34,10 +36,13 @@ class EventPump:
         handle: Callable[[Event], JobState | None],
         *,
         poll_ms: int = 200,
+        cancel: Callable[[CancelJob], object] | None = None,
     ) -> None:
         self.broker = broker
         self.queues = queues
         self.handle = handle
+        self.cancel = cancel
+        """What to do with another coordinator's CancelJob (replicated coordinators only)."""
         self.poll_ms = poll_ms
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,7 +93,14 @@ class EventPump:
                     )
                     consumer.nack(message)
                     continue
-                self.handle(event)
+                chunk = getattr(event, "chunk_index", getattr(event, "segment_index", None))
+                with logcontext.log_context(event.job_id, chunk, "orchestrate"):
+                    if not isinstance(event, CancelJob):
+                        self.handle(event)
+                    elif self.cancel is not None:
+                        self.cancel(event)
+                    else:
+                        log.error("job %s: a CancelJob, but no replicas here", event.job_id)
                 consumer.ack(message)
                 self.handled += 1
         finally:

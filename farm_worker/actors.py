@@ -11,7 +11,7 @@ import dramatiq
 from common.adapters.bus import RENDER_ACTOR, Bus, Queues, run_command
 from common.errors import PermanentFailure
 from common.jobs.messages import RenderChunk
-from farm_worker.chunk import ChunkRenderer
+from farm_worker.chunk import ChunkRenderer, ChunkReturned
 
 RENDER_OPTIONS: dict[str, Any] = {
     "max_retries": 3,
@@ -25,14 +25,16 @@ RENDER_OPTIONS: dict[str, Any] = {
 def register_render_actor(
     broker: dramatiq.Broker, queues: Queues, chunks: ChunkRenderer, bus: Bus
 ) -> dramatiq.Actor[[dict[str, Any]], None]:
+    def render(command: RenderChunk) -> None:
+        try:
+            chunks.render(command)
+        except ChunkReturned:
+            # Shutting down: the same command goes back to the queue at once, then this message
+            # is acknowledged (not a retry, nothing dead-lettered; a copy is idempotent).
+            bus.send(command)
+
     def render_chunk(payload: dict[str, Any]) -> None:
-        run_command(
-            payload,
-            RenderChunk,
-            chunks.render,
-            bus=bus,
-            component="worker",
-        )
+        run_command(payload, RenderChunk, render, bus=bus, component="worker")
 
     broker.add_middleware(ReleaseRenderers(chunks))
     decorate = dramatiq.actor(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from common.adapters.storage import ObjectStore
-from common.errors import NotRetryable
+from common.errors import FramefarmError, NotRetryable
 from common.jobs import records
 from common.jobs.chunks import ChunkPlan, inline_segments
 from common.jobs.keys import JobKeys
@@ -39,6 +40,11 @@ class ChunkError(NotRetryable):
     """A chunk that does not fit its job's plan: a permanent error."""
 
 
+class ChunkReturned(FramefarmError):  # noqa: N818
+    """The worker is shutting down (SIGTERM): the chunk in hand goes back to the queue unfinished;
+    whoever renders it next starts it over (frames are a pure function of their index)."""
+
+
 class ChunkRenderer:
     """Everything a worker needs to render chunks; one per worker process, shared by threads."""
 
@@ -50,6 +56,7 @@ class ChunkRenderer:
         *,
         specs: SpecCache | None = None,
         upload_threads: int = 4,
+        draining: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
@@ -57,6 +64,8 @@ class ChunkRenderer:
         self.specs = specs or SpecCache(store)
         self.renderers = ThreadRenderers()
         self.uploads = ThreadPoolExecutor(upload_threads, thread_name_prefix="upload")
+        self.draining = draining or threading.Event()
+        """Set on SIGTERM: a chunk under way stops at its next frame (ChunkReturned)."""
 
     def close(self) -> None:
         self.uploads.shutdown(wait=True)
@@ -89,6 +98,14 @@ class ChunkRenderer:
         hints = ProgressHints(self.publish, command, self.worker_name)
         try:
             for done, index in enumerate(plan.frames):
+                if self.draining.is_set():
+                    log.info(
+                        "shutting down: returning chunk %d of %s after %d frames",
+                        command.chunk_index,
+                        command.job_id,
+                        done,
+                    )
+                    raise ChunkReturned(f"chunk {command.chunk_index} of {command.job_id}")
                 if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.stop_marker):
                     self._abandon(keys, stored, pending, encoding)
                     return None

@@ -7,7 +7,9 @@ mistake the user can fix.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -34,7 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args, Config.from_environment())
+        config = Config.from_environment()
+        if args.log_format is not None:
+            service = config.service.model_copy(update={"log_format": args.log_format})
+            config = dataclasses.replace(config, service=service)
+        from framefarm.logs import configure_logging
+
+        configure_logging(config.service.log_format, logging.WARNING)
+        return handler(args, config)
     except InvalidInput as error:
         for issue in error.issues:
             print(f"framefarm: {issue}", file=sys.stderr)
@@ -59,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render_command(commands)
     _add_service_commands(commands)
     _add_audio_parser(commands)
+    _add_health_command(commands)
+    for command in commands.choices.values():
+        command.add_argument(
+            "--log-format",
+            choices=("text", "json"),
+            default=None,
+            help="log lines as text, or one JSON object a line with the job id, chunk and stage "
+            "(default: FRAMEFARM_LOG_FORMAT, else text)",
+        )
     return parser
 
 
@@ -460,6 +478,46 @@ def _coordinator(args: argparse.Namespace, config: Config) -> int:
     if not 0 < args.port < 65536:
         raise InvalidInput([Issue("--port", "expected 1..65535", args.port)], "options")
     serve_coordinator(args.host, args.port, config, embedded=args.embedded, workers=args.workers)
+    return EXIT_OK
+
+
+def _add_health_command(commands: Commands) -> None:
+    health = commands.add_parser(
+        "health",
+        help="exit 0 if a farm process is alive: its heartbeat file is fresh, or a URL answers",
+        description="For container probes. Without --url: check that the heartbeat file "
+        "(--heartbeat-file, else FRAMEFARM_HEARTBEAT_FILE) that a worker, stitcher or encoder "
+        "rewrites every 5 s is at most --max-age seconds old. With --url: check that it answers "
+        "2xx (the coordinator's /healthz). Prints one line; exits 1 when unhealthy.",
+    )
+    health.add_argument("--heartbeat-file", metavar="PATH", help="the heartbeat file to read")
+    health.add_argument(
+        "--max-age", type=float, default=30.0, help="oldest healthy heartbeat, s (default 30)"
+    )
+    health.add_argument("--url", help="a URL that must answer 2xx instead (the coordinator)")
+    health.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for --url (default 5)"
+    )
+    health.set_defaults(handler=_health)
+
+
+def _health(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from framefarm.health import heartbeat_problem, url_problem
+
+    if args.url is not None:
+        problem = url_problem(args.url, args.timeout)
+    else:
+        path = args.heartbeat_file or config.service.heartbeat_file
+        if not path:
+            issue = Issue("--heartbeat-file", "required (or FRAMEFARM_HEARTBEAT_FILE, or --url)")
+            raise InvalidInput([issue], "options")
+        problem = heartbeat_problem(Path(path), args.max_age)
+    if problem is not None:
+        print(f"framefarm: unhealthy: {problem}", file=sys.stderr)
+        return EXIT_FAILURE
+    print("ok")
     return EXIT_OK
 
 

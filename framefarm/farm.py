@@ -19,10 +19,12 @@ from common.adapters.storage import ObjectStore, make_store
 from common.config import ServiceSettings
 from common.errors import FramefarmError
 from common.jobs.chunks import DEFAULT_SEGMENT_SECONDS
+from common.jobs.messages import Event
 from common.jobs.spec import SpecCache
 from common.jobs.state import JobState
 from coordinator.events import EventPump
 from coordinator.orchestrator import Orchestrator
+from coordinator.replica import ReplicaOrchestrator, Replication
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,13 @@ class Farm:
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     workers: list[dramatiq.Worker] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    replicated_url: str | None = None
+    """The broker of a coordinator that runs beside other replicas (``Farm.distributed(...,
+    replicated=True)``): its orchestrator orchestrates only while it holds the lease."""
+    event_observers: list[Callable[[Event], None]] = field(default_factory=list)
+    """Told of every event the pump handles, before the orchestrator (the metrics)."""
+    draining: threading.Event = field(default_factory=threading.Event)
+    """Set when the process is asked to stop: render actors return the chunk in hand."""
 
     @classmethod
     def embedded(
@@ -56,9 +65,12 @@ class Farm:
         return cls._assemble(broker, queues, store, segment_seconds)
 
     @classmethod
-    def distributed(cls, settings: ServiceSettings) -> Farm:
+    def distributed(cls, settings: ServiceSettings, *, replicated: bool = False) -> Farm:
+        """RabbitMQ and S3. ``replicated``: a coordinator that may run beside others."""
         broker, queues = rabbitmq_broker(settings.amqp_url), Queues(settings.queue_prefix)
-        return cls._assemble(broker, queues, make_store(settings), settings.segment_seconds)
+        farm = cls._assemble(broker, queues, make_store(settings), settings.segment_seconds)
+        farm.replicated_url = settings.amqp_url if replicated else None
+        return farm
 
     @classmethod
     def _assemble(
@@ -75,7 +87,11 @@ class Farm:
         from farm_worker.chunk import ChunkRenderer
 
         chunks = ChunkRenderer(
-            self.store, self.bus.send, name or worker_name("render"), specs=self.specs
+            self.store,
+            self.bus.send,
+            name or worker_name("render"),
+            specs=self.specs,
+            draining=self.draining,
         )
         register_render_actor(self.broker, self.queues, chunks, self.bus)
         self.closers.append(chunks.close)
@@ -126,26 +142,90 @@ class Farm:
         worker.start()
         self.workers.append(worker)
 
+    def alive(self) -> bool:
+        """Every thread of every dramatiq worker of this process is running (the heartbeat)."""
+        return all(
+            thread.is_alive()
+            for worker in self.workers
+            for thread in (*worker.workers, *worker.consumers.values())
+        )
+
     def orchestrator(self, keep_intermediates: bool = False) -> Orchestrator:
-        return Orchestrator(
+        kind = Orchestrator if self.replicated_url is None else ReplicaOrchestrator
+        return kind(
             self.store,
             self.bus.send,
             keep_intermediates=keep_intermediates,
             segment_seconds=self.segment_seconds,
         )
 
-    def pump(self, orchestrator: Orchestrator) -> EventPump:
-        pump = EventPump(self.broker, self.queues, orchestrator.handle)
+    def pump(self, orchestrator: Orchestrator) -> EventPump | Replication:
+        """Consume the events queue for ``orchestrator``; a replicated coordinator's does so
+        only while it holds the lease, and follows the published states otherwise."""
+        if isinstance(orchestrator, ReplicaOrchestrator) and self.replicated_url is not None:
+            return self._replicate(orchestrator, self.replicated_url)
+        pump = EventPump(self.broker, self.queues, self._observed(orchestrator))
         pump.start()
         self.closers.append(pump.stop)
         return pump
+
+    def _observed(self, orchestrator: Orchestrator) -> Callable[[Event], JobState | None]:
+        def handle(event: Event) -> JobState | None:
+            for observe in self.event_observers:
+                try:
+                    observe(event)
+                except Exception:
+                    log.exception("an event observer failed")
+            return orchestrator.handle(event)
+
+        return handle
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting in each queue and its dead-letter queue (RabbitMQ only)."""
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        if not isinstance(self.broker, RabbitmqBroker):
+            return {}
+        depths = {}
+        for name in self.queues.all():
+            ready, _delayed, dead = self.broker.get_queue_message_counts(name)
+            depths[name], depths[f"{name}.XQ"] = ready, dead
+        return depths
+
+    def _replicate(self, orchestrator: ReplicaOrchestrator, url: str) -> Replication:
+        from common.adapters.replicas import ExclusiveLease, FanoutPublisher, FanoutSubscriber
+
+        def start_pump() -> Callable[[], None]:
+            pump = EventPump(
+                self.broker,
+                self.queues,
+                self._observed(orchestrator),
+                cancel=lambda message: orchestrator.cancel(message.job_id),
+            )
+            pump.start()
+            return pump.stop
+
+        publisher = FanoutPublisher(url, self.queues.states)
+        replication = Replication(orchestrator, start_pump, publisher.publish)
+        subscriber = FanoutSubscriber(url, self.queues.states, replication.received)
+        lease = ExclusiveLease(url, self.queues.leader, replication.elected, replication.deposed)
+        for part in (publisher, subscriber, replication, lease):
+            part.start()
+            self.closers.append(part.stop)
+        return replication
 
     def ping_broker(self) -> None:
         """Raise unless the broker answers (declaring a known queue is a cheap round trip)."""
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        if isinstance(self.broker, RabbitmqBroker):
-            self.broker.channel.queue_declare(queue=self.queues.events, passive=True)
+        if not isinstance(self.broker, RabbitmqBroker):
+            return
+        if not self.broker.channel.is_open:  # a failed ping closed this thread's channel
+            del self.broker.channel
+        # The queue exists even before this replica consumes it (a replica that does not
+        # orchestrate never does): a passive declare of a missing one would close the channel.
+        self.broker.declare_queue(self.queues.events, ensure=True)
+        self.broker.channel.queue_declare(queue=self.queues.events, passive=True)
 
     def close(self) -> None:
         for worker in self.workers:

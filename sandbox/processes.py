@@ -129,9 +129,11 @@ class Service(FramefarmProcess):
         log_dir: Path,
         name: str = "",
         args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.role = role
-        super().__init__([role, *args], config.env, log_dir / f"{name or role}.log")
+        environment = {**config.env, **(env or {})}
+        super().__init__([role, *args], environment, log_dir / f"{name or role}.log")
 
     def text(self) -> str:
         """Everything it has logged so far."""
@@ -153,8 +155,9 @@ class Processes:
         self.log_dir = log_dir
         self.started: list[Service] = []
 
-    def start(self, role: str, name: str, *args: str) -> Service:
-        service = Service(role, self.config, self.log_dir, name, args)
+    def start(self, role: str, name: str, *args: str, env: dict[str, str] | None = None) -> Service:
+        """``framefarm ROLE ARGS`` with this farm's environment, plus ``env``."""
+        service = Service(role, self.config, self.log_dir, name, args, env)
         self.started.append(service)
         return service
 

@@ -93,6 +93,16 @@ class Queues:
     def events(self) -> str:
         return f"{self.prefix}.events"
 
+    @property
+    def leader(self) -> str:
+        """The lease that the orchestrating coordinator holds (an exclusive queue)."""
+        return f"{self.prefix}.leader"
+
+    @property
+    def states(self) -> str:
+        """The fanout exchange of job states, from the orchestrating coordinator to all."""
+        return f"{self.prefix}.states"
+
     def all(self) -> tuple[str, ...]:
         return (self.render, self.audio, self.encode, self.stitch, self.events)
 

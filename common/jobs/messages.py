@@ -142,6 +142,17 @@ class JobFailed(Message):
     chunk_index: int | None = None
 
 
+# --- between coordinators ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CancelJob(Message):
+    """A coordinator that does not orchestrate asks the one that does (over the events queue)
+    to cancel a job: only the orchestrator changes a job's state."""
+
+    TYPE: ClassVar[str] = "cancel_job"
+
+
 Command = RenderChunk | RenderAudio | EncodeSegment | StitchVideo
 Event = (
     ChunkProgress
@@ -163,7 +174,8 @@ EVENT_TYPES = (
 )
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (RenderChunk, RenderAudio, EncodeSegment, StitchVideo, *EVENT_TYPES)
+    cls.TYPE: cls
+    for cls in (RenderChunk, RenderAudio, EncodeSegment, StitchVideo, *EVENT_TYPES, CancelJob)
 }
 
 

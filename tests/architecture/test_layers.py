@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     # common/, bottom to top
     "common": 0,  # its __init__ (a docstring); every module of it has a sub-unit below
     "common.errors": 0,
+    "common.logcontext": 0,
     "common.config": 1,
     "common.timing": 2,
     "common.format": 3,

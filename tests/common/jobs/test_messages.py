@@ -13,6 +13,7 @@ from common.errors import DecodeError, FramefarmError
 from common.jobs.messages import (
     MESSAGE_TYPES,
     AudioReady,
+    CancelJob,
     ChunkCommitted,
     ChunkProgress,
     EncodeSegment,
@@ -51,6 +52,7 @@ EXAMPLES: list[Message] = [
     VideoReady(JOB, f"jobs/{JOB}/output/video.mp4", 25, 2.5, 40_000),
     JobFailed(JOB, "shader failed", "render_chunk", 2),
     JobFailed(JOB, "ffmpeg exited 1", "stitch_video"),
+    CancelJob(JOB),
 ]
 
 WIRE_KEYS: dict[type[Message], set[str]] = {
@@ -65,6 +67,7 @@ WIRE_KEYS: dict[type[Message], set[str]] = {
     StitchProgress: {"frames_done", "frame_count"},
     VideoReady: {"output_key", "frame_count", "duration_seconds", "size_bytes"},
     JobFailed: {"error", "component", "chunk_index"},
+    CancelJob: set(),
 }
 
 
