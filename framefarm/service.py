@@ -4,11 +4,14 @@ cleanly on SIGTERM/SIGINT, finishing or returning the message in hand."""
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import threading
 from types import FrameType
 
+from common.adapters.ffmpeg import FFMPEG, FFPROBE
 from common.config import Config, ServiceSettings
+from common.errors import FramefarmError
 from framefarm.farm import Farm, worker_name
 
 log = logging.getLogger(__name__)
@@ -16,7 +19,12 @@ log = logging.getLogger(__name__)
 
 def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = True) -> None:
     """``role`` is ``worker`` (renders), ``encoder`` (encodes segments) or ``stitcher``
-    (soundtracks, the join, and segment encodes unless ``encode`` is False)."""
+    (soundtracks, the join, and segment encodes unless ``encode`` is False).
+
+    Every role runs ffmpeg (a worker encodes the segments inside its chunks): without it the
+    process refuses to start (FramefarmError, one line) rather than take messages it cannot do.
+    """
+    check_tools()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -28,7 +36,7 @@ def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with Farm.distributed(settings) as farm:
+    with Farm.distributed(settings, role) as farm:
         if role == "worker":
             queues = {farm.register_renderer()}
         else:
@@ -42,12 +50,21 @@ def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = 
         stop.wait()
 
 
+def check_tools() -> None:
+    """FramefarmError naming what is missing unless ffmpeg and ffprobe are on PATH."""
+    missing = [tool for tool in (FFMPEG, FFPROBE) if shutil.which(tool) is None]
+    if missing:
+        raise FramefarmError(
+            f"{' and '.join(missing)} not found on PATH: install ffmpeg; not consuming messages"
+        )
+
+
 def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int) -> Farm:
     """The coordinator's farm: the configured distributed one, or render threads in-process."""
     from common.adapters.storage import make_store
 
     if not embedded:
-        return Farm.distributed(settings)
+        return Farm.distributed(settings, "coordinator")
     farm = Farm.embedded(make_store(settings), settings.queue_prefix, settings.segment_seconds)
     farm.start_embedded_workers(workers)
     return farm
