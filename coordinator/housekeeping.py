@@ -3,8 +3,10 @@ orphaned keys, saving states the store refused, and evicting ended jobs from mem
 
 Every job ends: a job whose messages were dead-lettered is failed by the workers'
 ``FailureReporter``; a job that no worker takes at all (none running, or none that can reach
-the store) has nobody to report it, so the watchdog fails it after ``stall_seconds`` without
-progress, naming the stage it was stuck in and the likely cause.
+the store) has nobody to report it. So when neither a job nor any other job made progress for
+``stall_seconds``, the watchdog first sends the job's remaining work again (a command lost with
+a broker outage is sent anew), and if another ``stall_seconds`` pass without progress it fails
+the job, naming the stage it was stuck in and the likely cause.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class Housekeeper:
         self.clock = clock
         self.interval = min(5.0, settings.stall_seconds / 4, settings.sweep_seconds)
         self._swept_at: float | None = None
+        self._nudged: dict[str, float] = {}
+        """Stalled job -> when its work was sent again (it fails a stall period later)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -90,13 +94,29 @@ class Housekeeper:
         self.orchestrator.flush()
         seconds = self.settings.stall_seconds
         failed = []
-        for state in self.orchestrator.stalled(seconds):
-            error = stall_error(state, seconds)
+        stalled = self.orchestrator.stalled(seconds)
+        now = self.clock()
+        for state in stalled:
+            if state.job_id not in self._nudged:
+                # First time: its commands may have been lost (a broker outage, a coordinator
+                # that died between steps); send its remaining work again and wait once more.
+                log.warning(
+                    "job %s made no progress for %g s: sending its work again",
+                    state.job_id,
+                    seconds,
+                )
+                self._nudged[state.job_id] = now
+                self.orchestrator.nudge(state.job_id)
+                continue
+            if now - self._nudged[state.job_id] < seconds:
+                continue
+            error = stall_error(state, 2 * seconds)
             log.error("job %s stalled: %s", state.job_id, error)
             ended = self.orchestrator.fail(state.job_id, error)
             if ended is not None and ended.phase is Phase.FAILED:
                 failed.append(ended)
-        now = self.clock()
+        still = {s.job_id for s in stalled}
+        self._nudged = {j: t for j, t in self._nudged.items() if j in still}
         if self._swept_at is None or now - self._swept_at >= self.settings.sweep_seconds:
             self._swept_at = now
             sweep_orphans(

@@ -312,6 +312,17 @@ class Orchestrator:
                 if not state.phase.terminal and now - self._progress_at.get(job_id, now) >= seconds
             ]
 
+    def nudge(self, job_id: str) -> JobState:
+        """Send a stalled job's remaining work again: what is stored is folded in (and the
+        stitch or crossing encodes re-sent, as after a restart), and every chunk not committed
+        yet and a missing soundtrack are commanded again. Commands are idempotent; this undoes
+        a command lost with a broker, or with a coordinator that died between steps."""
+        state = self.reconcile(job_id)
+        if state.phase in (Phase.QUEUED, Phase.RENDERING):
+            for command in _commands(state):
+                self.send(command)
+        return state
+
     def fail(self, job_id: str, error: str, component: str = "coordinator") -> JobState | None:
         """End a job as failed with ``error`` (the watchdog's verdict), with the usual stop
         marker and clean-up; a job that ended meanwhile is left as it is."""
