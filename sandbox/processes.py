@@ -129,9 +129,11 @@ class Service(FramefarmProcess):
         log_dir: Path,
         name: str = "",
         args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.role = role
-        super().__init__([role, *args], config.env, log_dir / f"{name or role}.log")
+        environment = {**config.env, **(env or {})}
+        super().__init__([role, *args], environment, log_dir / f"{name or role}.log")
 
     def text(self) -> str:
         """Everything it has logged so far."""
@@ -148,13 +150,17 @@ class Processes:
     """The farm processes a test started; all stopped on leaving ``with``, newest first, and
     their logs printed (pytest shows them when the test failed)."""
 
-    def __init__(self, config: FarmConfig, log_dir: Path) -> None:
+    def __init__(
+        self, config: FarmConfig, log_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.config = config
         self.log_dir = log_dir
+        self.env = env or {}
+        """Variables every process gets on top of the farm's (proxies, short retries)."""
         self.started: list[Service] = []
 
-    def start(self, role: str, name: str, *args: str) -> Service:
-        service = Service(role, self.config, self.log_dir, name, args)
+    def start(self, role: str, name: str, *args: str, env: dict[str, str] | None = None) -> Service:
+        service = Service(role, self.config, self.log_dir, name, args, {**self.env, **(env or {})})
         self.started.append(service)
         return service
 
