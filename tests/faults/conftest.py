@@ -8,6 +8,7 @@ proxies too; what a test checks is read from the store directly, past the proxie
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -161,9 +162,11 @@ class Coordinator:
 
 @pytest.fixture
 def coordinator(rig: Rig) -> Iterator[Coordinator]:
-    yield from open_coordinator(rig)
+    with open_coordinator(rig) as opened:
+        yield opened
 
 
+@contextlib.contextmanager
 def open_coordinator(rig: Rig, **settings: float) -> Iterator[Coordinator]:
     """The coordinator's side, in this process, through the proxies: orchestrator, event pump
     and housekeeping (watchdog and sweep) with short periods."""

@@ -5,21 +5,22 @@ message and no scratch file behind (the rig is in conftest.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from common.jobs.keys import JobKeys
-from common.jobs.messages import ChunkCommitted
 from common.jobs.state import JobState, Phase
 from coordinator.orchestrator import NotStarted
-from sandbox.processes import REPO, queue_counts, wait_for, wait_for_consumers
+from sandbox.processes import REPO, Service, queue_counts, wait_for, wait_for_consumers
 from tests.faults.conftest import (
     JOB_TIMEOUT_S,
     Coordinator,
@@ -28,6 +29,9 @@ from tests.faults.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+
+SETTINGS_BIG = {"width": 64, "height": 36, "fps": 24, "endBeat": 8}
+"""96 frames in 24-frame chunks: long enough to stop a chunk half way."""
 
 
 def first_commit(coordinator: Coordinator) -> tuple[threading.Event, object]:
@@ -64,7 +68,7 @@ def test_a_short_outage_ends_with_the_clean_runs_video(
 ) -> None:
     start_farm(rig)
     proxy = rig.broker if service == "broker" else rig.s3
-    committed, unsubscribe = first_commit(coordinator)
+    committed, _ = first_commit(coordinator)
     job_id = coordinator.submit().job_id
     assert committed.wait(JOB_TIMEOUT_S), "no chunk committed"
     proxy.cut()
@@ -105,7 +109,7 @@ def test_bad_credentials_on_every_worker_fail_the_job_naming_the_cause(rig: Rig)
     wrong = {"FRAMEFARM_S3_SECRET_KEY": "not-the-secret"}
     worker = rig.processes.start("worker", "worker", env=wrong)
     stitcher = rig.processes.start("stitcher", "stitcher", env=wrong)
-    with contextlib_closing(open_coordinator(rig, stall_seconds=2.0)) as coordinator:
+    with open_coordinator(rig, stall_seconds=2.0) as coordinator:
         job_id = coordinator.submit().job_id
         final = coordinator.watch(job_id).wait(JOB_TIMEOUT_S)
     assert final.phase is Phase.FAILED
@@ -135,29 +139,12 @@ def test_a_submit_with_the_broker_down_is_refused_and_stores_nothing(
 
 
 def test_a_job_no_worker_takes_is_failed_by_the_watchdog(rig: Rig) -> None:
-    coordinator = open_coordinator(rig, stall_seconds=1.5)
-    with contextlib_closing(coordinator) as active:
+    with open_coordinator(rig, stall_seconds=1.5) as active:
         job_id = active.submit().job_id
         final = active.watch(job_id).wait(JOB_TIMEOUT_S)
     assert final.phase is Phase.FAILED
     assert final.error is not None
     assert final.error.startswith("render: no worker took the render chunks for 3 s"), final.error
-
-
-def contextlib_closing(generator: Iterator[Coordinator]) -> _Opened:
-    return _Opened(generator)
-
-
-class _Opened:
-    def __init__(self, generator: Iterator[Coordinator]) -> None:
-        self.generator = generator
-
-    def __enter__(self) -> Coordinator:
-        return next(self.generator)
-
-    def __exit__(self, *exc_info: object) -> None:
-        for _ in self.generator:
-            pass
 
 
 # --- processes killed and frozen ------------------------------------------------------------------
@@ -196,22 +183,23 @@ def test_a_worker_frozen_past_its_heartbeat_writes_nothing_into_the_finished_job
     rig.wait_until_clean(job_id)
 
 
-SETTINGS_BIG = {"width": 64, "height": 36, "fps": 24, "endBeat": 8}  # 96 frames, 24 a chunk
-
-
-def test_a_killed_stitcher_leaves_no_scratch_behind(
+def test_a_killed_worker_and_stitcher_give_the_clean_video_and_leave_no_scratch(
     rig: Rig, coordinator: Coordinator, reference_video: bytes
 ) -> None:
-    rig.processes.start("worker", "worker")
+    worker = rig.processes.start("worker", "worker")
     stitcher = rig.processes.start("stitcher", "stitcher")
     wait_for_consumers(rig.config, "stitch", 1)
     stale = rig.scratch / next(p.name for p in rig.scratch.iterdir() if "stitcher" in p.name)
     (stale / "soundtrack.wav").write_bytes(b"half a soundtrack")
     stitcher.kill()
+    committed, _ = first_commit(coordinator)
     job_id = coordinator.submit().job_id
+    assert committed.wait(JOB_TIMEOUT_S), "no chunk committed"
+    worker.kill()  # its prefetched and unacknowledged chunks go back to the queue
+    rig.processes.start("worker", "worker-again")
     rig.processes.start("stitcher", "stitcher-again")
     finished_identically(rig, coordinator, job_id, reference_video)
-    assert not stale.exists()
+    assert not stale.exists()  # the new stitcher swept the dead one's scratch
 
 
 # --- the machine ----------------------------------------------------------------------------------
@@ -226,6 +214,7 @@ def test_a_stitcher_without_ffmpeg_refuses_to_start(rig: Rig) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
@@ -242,6 +231,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        check=False,
         capture_output=True,
         text=True,
     )
@@ -269,10 +259,70 @@ def test_cancel_mid_render_leaves_nothing_not_even_the_soundtrack(
     rig: Rig, coordinator: Coordinator
 ) -> None:
     start_farm(rig)
-    committed, unsubscribe = first_commit(coordinator)
+    committed, _ = first_commit(coordinator)
     job_id = coordinator.submit(SETTINGS_BIG).job_id
     assert committed.wait(JOB_TIMEOUT_S), "no chunk committed"
     assert coordinator.orchestrator.cancel(job_id).phase is Phase.CANCELLED
     rig.wait_until_clean(job_id)
-    assert not coordinator.events.since(0.0, ChunkCommitted) or True
     assert rig.store.list(f"{JobKeys(job_id).prefix}output/") == []
+
+
+# --- the coordinator process ----------------------------------------------------------------------
+
+
+def http(port: int, method: str, path: str, body: dict[str, object] | None = None) -> object:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def start_coordinator(rig: Rig, name: str, port: int) -> Service:
+    service = rig.processes.start(
+        "coordinator", name, "--port", str(port), env={"FRAMEFARM_STALL_SECONDS": "20"}
+    )
+
+    def answers() -> bool:
+        try:
+            http(port, "GET", "/healthz")
+        except OSError:
+            return False
+        return True
+
+    wait_for(answers, JOB_TIMEOUT_S, f"{name} to answer on port {port}", interval=0.3)
+    return service
+
+
+def test_a_coordinator_frozen_then_killed_finishes_the_job_after_a_restart(
+    rig: Rig, reference_video: bytes
+) -> None:
+    from sandbox.services import free_ports
+    from tests.faults.conftest import DEMO, SETTINGS
+
+    start_farm(rig)
+    [port] = free_ports(1)
+    first = start_coordinator(rig, "coordinator", port)
+    accepted = http(port, "POST", "/api/exports", {"project": DEMO, "settings": SETTINGS})
+    assert isinstance(accepted, dict)
+    job_id = str(accepted["job_id"])
+    os.kill(first.pid, signal.SIGSTOP)
+    threading.Event().wait(5.0)  # frozen past its heartbeat: the fault itself, not a sync
+    os.kill(first.pid, signal.SIGCONT)
+    first.kill()
+    start_coordinator(rig, "coordinator-again", port)
+
+    def complete() -> bool:
+        status = http(port, "GET", f"/api/exports/{job_id}")
+        assert isinstance(status, dict)
+        assert status["phase"] not in ("failed", "cancelled"), status
+        return bool(status["phase"] == "complete")
+
+    wait_for(complete, JOB_TIMEOUT_S, f"job {job_id} to complete", interval=0.5)
+    video = rig.store.list(f"{JobKeys(job_id).prefix}output/video.mp4")
+    assert [rig.store.get(key) for key in video] == [reference_video]
+    rig.wait_until_clean(job_id)
