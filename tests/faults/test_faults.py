@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -326,3 +327,16 @@ def test_a_coordinator_frozen_then_killed_finishes_the_job_after_a_restart(
     video = rig.store.list(f"{JobKeys(job_id).prefix}output/video.mp4")
     assert [rig.store.get(key) for key in video] == [reference_video]
     rig.wait_until_clean(job_id)
+
+    rig.broker.cut()  # a submit with the broker down: 503 JSON, and no job is kept
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            http(port, "POST", "/api/exports", {"project": DEMO, "settings": SETTINGS})
+    finally:
+        rig.broker.restore()
+    assert refused.value.code == 503
+    assert refused.value.headers["Retry-After"] == "10"
+    assert json.loads(refused.value.read()) == {
+        "error": "the job could not be started: the message broker is unavailable"
+    }
+    assert rig.store.folders("jobs/") == [JobKeys(job_id).prefix]
