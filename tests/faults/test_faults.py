@@ -285,7 +285,15 @@ def http(port: int, method: str, path: str, body: dict[str, object] | None = Non
 
 def start_coordinator(rig: Rig, name: str, port: int) -> Service:
     service = rig.processes.start(
-        "coordinator", name, "--port", str(port), env={"FRAMEFARM_STALL_SECONDS": "20"}
+        "coordinator",
+        name,
+        "--port",
+        str(port),
+        env={
+            "FRAMEFARM_STALL_SECONDS": "20",
+            "FRAMEFARM_SWEEP_SECONDS": "1",
+            "FRAMEFARM_ORPHAN_GRACE_SECONDS": "2",
+        },
     )
 
     def answers() -> bool:
@@ -339,4 +347,11 @@ def test_a_coordinator_frozen_then_killed_finishes_the_job_after_a_restart(
     assert json.loads(refused.value.read()) == {
         "error": "the job could not be started: the message broker is unavailable"
     }
-    assert rig.store.folders("jobs/") == [JobKeys(job_id).prefix]
+    # What a half-published submit keeps (its stop marker, for a worker that took a command)
+    # goes with the orphan sweep (a grace of 2 s here).
+    wait_for(
+        lambda: rig.store.folders("jobs/") == [JobKeys(job_id).prefix],
+        JOB_TIMEOUT_S,
+        "the refused job's keys to be swept",
+        interval=0.5,
+    )
