@@ -349,8 +349,8 @@ def test_a_coordinator_frozen_then_killed_finishes_the_job_after_a_restart(
     }
     # What a half-published submit keeps (its stop marker, for a worker that took a command)
     # goes with the orphan sweep (a grace of 2 s here).
-    wait_for(
-        lambda: rig.store.folders("jobs/") == [JobKeys(job_id).prefix],
+    wait_for(  # keys, not folders: SeaweedFS lists an emptied folder until it is gone
+        lambda: all(k.startswith(JobKeys(job_id).prefix) for k in rig.store.list("jobs/")),
         JOB_TIMEOUT_S,
         "the refused job's keys to be swept",
         interval=0.5,
