@@ -100,6 +100,18 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="log lines as text, or JSON with the job id, chunk and stage"
     )
+    retries: int = Field(
+        3, ge=0, le=20, description="retries of a message after a transient error (then failed)"
+    )
+    retry_min_backoff_ms: int = Field(
+        1000, ge=1, description="first wait before a retry, doubling up to the maximum"
+    )
+    retry_max_backoff_ms: int = Field(15000, ge=1, description="longest wait before a retry")
+    scratch_dir: str | None = Field(
+        None,
+        description="where a process keeps its scratch files (default: the system's temporary "
+        "directory); stale scratch of dead processes there is removed at start",
+    )
 
     @field_validator("s3_public_endpoint")
     @classmethod
@@ -212,6 +224,24 @@ class CoordinatorSettings(BaseSettings):
         description="lifetime of download links (signed and presigned), at most 7 days",
     )
     recent_jobs: int = Field(50, ge=1, description="jobs listed by GET /api/exports")
+    stall_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="a job fails when neither it nor any other job made progress for this long "
+        "(no worker took its work); longer than the quietest step (a soundtrack's encode)",
+    )
+    sweep_seconds: float = Field(
+        600.0, gt=0, description="how often the coordinator sweeps the store for orphaned keys"
+    )
+    orphan_grace_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="keys of a job with no status are removed once this old (a submit in "
+        "progress writes its spec first)",
+    )
+    cached_jobs: int = Field(
+        1000, ge=1, description="job states kept in memory (ended jobs are evicted first)"
+    )
 
     _tokens: tuple[ApiToken, ...] = PrivateAttr(())
 

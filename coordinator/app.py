@@ -51,10 +51,11 @@ from coordinator.auth import (
     redact_query,
 )
 from coordinator.feed import JobFeed
+from coordinator.housekeeping import Housekeeper
 from coordinator.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from coordinator.metrics import FarmMetrics
 from coordinator.openapi import openapi_document
-from coordinator.orchestrator import Orchestrator, UnknownJob
+from coordinator.orchestrator import NotStarted, Orchestrator, UnknownJob
 from coordinator.views import FeedMessages, export_plan, links, status_document
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         farm = await run_in_threadpool(farm_factory)
         orchestrator = farm.orchestrator()
+        orchestrator.cached_jobs = settings.cached_jobs
         await run_in_threadpool(orchestrator.recover)
         farm.pump(orchestrator)
         # metrics first: a state is counted before a WebSocket can report it
         detach = metrics.attach(orchestrator) if metrics is not None else None
+        housekeeper = Housekeeper(orchestrator, settings)
+        housekeeper.start()
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
         app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
         redact_access_log()
@@ -125,6 +129,7 @@ def create_app(
             if detach is not None:
                 detach()
             feed.close()
+            housekeeper.stop()
             await run_in_threadpool(farm.close)
 
     routes = [
@@ -215,12 +220,17 @@ async def submit_export(request: Request) -> Response:
     if isinstance(export, Response):
         return export
     svc = services(request)
-    state = await run_in_threadpool(
-        svc.orchestrator.submit,
-        export,
-        name=file_stem(export.project.name),
-        owner=principal_of(request).name,
-    )
+    try:
+        state = await run_in_threadpool(
+            svc.orchestrator.submit,
+            export,
+            name=file_stem(export.project.name),
+            owner=principal_of(request).name,
+        )
+    except NotStarted as error:
+        response = problem(503, str(error))
+        response.headers["Retry-After"] = "10"
+        return response
     document = {
         "job_id": state.job_id,
         "phase": state.phase.value,
@@ -368,6 +378,8 @@ async def export_feed(websocket: WebSocket) -> None:
             if not caller.owns(owner):
                 raise UnknownJob(job_id)
     except (InvalidInput, UnknownJob):
+        # Accepted first: a close before the handshake is answered with HTTP 403 instead.
+        await websocket.accept()
         await websocket.close(code=4404, reason="no such export")
         return
     await websocket.accept()

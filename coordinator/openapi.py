@@ -313,7 +313,15 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Submit an export: validated fully before anything is queued",
                     "requestBody": export_body,
-                    "responses": {"202": _json(_ref("Accepted"), "queued"), **refused},
+                    "responses": {
+                        "202": _json(_ref("Accepted"), "queued"),
+                        **refused,
+                        "503": _json(
+                            PROBLEM,
+                            "the broker or the store is unavailable: nothing was stored or "
+                            "queued, submit again later (Retry-After)",
+                        ),
+                    },
                 },
                 "get": {
                     "summary": "Recent exports, newest first",
@@ -407,8 +415,8 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [JOB_ID],
                 "get": {
                     "summary": "WebSocket progress feed (upgrade); messages are SocketMessage. "
-                    "Refused (closed 4401) without a token or ticket; closed 4404 for an "
-                    "unknown export or another principal's",
+                    "Refused (closed 4401) without a token or ticket; an unknown export or "
+                    "another principal's is accepted, then closed with code 4404",
                     "security": [{"bearer": []}, {"ticket": []}],
                     "parameters": [{"name": "ticket", "in": "query", "schema": {"type": "string"}}],
                     "responses": {

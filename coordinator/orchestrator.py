@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from common.adapters.storage import ObjectNotFound, ObjectStore
+from common.adapters.storage import ObjectNotFound, ObjectStore, StorageError
 from common.errors import DecodeError, FramefarmError, InvalidInput
 from common.format.export_settings import SEGMENTED_FORMATS, wants_audio
 from common.format.validation import Export
@@ -29,12 +29,14 @@ from common.jobs.chunks import (
     plan_segments,
     segment_frames_for,
     segments_from_frames,
+    spans_from_sizes,
 )
 from common.jobs.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
 from common.jobs.manifest import ChunkManifest, SegmentManifest
 from common.jobs.messages import (
     AudioReady,
     EncodeSegment,
+    JobFailed,
     Message,
     RenderAudio,
     RenderChunk,
@@ -74,6 +76,15 @@ class UnknownJob(FramefarmError):  # noqa: N818
         self.job_id = job_id
 
 
+class NotStarted(FramefarmError):  # noqa: N818 (reads as what happened)
+    """A job could not be started (the broker or the store is unreachable); nothing of it is
+    left behind, so submitting again is safe."""
+
+
+DEFAULT_CACHED_JOBS = 1000
+"""Job states kept in memory at most; ended jobs are evicted first, oldest first."""
+
+
 class Orchestrator:
     def __init__(
         self,
@@ -83,14 +94,22 @@ class Orchestrator:
         clock: Callable[[], float] = time.time,
         keep_intermediates: bool = False,
         segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
+        cached_jobs: int = DEFAULT_CACHED_JOBS,
     ) -> None:
         self.store = store
         self.send = send
         self.clock = clock
         self.keep_intermediates = keep_intermediates
         self.segment_seconds = segment_seconds
+        self.cached_jobs = cached_jobs
         self._states: dict[str, JobState] = {}
         self._saved_at: dict[str, float] = {}
+        self._progress_at: dict[str, float] = {}
+        """Job -> when it last changed (or was loaded): the watchdog's clock of each job."""
+        self._active_at = clock()
+        """When any event last arrived: the farm is at work (a queued job may be in line)."""
+        self._unsaved: set[str] = set()
+        """Jobs whose latest state the store refused: saved again by ``flush``."""
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
 
@@ -125,7 +144,10 @@ class Orchestrator:
                 self._save(state)
                 self._stop_work(state)
                 return state
-            return self._states.setdefault(job_id, state)
+            self._progress_at.setdefault(job_id, self.clock())
+            self._states[job_id] = state
+            self._evict_if_full()
+            return state
 
     def spec(self, job_id: str) -> JobSpec:
         try:
@@ -134,8 +156,9 @@ class Orchestrator:
             raise UnknownJob(job_id) from None
 
     def job_ids(self) -> list[str]:
-        """Every job in the store, newest first by status time."""
-        ids = {job_id_of(k) for k in self.store.list(JOBS_PREFIX) if k.endswith("/status.json")}
+        """Every job in the store, newest first by status time. Lists the jobs' folders, not
+        their objects (a job's frames would make the listing grow with its length)."""
+        ids = {job_id_of(folder) for folder in self.store.folders(JOBS_PREFIX)}
         states = []
         for job_id in sorted(i for i in ids if i is not None):
             try:
@@ -156,7 +179,11 @@ class Orchestrator:
         owner: str | None = None,
     ) -> JobState:
         """Store the spec (with the submitting principal, ``owner``) and status, then publish
-        one render command per chunk."""
+        one render command per chunk.
+
+        NotStarted when the store or the broker fails on the way; what was stored is removed
+        again (and, if some commands went out, the job is marked stopped so that a worker
+        that took one drops it), so the client's refusal leaves no job behind."""
         job_id = new_job_id()
         keys = JobKeys(job_id)
         grid = 0
@@ -176,7 +203,6 @@ class Orchestrator:
             segments,
             owner,
         )
-        self.store.put(keys.spec, records.dump(spec), "application/json")
         audio = wants_audio(export.settings)
         state = new_job(
             job_id,
@@ -185,11 +211,19 @@ class Orchestrator:
             audio=audio,
             segment_frames=segments_from_frames(segments),
         )
-        self._save(state)
-        if audio:
-            self.send(RenderAudio(job_id))  # first: it is short and runs beside the frames
-        for chunk in chunks:
-            self.send(RenderChunk(job_id, chunk.index, chunk.first_frame, chunk.frame_count))
+        sent = 0
+        try:
+            self.store.put(keys.spec, records.dump(spec), "application/json")
+            self._save(state, strict=True)
+            for command in _commands(state):
+                self.send(command)
+                sent += 1
+        except Exception as error:
+            self._withdraw(keys, published=sent > 0)
+            what = "the object store" if sent == 0 and isinstance(error, StorageError) else None
+            what = what or "the message broker"
+            log.error("job %s could not be started: %s", job_id, error, exc_info=True)
+            raise NotStarted(f"the job could not be started: {what} is unavailable") from error
         log.info(
             "job %s: %d frames in %d chunks, %d segments",
             job_id,
@@ -215,6 +249,7 @@ class Orchestrator:
     def handle(self, event: Transition) -> JobState | None:
         """Fold one event into its job's state; None for events of unknown jobs."""
         with self._lock:
+            self._active_at = self.clock()
             try:
                 state = self.state(event.job_id)
             except (UnknownJob, InvalidInput):
@@ -229,13 +264,19 @@ class Orchestrator:
         return new
 
     def recover(self) -> list[JobState]:
-        """After a restart: bring every unfinished job up to date with what is stored."""
+        """After a restart: bring every unfinished job up to date with what is stored. A job
+        still queued gets its commands again (they may have been lost with a broker, or with a
+        coordinator that died while submitting); commands are idempotent."""
         recovered = []
         for job_id in self.job_ids():
             state = self.state(job_id)
             if state.phase.terminal:
                 continue
-            recovered.append(self.reconcile(job_id))
+            state = self.reconcile(job_id)
+            if state.phase is Phase.QUEUED:
+                for command in _commands(state):
+                    self.send(command)
+            recovered.append(state)
         return recovered
 
     def reconcile(self, job_id: str) -> JobState:
@@ -255,7 +296,101 @@ class Orchestrator:
                 self.send(EncodeSegment(job_id, segment.index, *_span(segment)))
         return state
 
+    # --- housekeeping (the coordinator's watchdog calls these on a schedule) ------------------
+
+    def stalled(self, seconds: float) -> list[JobState]:
+        """Unfinished jobs that made no progress for ``seconds`` while the whole farm made
+        none either (no event at all): no worker is taking their work. A queued job waiting
+        behind other jobs' chunks is not stalled, since those jobs progress."""
+        now = self.clock()
+        with self._lock:
+            if now - self._active_at < seconds:
+                return []
+            return [
+                state
+                for job_id, state in self._states.items()
+                if not state.phase.terminal and now - self._progress_at.get(job_id, now) >= seconds
+            ]
+
+    def nudge(self, job_id: str) -> JobState:
+        """Send a stalled job's remaining work again: what is stored is folded in (and the
+        stitch or crossing encodes re-sent, as after a restart), and every chunk not committed
+        yet and a missing soundtrack are commanded again. Commands are idempotent; this undoes
+        a command lost with a broker, or with a coordinator that died between steps."""
+        state = self.reconcile(job_id)
+        if state.phase in (Phase.QUEUED, Phase.RENDERING):
+            for command in _commands(state):
+                self.send(command)
+        return state
+
+    def fail(self, job_id: str, error: str, component: str = "coordinator") -> JobState | None:
+        """End a job as failed with ``error`` (the watchdog's verdict), with the usual stop
+        marker and clean-up; a job that ended meanwhile is left as it is."""
+        return self.handle(JobFailed(job_id, error, component))
+
+    def flush(self) -> int:
+        """Save again the states the store refused earlier; returns how many are still unsaved."""
+        with self._lock:
+            pending = [self._states[j] for j in self._unsaved if j in self._states]
+        for state in pending:
+            with contextlib.suppress(FramefarmError), self._lock:
+                if self._states.get(state.job_id) is state:
+                    self._put_status(state)
+                    self._unsaved.discard(state.job_id)
+        with self._lock:
+            return len(self._unsaved)
+
+    def evict(self, keep: int | None = None) -> int:
+        """Drop ended jobs from memory, oldest first, until at most ``keep`` states are held
+        (they are read from the store again when asked for); returns how many went."""
+        keep = self.cached_jobs if keep is None else keep
+        with self._lock:
+            over = len(self._states) - keep
+            if over <= 0:
+                return 0
+            ended = sorted(
+                (
+                    s
+                    for s in self._states.values()
+                    if s.phase.terminal and s.job_id not in self._unsaved
+                ),
+                key=lambda s: s.updated_at,
+            )
+            for state in ended[:over]:
+                self._forget(state.job_id)
+            return min(over, len(ended))
+
     # --- internals ----------------------------------------------------------------------------
+
+    def _evict_if_full(self) -> None:
+        if len(self._states) > self.cached_jobs:
+            self.evict()
+
+    def _forget(self, job_id: str) -> None:
+        self._states.pop(job_id, None)
+        self._saved_at.pop(job_id, None)
+        self._progress_at.pop(job_id, None)
+        self._unsaved.discard(job_id)
+
+    def _withdraw(self, keys: JobKeys, *, published: bool) -> None:
+        """Take back a job that could not be started: the status first (so that no
+        ``recover`` republishes it), then the rest; the stop marker stays if commands went out
+        (a worker that took one drops it; the orphan sweep removes the marker later)."""
+        with self._lock:
+            self._forget(keys.job_id)
+        try:
+            if published:
+                self.store.put(keys.stop_marker, b"failed", "text/plain")
+            self.store.delete(keys.status)
+            for key in self.store.list(keys.prefix):
+                if key != keys.stop_marker or not published:
+                    self.store.delete(key)
+        except FramefarmError:
+            log.warning(
+                "job %s: could not remove what its failed submit stored (the orphan sweep will)",
+                keys.job_id,
+                exc_info=True,
+            )
 
     def _stored_events(self, keys: JobKeys, state: JobState) -> list[Transition]:
         """The commits that the stored manifests and soundtrack record stand for."""
@@ -306,32 +441,50 @@ class Orchestrator:
             self.send(StitchVideo(new.job_id))
         if new.phase is Phase.FAILED:
             self._stop_work(new)
+        if new.phase is Phase.COMPLETE and not self.keep_intermediates:
+            # The terminal marker: a late worker (one paused past its heartbeat, whose chunk
+            # another finished) drops what it wrote instead of leaving it in a finished job.
+            # With --keep the frames stay, and a late worker's frames are the same bytes.
+            self._stop_work(new, b"complete")
         if new.phase.terminal and not self.keep_intermediates:
             self._remove_intermediates(new)
 
-    def _stop_work(self, state: JobState) -> None:
-        """Workers skip a failed job's remaining chunks and stop the running ones."""
+    def _stop_work(self, state: JobState, reason: bytes = b"failed") -> None:
+        """Workers skip an ended job's remaining work and stop (and take back) running work."""
         try:
-            self.store.put(JobKeys(state.job_id).stop_marker, b"failed", "text/plain")
+            self.store.put(JobKeys(state.job_id).stop_marker, reason, "text/plain")
         except FramefarmError:
             log.warning("job %s: could not store its stop marker", state.job_id, exc_info=True)
 
-    def _save(self, state: JobState, force: bool = True) -> None:
+    def _save(self, state: JobState, force: bool = True, *, strict: bool = False) -> None:
+        """Keep ``state`` and store it (a phase change at once, progress at most every
+        PROGRESS_SAVE_INTERVAL). A store that refuses is retried by ``flush``, unless
+        ``strict`` (a submit), where the error propagates."""
         now = self.clock()
         with self._lock:
             self._states[state.job_id] = state
+            self._progress_at[state.job_id] = now
             due = now - self._saved_at.get(state.job_id, 0.0) >= PROGRESS_SAVE_INTERVAL
-            if force or due:
-                self.store.put(
-                    JobKeys(state.job_id).status, records.dump(state), "application/json"
-                )
-                self._saved_at[state.job_id] = now
+            if force or due or state.job_id in self._unsaved:
+                try:
+                    self._put_status(state)
+                    self._unsaved.discard(state.job_id)
+                except FramefarmError:
+                    if strict:
+                        raise
+                    log.warning("job %s: status not saved (retried later)", state.job_id)
+                    self._unsaved.add(state.job_id)
+            self._evict_if_full()
             listeners = list(self._listeners)
         for listener in listeners:
             try:
                 listener(state)
             except Exception:
                 log.exception("a job listener failed")
+
+    def _put_status(self, state: JobState) -> None:
+        self.store.put(JobKeys(state.job_id).status, records.dump(state), "application/json")
+        self._saved_at[state.job_id] = self.clock()
 
     def _remove_intermediates(self, state: JobState) -> None:
         keys = JobKeys(state.job_id)
@@ -340,6 +493,20 @@ class Orchestrator:
                 self.store.delete_prefix(prefix)
             except FramefarmError:
                 log.warning("job %s: could not remove %s", state.job_id, prefix, exc_info=True)
+
+
+def _commands(state: JobState) -> list[Message]:
+    """The commands that start a job's remaining work: its soundtrack first (short, it runs
+    beside the frames), then every chunk not committed yet."""
+    commands: list[Message] = []
+    if state.audio and not state.audio_ready:
+        commands.append(RenderAudio(state.job_id))
+    for chunk in spans_from_sizes(state.chunk_frames):
+        if chunk.index not in state.committed:
+            commands.append(
+                RenderChunk(state.job_id, chunk.index, chunk.first_frame, chunk.frame_count)
+            )
+    return commands
 
 
 def _span(segment: SegmentPlan) -> tuple[int, int]:

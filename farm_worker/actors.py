@@ -8,22 +8,22 @@ from typing import Any
 
 import dramatiq
 
-from common.adapters.bus import RENDER_ACTOR, Bus, Queues, run_command
-from common.errors import PermanentFailure
+from common.adapters.bus import RENDER_ACTOR, Bus, Queues, RetryPolicy, run_command
 from common.jobs.messages import RenderChunk
 from farm_worker.chunk import ChunkRenderer, ChunkReturned
 
 RENDER_OPTIONS: dict[str, Any] = {
-    "max_retries": 3,
-    "min_backoff": 1_000,  # ms
-    "max_backoff": 15_000,
+    **RetryPolicy().actor_options(),
     "time_limit": 20 * 60 * 1000,  # well under RabbitMQ's 30-minute consumer timeout
-    "throws": (PermanentFailure,),
 }
 
 
 def register_render_actor(
-    broker: dramatiq.Broker, queues: Queues, chunks: ChunkRenderer, bus: Bus
+    broker: dramatiq.Broker,
+    queues: Queues,
+    chunks: ChunkRenderer,
+    bus: Bus,
+    retry: RetryPolicy | None = None,
 ) -> dramatiq.Actor[[dict[str, Any]], None]:
     def render(command: RenderChunk) -> None:
         try:
@@ -37,8 +37,9 @@ def register_render_actor(
         run_command(payload, RenderChunk, render, bus=bus, component="worker")
 
     broker.add_middleware(ReleaseRenderers(chunks))
+    options = {**RENDER_OPTIONS, **(retry or RetryPolicy()).actor_options()}
     decorate = dramatiq.actor(
-        broker=broker, actor_name=RENDER_ACTOR, queue_name=queues.render, **RENDER_OPTIONS
+        broker=broker, actor_name=RENDER_ACTOR, queue_name=queues.render, **options
     )
     return decorate(render_chunk)
 

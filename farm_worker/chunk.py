@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from common.adapters.storage import ObjectStore
 from common.errors import FramefarmError, NotRetryable
@@ -57,11 +58,13 @@ class ChunkRenderer:
         specs: SpecCache | None = None,
         upload_threads: int = 4,
         draining: threading.Event | None = None,
+        workdir: Path | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
         self.worker_name = worker_name
         self.specs = specs or SpecCache(store)
+        self.workdir = workdir
         self.renderers = ThreadRenderers()
         self.uploads = ThreadPoolExecutor(upload_threads, thread_name_prefix="upload")
         self.draining = draining or threading.Event()
@@ -90,7 +93,12 @@ class ChunkRenderer:
         plan = _check_plan(command, spec.chunks)
         renderer = self.renderers.renderer(command.job_id, export)
         encoding = InlineEncoding(
-            self.store, keys, export, inline_segments(plan, spec.segments), self.worker_name
+            self.store,
+            keys,
+            export,
+            inline_segments(plan, spec.segments),
+            self.worker_name,
+            workdir=self.workdir,
         )
         started = time.perf_counter()
         stored: list[FrameRecord] = []

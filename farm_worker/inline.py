@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor, Future
+from pathlib import Path
 
 from common.adapters.segments import SegmentWriter, remove_segment, stored_segment
 from common.adapters.storage import ObjectStore
@@ -29,8 +30,11 @@ class InlineEncoding:
         export: Export,
         segments: list[SegmentPlan],
         worker: str,
+        *,
+        workdir: Path | None = None,
     ) -> None:
         self.store, self.keys, self.export, self.worker = store, keys, export, worker
+        self.workdir = workdir
         self.earlier: list[SegmentManifest] = []
         self._starts: dict[int, SegmentPlan] = {}
         for segment in segments:
@@ -55,6 +59,7 @@ class InlineEncoding:
                 segment,
                 raw_rgb=True,
                 worker=self.worker,
+                workdir=self.workdir,
             )
             self._last_frame = segment.frames[-1]
         if self._writer is None:

@@ -14,7 +14,16 @@ from typing import Any
 
 import dramatiq
 
-from common.adapters.bus import Bus, FailureReporter, Queues, declare, rabbitmq_broker, stub_broker
+from common.adapters.bus import (
+    Bus,
+    FailureReporter,
+    Queues,
+    RetryPolicy,
+    declare,
+    rabbitmq_broker,
+    stub_broker,
+)
+from common.adapters.scratch import Scratch
 from common.adapters.storage import ObjectStore, make_store
 from common.config import ServiceSettings
 from common.errors import FramefarmError
@@ -44,6 +53,9 @@ class Farm:
     specs: SpecCache
     """One cache for every actor of this process: a stored spec is validated once here."""
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    workdir: Path | None = None
+    """This process's scratch folder (None: the system's temporary directory)."""
     workers: list[dramatiq.Worker] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     replicated_url: str | None = None
@@ -65,21 +77,37 @@ class Farm:
         return cls._assemble(broker, queues, store, segment_seconds)
 
     @classmethod
-    def distributed(cls, settings: ServiceSettings, *, replicated: bool = False) -> Farm:
-        """RabbitMQ and S3. ``replicated``: a coordinator that may run beside others."""
+    def distributed(
+        cls, settings: ServiceSettings, role: str = "farm", *, replicated: bool = False
+    ) -> Farm:
+        """The farm of the configured broker and store; its scratch folder is made (after
+        removing those of this host's dead processes) and removed on ``close``. ``replicated``:
+        a coordinator that may run beside others."""
         broker, queues = rabbitmq_broker(settings.amqp_url), Queues(settings.queue_prefix)
-        farm = cls._assemble(broker, queues, make_store(settings), settings.segment_seconds)
+        retry = RetryPolicy(
+            settings.retries, settings.retry_min_backoff_ms, settings.retry_max_backoff_ms
+        )
+        farm = cls._assemble(broker, queues, make_store(settings), settings.segment_seconds, retry)
         farm.replicated_url = settings.amqp_url if replicated else None
+        scratch = Scratch.open(settings.scratch_dir, role)
+        farm.workdir = scratch.path
+        farm.closers.append(scratch.close)
         return farm
 
     @classmethod
     def _assemble(
-        cls, broker: dramatiq.Broker, queues: Queues, store: ObjectStore, segment_seconds: float
+        cls,
+        broker: dramatiq.Broker,
+        queues: Queues,
+        store: ObjectStore,
+        segment_seconds: float,
+        retry: RetryPolicy | None = None,
     ) -> Farm:
         declare(broker, queues)
         bus = Bus(broker, queues)
-        broker.add_middleware(FailureReporter(bus))
-        return cls(broker, queues, store, bus, SpecCache(store), segment_seconds)
+        FailureReporter.install(broker, bus)
+        retry = retry or RetryPolicy()
+        return cls(broker, queues, store, bus, SpecCache(store), segment_seconds, retry)
 
     def register_renderer(self, name: str | None = None) -> str:
         """The render_chunk actor on this farm's broker; returns its queue."""
@@ -92,8 +120,9 @@ class Farm:
             name or worker_name("render"),
             specs=self.specs,
             draining=self.draining,
+            workdir=self.workdir,
         )
-        register_render_actor(self.broker, self.queues, chunks, self.bus)
+        register_render_actor(self.broker, self.queues, chunks, self.bus, self.retry)
         self.closers.append(chunks.close)
         return self.queues.render
 
@@ -109,7 +138,8 @@ class Farm:
             self.bus,
             self.specs,
             worker=worker_name("encode"),
-            workdir=workdir,
+            workdir=workdir or self.workdir,
+            retry=self.retry,
         )
         return {self.queues.stitch, self.queues.audio, self.queues.encode}
 

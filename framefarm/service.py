@@ -4,13 +4,16 @@ cleanly on SIGTERM/SIGINT, finishing or returning the message in hand."""
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from common.adapters.ffmpeg import FFMPEG, FFPROBE
 from common.config import Config, ServiceSettings
+from common.errors import FramefarmError
 from framefarm.farm import Farm, worker_name
 from framefarm.health import Heartbeat
 from framefarm.logs import MessageLogContext, configure_logging
@@ -26,8 +29,11 @@ def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = 
     (soundtracks, the join, and segment encodes unless ``encode`` is False).
 
     On SIGTERM a render worker returns the chunk in hand to the queue at its next frame (the
-    other actors finish the message in hand), then the process exits."""
+    other actors finish the message in hand), then the process exits. Every role runs ffmpeg (a
+    worker encodes the segments inside its chunks): without it the process refuses to start
+    (FramefarmError, one line) rather than take messages it cannot do."""
     configure_logging(settings.log_format)
+    check_tools()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -36,7 +42,7 @@ def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with Farm.distributed(settings) as farm:
+    with Farm.distributed(settings, role) as farm:
         farm.broker.add_middleware(MessageLogContext())
         if settings.metrics_port is not None:
             from prometheus_client import CollectorRegistry
@@ -66,12 +72,21 @@ def serve(role: str, threads: int, settings: ServiceSettings, *, encode: bool = 
             heartbeat.stop()
 
 
+def check_tools() -> None:
+    """FramefarmError naming what is missing unless ffmpeg and ffprobe are on PATH."""
+    missing = [tool for tool in (FFMPEG, FFPROBE) if shutil.which(tool) is None]
+    if missing:
+        raise FramefarmError(
+            f"{' and '.join(missing)} not found on PATH: install ffmpeg; not consuming messages"
+        )
+
+
 def coordinator_farm(settings: ServiceSettings, *, embedded: bool, workers: int) -> Farm:
     """The coordinator's farm: the configured distributed one, or render threads in-process."""
     from common.adapters.storage import make_store
 
     if not embedded:
-        return Farm.distributed(settings, replicated=True)
+        return Farm.distributed(settings, "coordinator", replicated=True)
     farm = Farm.embedded(make_store(settings), settings.queue_prefix, settings.segment_seconds)
     farm.start_embedded_workers(workers)
     return farm

@@ -150,14 +150,18 @@ class Processes:
     """The farm processes a test started; all stopped on leaving ``with``, newest first, and
     their logs printed (pytest shows them when the test failed)."""
 
-    def __init__(self, config: FarmConfig, log_dir: Path) -> None:
+    def __init__(
+        self, config: FarmConfig, log_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.config = config
         self.log_dir = log_dir
+        self.env = env or {}
+        """Variables every process gets on top of the farm's (proxies, short retries)."""
         self.started: list[Service] = []
 
     def start(self, role: str, name: str, *args: str, env: dict[str, str] | None = None) -> Service:
         """``framefarm ROLE ARGS`` with this farm's environment, plus ``env``."""
-        service = Service(role, self.config, self.log_dir, name, args, env)
+        service = Service(role, self.config, self.log_dir, name, args, {**self.env, **(env or {})})
         self.started.append(service)
         return service
 

@@ -11,9 +11,16 @@ from typing import Any, TypeVar
 
 import dramatiq
 
-from common.adapters.bus import AUDIO_ACTOR, ENCODE_ACTOR, STITCH_ACTOR, Bus, Queues, run_command
+from common.adapters.bus import (
+    AUDIO_ACTOR,
+    ENCODE_ACTOR,
+    STITCH_ACTOR,
+    Bus,
+    Queues,
+    RetryPolicy,
+    run_command,
+)
 from common.adapters.storage import ObjectStore
-from common.errors import PermanentFailure
 from common.jobs.messages import EncodeSegment, Message, RenderAudio, StitchVideo
 from common.jobs.spec import SpecCache
 from stitcher.encode import encode_segment
@@ -21,11 +28,8 @@ from stitcher.soundtrack import render_job_audio
 from stitcher.stitch import stitch_job
 
 STITCH_OPTIONS: dict[str, Any] = {
-    "max_retries": 3,
-    "min_backoff": 1_000,
-    "max_backoff": 15_000,
+    **RetryPolicy().actor_options(),
     "time_limit": 60 * 60 * 1000,  # ffmpeg has its own, tighter timeout; this is a backstop
-    "throws": (PermanentFailure,),
 }
 C = TypeVar("C", bound=Message)
 
@@ -39,8 +43,10 @@ def register_cpu_actors(
     *,
     worker: str,
     workdir: Path | None = None,
+    retry: RetryPolicy | None = None,
 ) -> None:
     """The three actors on ``broker``; a worker consumes whichever of their queues it is given."""
+    options = {**STITCH_OPTIONS, **(retry or RetryPolicy()).actor_options()}
 
     def audio(command: RenderAudio) -> None:
         render_job_audio(store, command.job_id, bus.send, workdir=workdir, specs=specs)
@@ -52,9 +58,9 @@ def register_cpu_actors(
         with tempfile.TemporaryDirectory(prefix="framefarm-stitch-", dir=workdir) as scratch:
             stitch_job(store, command.job_id, bus.send, workdir=Path(scratch), specs=specs)
 
-    _register(broker, AUDIO_ACTOR, queues.audio, RenderAudio, audio, bus, "soundtrack")
-    _register(broker, ENCODE_ACTOR, queues.encode, EncodeSegment, encode, bus, "encoder")
-    _register(broker, STITCH_ACTOR, queues.stitch, StitchVideo, stitch, bus, "stitcher")
+    _register(broker, AUDIO_ACTOR, queues.audio, RenderAudio, audio, bus, "soundtrack", options)
+    _register(broker, ENCODE_ACTOR, queues.encode, EncodeSegment, encode, bus, "encoder", options)
+    _register(broker, STITCH_ACTOR, queues.stitch, StitchVideo, stitch, bus, "stitcher", options)
 
 
 def _register(
@@ -65,9 +71,10 @@ def _register(
     run: Callable[[C], object],
     bus: Bus,
     component: str,
+    options: dict[str, Any],
 ) -> None:
     def actor(payload: dict[str, Any]) -> None:
         run_command(payload, expected, run, bus=bus, component=component)
 
     actor.__name__ = name
-    dramatiq.actor(broker=broker, actor_name=name, queue_name=queue, **STITCH_OPTIONS)(actor)
+    dramatiq.actor(broker=broker, actor_name=name, queue_name=queue, **options)(actor)

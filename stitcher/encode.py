@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from common.adapters.segments import SegmentWriter, stored_segment
+from common.adapters.segments import SegmentWriter, remove_segment, stored_segment
 from common.adapters.storage import ObjectStore
 from common.jobs.chunks import SegmentPlan, covering_chunks
 from common.jobs.keys import JobKeys
@@ -69,6 +69,9 @@ def encode_segment(
         except BaseException:
             writer.abort()
             raise
+        if store.exists(keys.stop_marker):  # ended meanwhile: take the commit back
+            remove_segment(store, keys, manifest)
+            return None
     publish(manifest.announcement())
     return manifest
 

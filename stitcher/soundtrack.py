@@ -40,7 +40,8 @@ def render_job_audio(
     workdir: Path | None = None,
     specs: SpecCache | None = None,
 ) -> AudioReady | None:
-    """Store the encoded soundtrack and its record; None when the job was stopped."""
+    """Store the encoded soundtrack and its record; None (and nothing left stored) when the
+    job was stopped, before or while it was made."""
     keys = JobKeys(job_id)
     if store.exists(keys.stop_marker):
         return None
@@ -60,6 +61,13 @@ def render_job_audio(
         seconds = round(time.perf_counter() - started, 4)
         ready = AudioReady(job_id, key, sample_count, SAMPLE_RATE, seconds)
         store.put(keys.audio_metadata, records.dump(ready), "application/json")
+        if store.exists(keys.stop_marker):
+            # Ended (cancelled, failed) while the soundtrack was made: the job's clean-up may
+            # have run before these objects existed. A marker written after this check is
+            # followed by a clean-up that sees them.
+            store.delete(keys.audio_metadata)
+            store.delete(key)
+            return None
     publish(ready)
     return ready
 

@@ -7,6 +7,7 @@ mode (RabbitMQ) run the same code side by side, even in one test process.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 import dramatiq
 import msgpack
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Retries
 
 from common.adapters.storage import ObjectNotFound
 from common.errors import DecodeError, NotRetryable, PermanentFailure
@@ -149,15 +151,55 @@ class Bus:
         self.broker.enqueue(envelope)
 
 
+STAGES = {
+    RENDER_ACTOR: "render",
+    AUDIO_ACTOR: "soundtrack",
+    ENCODE_ACTOR: "segment encode",
+    STITCH_ACTOR: "stitch",
+}
+"""The stage of a job each actor does, as a job's error names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how soon a message is retried after a transient error (an S3 or broker
+    outage); once they are spent the message is dead-lettered and its job failed."""
+
+    retries: int = 3
+    min_backoff_ms: int = 1_000
+    max_backoff_ms: int = 15_000
+
+    def actor_options(self) -> dict[str, Any]:
+        return {
+            "max_retries": self.retries,
+            "min_backoff": self.min_backoff_ms,
+            "max_backoff": max(self.max_backoff_ms, self.min_backoff_ms),
+            "throws": (PermanentFailure,),
+        }
+
+
 class FailureReporter(dramatiq.Middleware):
     """When an actor gives up on a message (retries exhausted), tell the job it failed.
 
     Without this a chunk whose retries ran out would sit in the dead-letter queue while its job
     waited forever. Permanent failures are reported by the actor itself before it raises.
+
+    dramatiq runs ``after_*`` hooks in reverse order of the middleware list, and ``Retries``
+    marks a message failed in its ``after_process_message``: so this one must sit *before*
+    ``Retries`` in the list (``install``), or it would run first and never see the failure.
     """
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
+
+    @classmethod
+    def install(cls, broker: dramatiq.Broker, bus: Bus) -> FailureReporter:
+        reporter = cls(bus)
+        if any(isinstance(m, Retries) for m in broker.middleware):
+            broker.add_middleware(reporter, before=Retries)
+        else:
+            broker.add_middleware(reporter)
+        return reporter
 
     def after_process_message(
         self,
@@ -174,13 +216,24 @@ class FailureReporter(dramatiq.Middleware):
         if not isinstance(job_id, str):
             log.error("message %s failed and names no job: %r", message.message_id, exception)
             return
-        retries = message.options.get("retries", 0)
+        attempts = max(int(message.options.get("retries", 0)), 1)  # Retries counted this one
         chunk = payload.get("chunk_index") if isinstance(payload, dict) else None
-        cause = f"{type(exception).__name__}: {exception}"
-        error = f"{message.actor_name} failed after {retries + 1} attempts: {cause}"
-        self.bus.send(
-            JobFailed(job_id, error, message.actor_name, chunk if isinstance(chunk, int) else None)
-        )
+        index = chunk if isinstance(chunk, int) and not isinstance(chunk, bool) else None
+        stage = STAGES.get(message.actor_name, message.actor_name)
+        where = f"{stage} (chunk {index})" if index is not None else stage
+        error = f"{where} failed after {attempts} attempts: {describe_error(exception)}"
+        log.error("job %s: %s", job_id, error)
+        try:
+            self.bus.send(JobFailed(job_id, error, message.actor_name, index))
+        except Exception:  # the broker is gone too: the coordinator's watchdog ends the job
+            log.exception("job %s: could not report its failure", job_id)
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as a job's error shows it: a full disk says so in plain words."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return "no space left on device"
+    return f"{type(error).__name__}: {error}"
 
 
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (NotRetryable, ObjectNotFound)

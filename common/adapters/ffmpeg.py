@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import json
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterable
@@ -22,6 +24,8 @@ FFPROBE = "ffprobe"
 STDERR_TAIL_BYTES = 4096
 """How much of ffmpeg's stderr an EncodeError quotes (the end, where the reason is)."""
 PROBE_TIMEOUT = 120.0
+DISK_FULL_BYTES = 1 << 20
+"""A disk with less free space than this is taken as full when a written file is unreadable."""
 
 MIME_TYPES: dict[VideoFormat, str] = {
     "mp4": "video/mp4",
@@ -337,8 +341,18 @@ def probe(path: Path, *, decode: bool = True) -> VideoInfo:
     except (OSError, subprocess.TimeoutExpired) as error:
         raise EncodeError(f"cannot probe {path}: {error}") from error
     if done.returncode != 0:
+        if NO_SPACE in _decode_tail(done.stderr) or _disk_full(path):
+            raise DiskFull("ffmpeg")  # what it wrote was cut short: the disk, not the codec
         raise EncodeError(f"ffprobe failed on {path}: {_decode_tail(done.stderr)}")
     return _video_info(json.loads(done.stdout), path)
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the disk that holds ``path`` is (nearly) full: a truncated file's likely cause."""
+    try:
+        return shutil.disk_usage(path.parent).free < DISK_FULL_BYTES
+    except OSError:
+        return False
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -351,9 +365,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.stdin.close()
 
 
+class DiskFull(OSError):  # noqa: N818 (reads as what happened)
+    """ffmpeg (or ffprobe, on what it left) ran out of disk: said in plain words, and an OSError
+    with ENOSPC like any other write that hits a full disk (worth a retry elsewhere)."""
+
+    def __init__(self, program: str) -> None:
+        super().__init__(errno.ENOSPC, f"no space left on device (while {program} wrote)")
+
+
+NO_SPACE = "No space left on device"
+
+
 def _check_outcome(
     program: str, returncode: int, complete: bool, watchdog: _Watchdog, stderr: str
 ) -> None:
+    if NO_SPACE in stderr:
+        raise DiskFull(program)
     detail = f": {stderr}" if stderr else ""
     if watchdog.fired:
         raise EncodeError(f"{program} timed out after {watchdog.timeout:g} s{detail}")

@@ -4,6 +4,8 @@ local directory for the embedded mode. Keys are '/'-separated paths such as thos
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import io
 import os
 import shutil
@@ -54,6 +56,13 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str) -> list[str]:
         """Keys under ``prefix``, sorted."""
+
+    def folders(self, prefix: str) -> builtins.list[str]:
+        """The folders just below ``prefix`` (a prefix ending in '/'), sorted, each ending in
+        '/': one listing of names, not of every object under them (jobs without their frames)."""
+
+    def list_modified(self, prefix: str) -> dict[str, float]:
+        """Keys under ``prefix`` with the time each was last written (seconds since the epoch)."""
 
     def delete(self, key: str) -> None:
         """Remove one object; absent objects are not an error (idempotent)."""
@@ -158,6 +167,21 @@ class LocalStore:
                 if key.startswith(prefix):
                     keys.append(key)
         return sorted(keys)
+
+    def folders(self, prefix: str) -> builtins.list[str]:
+        base = self.root / prefix if prefix else self.root
+        if not prefix.endswith("/") and prefix:
+            raise StorageError(f"a folder prefix ends in '/': {prefix!r}")
+        if not base.is_dir():
+            return []
+        return sorted(f"{prefix}{p.name}/" for p in base.iterdir() if p.is_dir())
+
+    def list_modified(self, prefix: str) -> dict[str, float]:
+        found = {}
+        for key in self.list(prefix):
+            with contextlib.suppress(FileNotFoundError):  # removed since the listing
+                found[key] = self._path(key).stat().st_mtime
+        return found
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -306,6 +330,27 @@ class S3Store:
         try:
             objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
             return sorted(o.object_name for o in objects if o.object_name is not None)
+        except Exception as error:
+            raise _wrap(error) from error
+
+    def folders(self, prefix: str) -> builtins.list[str]:
+        if not prefix.endswith("/") and prefix:
+            raise StorageError(f"a folder prefix ends in '/': {prefix!r}")
+        try:
+            objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=False)
+            names = [o.object_name for o in objects if o.is_dir and o.object_name is not None]
+        except Exception as error:
+            raise _wrap(error) from error
+        return sorted(names)
+
+    def list_modified(self, prefix: str) -> dict[str, float]:
+        try:
+            objects = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            return {
+                o.object_name: o.last_modified.timestamp()
+                for o in objects
+                if o.object_name is not None and o.last_modified is not None
+            }
         except Exception as error:
             raise _wrap(error) from error
 

@@ -2,8 +2,9 @@
 
 jobs/<job_id>/spec.json                     what to render (project, settings, chunk plan)
 jobs/<job_id>/status.json                   the orchestrator's persisted job state
-jobs/<job_id>/stopped                       marker of a cancelled or failed job ("cancelled" or
-                                            "failed"): workers skip its work and stop running work
+jobs/<job_id>/stopped                       marker of an ended job ("cancelled", "failed" or
+                                            "complete"): workers skip its work, stop running work
+                                            and take back what they stored after it
 jobs/<job_id>/frames/frame_000042.png       rendered frames
 jobs/<job_id>/chunks/chunk_0003.json        a chunk's manifest, written last (its commit)
 jobs/<job_id>/segments/segment_0002.mp4     an encoded segment of the video (mp4, webm, mov)
@@ -63,7 +64,8 @@ class JobKeys:
 
     @property
     def stop_marker(self) -> str:
-        """Present once the job was cancelled or failed; its content says which."""
+        """Present once the job ended (cancelled, failed, or complete without --keep); its
+        content says which."""
         return f"{self.prefix}stopped"
 
     @property

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from common.adapters.bus import Queues, rabbitmq_broker
@@ -460,9 +460,10 @@ def test_an_unknown_job_is_404_everywhere(idle: LiveServer, job_id: str) -> None
         reply = api.request(method, path)
         assert reply.status == 404, (method, path, reply.body)
         assert reply.error == f"no export {job_id}"
-    with pytest.raises(InvalidStatus) as refused:
-        api.connect(job_id)  # closed before the handshake completes (code 4404 in the app)
-    assert refused.value.response.status_code == 403
+    with api.connect(job_id) as socket, pytest.raises(ConnectionClosed) as closed:
+        socket.recv(timeout=10)  # accepted, then closed with 4404 (not an HTTP 403)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4404, "no such export")
 
 
 def test_an_unfinished_job_cannot_be_downloaded_and_cancelling_it_ends_its_feed(

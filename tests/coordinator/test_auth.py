@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from minio import Minio
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from common.adapters.storage import S3Store
 from common.config import ApiToken, CoordinatorSettings, Limits
@@ -68,10 +68,11 @@ def refused_like_unknown(api: Api, job_id: str) -> None:
         assert reply.status == unknown.status == 404, (method, suffix, reply.body)
         assert reply.error == f"no export {job_id}"
         assert unknown.error == f"no export {UNKNOWN_JOB}"
-    for target in (job_id, UNKNOWN_JOB):  # the handshake is refused alike (closed with 4404)
-        with pytest.raises(InvalidStatus) as refused:
-            api.connect(target)
-        assert refused.value.response.status_code == 403
+    for target in (job_id, UNKNOWN_JOB):  # closed alike, with 4404 (after the handshake)
+        with api.connect(target) as feed, pytest.raises(ConnectionClosed) as closed:
+            feed.recv(timeout=10)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4404, "no such export")
 
 
 def test_a_principal_sees_downloads_cancels_and_follows_only_its_own_exports(

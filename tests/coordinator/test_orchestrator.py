@@ -407,7 +407,8 @@ def test_cancelling_a_finished_job_changes_nothing(farm: Farm) -> None:
     complete = farm.orchestrator.handle(ready(job_id))
     assert farm.orchestrator.cancel(job_id) == complete
     assert farm.store.exists(JobKeys(job_id).output("mp4"))
-    assert not farm.store.exists(JobKeys(job_id).stop_marker)
+    # the terminal marker of completion, not a cancel's
+    assert farm.store.get(JobKeys(job_id).stop_marker) == b"complete"
 
 
 # --- listeners ----------------------------------------------------------------------------------

@@ -152,3 +152,52 @@ def test_messages_keep_their_order(broker: StubBroker) -> None:
     for command in commands:
         bus.send(command)
     assert [e.args[0] for e in sent(broker, queues.render)] == [c.to_wire() for c in commands]
+
+
+def test_a_message_whose_retries_run_out_fails_its_job(broker: StubBroker) -> None:
+    """FailureReporter sits before Retries, so it sees the message marked failed (dramatiq runs
+    after-hooks in reverse order): one JobFailed naming the stage, the attempts and the cause."""
+    from common.adapters.bus import FailureReporter, RetryPolicy, run_command
+    from common.adapters.storage import StorageError
+
+    queues = Queues()
+    bus = Bus(broker, queues)
+    FailureReporter.install(broker, bus)
+
+    def always_down(payload: dict[str, Any]) -> None:
+        def run(command: RenderChunk) -> None:
+            raise StorageError("S3 unreachable")
+
+        run_command(payload, RenderChunk, run, bus=bus, component="worker")
+
+    options = RetryPolicy(retries=2, min_backoff_ms=1, max_backoff_ms=2).actor_options()
+    dramatiq.actor(broker=broker, actor_name=RENDER_ACTOR, queue_name=queues.render, **options)(
+        always_down
+    )
+    bus.send(RenderChunk(JOB, 3, 30, 10))
+    worker = dramatiq.Worker(broker, queues={queues.render}, worker_timeout=50)
+    worker.start()
+    try:
+        broker.join(queues.render, fail_fast=False)
+        worker.join()
+    finally:
+        worker.stop()
+    failures = [m.args[0] for m in sent(broker, queues.events)]
+    assert len(failures) == 1
+    assert failures[0]["type"] == "job_failed"
+    assert failures[0]["chunk_index"] == 3
+    assert failures[0]["error"] == (
+        "render (chunk 3) failed after 3 attempts: StorageError: S3 unreachable"
+    )
+
+
+def test_a_full_disk_is_said_in_plain_words() -> None:
+    import errno
+
+    from common.adapters.bus import describe_error
+    from common.adapters.ffmpeg import DiskFull
+
+    assert describe_error(OSError(errno.ENOSPC, "No space left on device")) == (
+        "no space left on device"
+    )
+    assert describe_error(DiskFull("ffmpeg")) == "no space left on device"

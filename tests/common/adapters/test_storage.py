@@ -284,3 +284,23 @@ def test_every_key_of_a_job_lies_under_its_prefix() -> None:
     for key in every_key:
         assert key.startswith(keys.prefix), key
         assert job_id_of(key) == keys.job_id, key
+
+
+def test_folders_lists_the_names_below_a_prefix_not_their_objects(store: ObjectStore) -> None:
+    for key in ("jobs/a1/status.json", "jobs/a1/frames/f1.png", "jobs/b2/spec.json", "top.txt"):
+        store.put(key, b"x")
+    assert store.folders("jobs/") == ["jobs/a1/", "jobs/b2/"]
+    assert store.folders("jobs/a1/") == ["jobs/a1/frames/"]
+    assert store.folders("none/") == []
+
+
+def test_list_modified_gives_each_keys_write_time(store: ObjectStore) -> None:
+    import time
+
+    before = time.time()
+    store.put("jobs/a1/spec.json", b"x")
+    store.put("jobs/a1/frames/f1.png", b"x")
+    written = store.list_modified("jobs/a1/")
+    assert sorted(written) == ["jobs/a1/frames/f1.png", "jobs/a1/spec.json"]
+    for moment in written.values():
+        assert before - 5 <= moment <= time.time() + 5  # clocks of one machine, 1 s resolution
