@@ -89,6 +89,26 @@ class ServiceSettings(BaseSettings):
         le=20.0,
         description="seconds of video per encoded segment (each starts with a keyframe)",
     )
+    cache_max_bytes: int = Field(
+        20 * 1024**3,
+        ge=0,
+        description="size limit of the frame, segment and soundtrack cache (cache/ in the "
+        "store); the least recently used entries beyond it are evicted",
+    )
+    cache_sweep_seconds: float = Field(
+        300.0, gt=0, description="how often the coordinator evicts from the cache"
+    )
+    cache_grace_seconds: float = Field(
+        900.0,
+        ge=0,
+        description="entries written or used this recently are never evicted (a job may have "
+        "found them and not yet recorded its use)",
+    )
+    cache_dir: str | None = Field(
+        None,
+        description="where `framefarm render` (embedded) keeps its cache between runs "
+        "(default: the local store)",
+    )
 
     @field_validator("s3_public_endpoint")
     @classmethod

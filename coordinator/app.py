@@ -51,6 +51,7 @@ from coordinator.auth import (
     redact_query,
 )
 from coordinator.feed import JobFeed
+from coordinator.housekeeping import CachePolicy, CacheSweeper
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
 from coordinator.views import FeedMessages, export_plan, links, status_document
@@ -97,6 +98,7 @@ def create_app(
     settings: CoordinatorSettings,
     static_dir: Path | None = None,
     examples_dir: Path | None = None,
+    cache: CachePolicy | None = None,
 ) -> Starlette:
     """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers);
     ``limits`` and ``settings`` come from the process's one reading of its environment."""
@@ -111,6 +113,9 @@ def create_app(
         orchestrator = farm.orchestrator()
         await run_in_threadpool(orchestrator.recover)
         farm.pump(orchestrator)
+        sweeper = CacheSweeper(farm.store, orchestrator, cache) if cache is not None else None
+        if sweeper is not None:
+            sweeper.start()
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
         app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
         redact_access_log()
@@ -118,6 +123,8 @@ def create_app(
             yield
         finally:
             feed.close()
+            if sweeper is not None:
+                await run_in_threadpool(sweeper.stop)
             await run_in_threadpool(farm.close)
 
     routes = [

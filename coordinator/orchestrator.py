@@ -184,6 +184,7 @@ class Orchestrator:
             now,
             audio=audio,
             segment_frames=segments_from_frames(segments),
+            cache=export.settings.cache,
         )
         self._save(state)
         if audio:

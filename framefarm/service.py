@@ -59,6 +59,7 @@ def serve_coordinator(
     import uvicorn
 
     from coordinator.app import create_app
+    from coordinator.housekeeping import CachePolicy
     from coordinator.page import EXAMPLES_DIR, STATIC_DIR
 
     logging.basicConfig(
@@ -73,5 +74,10 @@ def serve_coordinator(
         settings=config.coordinator,
         static_dir=STATIC_DIR,
         examples_dir=examples,
+        cache=CachePolicy(
+            config.service.cache_max_bytes,
+            config.service.cache_sweep_seconds,
+            config.service.cache_grace_seconds,
+        ),
     )
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")

@@ -1,0 +1,78 @@
+"""What of a chunk the cache already holds: every frame's key (its scene's digest and the look),
+the cached frames (one listing of the chunk's key range), the segments inside the chunk whose
+frames are all unchanged and that were encoded before, and the use record that keeps them from
+eviction while the job runs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from common.adapters.storage import ObjectStore
+from common.cache.entries import export_segment_key
+from common.cache.store import CachedFrame, cached_frames, load_cached, record_use
+from common.format.validation import Export
+from common.jobs.cache_keys import frame_key, frame_object, segment_record
+from common.jobs.cache_records import CachedObject
+from common.jobs.chunks import ChunkPlan, SegmentPlan
+from common.scene.visuals import Scene
+from farm_worker.identity import export_look
+from farm_worker.renderer import FrameRenderer
+
+
+@dataclass
+class ChunkReuse:
+    """The cache's answer for one chunk; ``scene`` hands each frame's scene to the renderer
+    (computed once, for the key)."""
+
+    look: str
+    keys: dict[int, str]
+    seconds: dict[int, float]
+    hits: dict[int, CachedFrame]
+    segment_keys: dict[int, str]
+    segments: dict[int, CachedObject]
+    scenes: dict[int, Scene] = field(default_factory=dict)
+    used: list[str] = field(default_factory=list)
+
+    @classmethod
+    def look_up(
+        cls,
+        store: ObjectStore,
+        renderer: FrameRenderer,
+        export: Export,
+        chunk: ChunkPlan,
+        inline: list[SegmentPlan],
+    ) -> ChunkReuse:
+        look = export_look(renderer, export)
+        scenes = {i: renderer.model.at(export.timeline.time_of(i)) for i in chunk.frames}
+        keys = {i: frame_key(look, scene.digest()) for i, scene in scenes.items()}
+        seconds = {i: scene.seconds for i, scene in scenes.items()}
+        listed = cached_frames(store, look, seconds[chunk.frames[0]], seconds[chunk.frames[-1]])
+        hits = {i: listed[k] for i, k in keys.items() if k in listed}
+        segment_keys = {
+            s.index: export_segment_key(export, [keys[i] for i in s.frames]) for s in inline
+        }
+        segments: dict[int, CachedObject] = {}
+        for segment in inline:
+            cached = load_cached(store, segment_record(segment_keys[segment.index]))
+            if cached is not None:
+                segments[segment.index] = cached
+        for index in hits:
+            del scenes[index]  # not rendered (unless it vanishes from the cache)
+        reuse = cls(look, keys, seconds, hits, segment_keys, segments, scenes)
+        reuse.used = [hit.object_key for hit in hits.values()]
+        for index, cached in segments.items():
+            reuse.used += [cached.object_key, segment_record(segment_keys[index])]
+        return reuse
+
+    def scene(self, index: int, renderer: FrameRenderer, export: Export) -> Scene:
+        scene = self.scenes.pop(index, None)
+        return scene if scene is not None else renderer.model.at(export.timeline.time_of(index))
+
+    def frame_object(self, index: int, png_sha256: str) -> str:
+        return frame_object(self.look, self.seconds[index], self.keys[index], png_sha256)
+
+    def record(self, store: ObjectStore, job_id: str, what: str, extra: list[str]) -> None:
+        """Store the job's use of every cached object this chunk relies on."""
+        self.used += extra
+        record_use(store, job_id, what, self.used, time.time())
