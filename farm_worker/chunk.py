@@ -123,7 +123,7 @@ class ChunkRenderer:
             for future in pending:
                 future.cancel()
         if reuse is not None:  # what this chunk added to the cache is in use too, until the end
-            _record_additions(self.store, reuse, command, stored, segments)
+            _finish_reuse(self.store, reuse, command, stored, segments)
         manifest = ChunkManifest(
             job_id=command.job_id,
             chunk_index=command.chunk_index,
@@ -231,7 +231,7 @@ class ProgressHints:
             )
 
 
-def _record_additions(
+def _finish_reuse(
     store: ObjectStore,
     reuse: ChunkReuse,
     command: RenderChunk,
@@ -241,6 +241,7 @@ def _record_additions(
     added = [r.key for r in stored if not r.reused]
     added += [m.key for m in segments if m.cache_key and not m.reused]
     reuse.record(store, command.job_id, f"chunk_{command.chunk_index:04d}", added)
+    reuse.check_still_cached(store, stored, segments)
 
 
 def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> ChunkPlan:

@@ -10,11 +10,19 @@ from dataclasses import dataclass, field
 
 from common.adapters.storage import ObjectStore
 from common.cache.entries import export_segment_key
-from common.cache.store import CachedFrame, cached_frames, load_cached, record_use
+from common.cache.store import (
+    CacheChanged,
+    CachedFrame,
+    cached_frames,
+    load_cached,
+    missing_objects,
+    record_use,
+)
 from common.format.validation import Export
 from common.jobs.cache_keys import frame_key, frame_object, segment_record
 from common.jobs.cache_records import CachedObject
 from common.jobs.chunks import ChunkPlan, SegmentPlan
+from common.jobs.manifest import FrameRecord, SegmentManifest
 from common.scene.visuals import Scene
 from farm_worker.identity import export_look
 from farm_worker.renderer import FrameRenderer
@@ -64,6 +72,25 @@ class ChunkReuse:
         for index, cached in segments.items():
             reuse.used += [cached.object_key, segment_record(segment_keys[index])]
         return reuse
+
+    def check_still_cached(
+        self, store: ObjectStore, records: list[FrameRecord], segments: list[SegmentManifest]
+    ) -> None:
+        """Before the commit: every cached frame and segment the chunk names is still there
+        (its use record, written before it relied on them, keeps them from any later sweep; a
+        sweep that was already under way may have taken one). CacheChanged (retried) if not."""
+        reused = {r.key for r in records if r.reused}
+        hits = [hit for hit in self.hits.values() if hit.object_key in reused]
+        others = [m.key for m in segments if m.reused]
+        if not hits and not others:
+            return
+        seconds = sorted(self.seconds.values())
+        gone = missing_objects(store, self.look, hits, others, seconds[0], seconds[-1])
+        if gone:
+            raise CacheChanged(
+                f"{len(gone)} cached objects were evicted while the chunk used them "
+                f"(first {gone[0]}): rendering the chunk again"
+            )
 
     def scene(self, index: int, renderer: FrameRenderer, export: Export) -> Scene:
         scene = self.scenes.pop(index, None)

@@ -62,9 +62,10 @@ def encode_segment(
             if cached is not None:
                 used = [cached.object_key, segment_record(cache_key)]
                 record_use(store, keys.job_id, f"segment_{segment.index:04d}", used, time.time())
-                manifest = reuse_segment(store, keys, segment, cache_key, cached, worker)
-                publish(manifest.announcement())
-                return manifest
+                if store.exists(cached.object_key):  # else evicted since: encoded again below
+                    manifest = reuse_segment(store, keys, segment, cache_key, cached, worker)
+                    publish(manifest.announcement())
+                    return manifest
         writer = SegmentWriter(
             store,
             keys,

@@ -127,6 +127,8 @@ def stored_segment(store: ObjectStore, keys: JobKeys, index: int) -> SegmentMani
         return None  # absent, or unreadable: encoding it again repairs it
     if manifest.job_id != keys.job_id or manifest.segment_index != index:
         return None
+    if not manifest.key.startswith(keys.prefix) and not store.exists(manifest.key):
+        return None  # a cached segment evicted since: encoded (or found) again
     return manifest
 
 

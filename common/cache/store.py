@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from common.adapters.listing import list_range
 from common.adapters.storage import ObjectNotFound, ObjectStore, StorageError
-from common.errors import DecodeError
+from common.errors import DecodeError, FramefarmError
 from common.jobs import records
 from common.jobs.cache_keys import FRAMES_PREFIX, frame_range, use_record
 from common.jobs.cache_records import CachedObject, CacheUse
@@ -49,6 +49,26 @@ def cached_frames(
         if parts is not None and info.size > 0:
             found[parts[0]] = CachedFrame(info.key, parts[1], info.size)
     return found
+
+
+class CacheChanged(FramefarmError):  # noqa: N818 (reads as what happened)
+    """A cached object a chunk relied on was evicted before the chunk committed: retrying the
+    chunk renders it again (the next lookup does not find it)."""
+
+
+def missing_objects(
+    store: ObjectStore,
+    look: str,
+    hits: list[CachedFrame],
+    others: list[str],
+    first_seconds: float,
+    last_seconds: float,
+) -> list[str]:
+    """Which of the cached frames (one listing again) and other cached objects are gone."""
+    listed = cached_frames(store, look, first_seconds, last_seconds)
+    present = {frame.object_key for frame in listed.values()}
+    gone = [hit.object_key for hit in hits if hit.object_key not in present]
+    return gone + [key for key in others if not store.exists(key)]
 
 
 def load_cached(store: ObjectStore, record_key: str) -> CachedObject | None:
