@@ -276,11 +276,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     {
                         "type": "object",
-                        "properties": {
-                            "type": {"const": "complete"},
-                            "url": {"type": "string"},
-                            "reuse": {"type": ["string", "null"]},
-                        },
+                        "properties": {"type": {"const": "complete"}, "url": {"type": "string"}},
                     },
                     {
                         "type": "object",
