@@ -94,7 +94,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--workers", type=int, default=1, help="embedded render threads")
     parser.add_argument(
-        "--quick", action="store_true", help="64x36 at 8 fps, beats 40-56 (a smoke test)"
+        "--quick", action="store_true", help="64x36 at 8 fps, beats 40-48 (a smoke test)"
     )
     parser.add_argument(
         "--check",
@@ -110,7 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
-        return {"width": 64, "height": 36, "fps": 8, "startBeat": 40, "endBeat": 56}
+        return {"width": 64, "height": 36, "fps": 8, "startBeat": 40, "endBeat": 48}
     return {"width": args.width, "height": args.height, "fps": args.fps}
 
 

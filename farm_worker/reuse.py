@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from common.adapters.storage import ObjectStore
+from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.cache.entries import export_segment_key
+from common.cache.identity import package_digest
 from common.cache.store import (
     CacheChanged,
     CachedFrame,
@@ -18,14 +19,25 @@ from common.cache.store import (
     missing_objects,
     record_use,
 )
+from common.errors import DecodeError
 from common.format.validation import Export
-from common.jobs.cache_keys import frame_key, frame_object, segment_record
-from common.jobs.cache_records import CachedObject
+from common.jobs import records
+from common.jobs.cache_keys import (
+    frame_key,
+    frame_object,
+    scenes_key,
+    scenes_record,
+    segment_record,
+)
+from common.jobs.cache_records import CachedObject, SceneDigests
 from common.jobs.chunks import ChunkPlan, SegmentPlan
 from common.jobs.manifest import FrameRecord, SegmentManifest
 from common.scene.visuals import Scene
 from farm_worker.identity import export_look
 from farm_worker.renderer import FrameRenderer
+
+SCENE_PACKAGES = ("common.scene", "common.format", "common.timing")
+"""The code a scene comes from."""
 
 
 @dataclass
@@ -52,9 +64,9 @@ class ChunkReuse:
         inline: list[SegmentPlan],
     ) -> ChunkReuse:
         look = export_look(renderer, export)
-        scenes = {i: renderer.model.at(export.timeline.time_of(i)) for i in chunk.frames}
-        keys = {i: frame_key(look, scene.digest()) for i, scene in scenes.items()}
-        seconds = {i: scene.seconds for i, scene in scenes.items()}
+        scenes, digests = _scene_digests(store, renderer, export, chunk)
+        keys = {i: frame_key(look, digests[i]) for i in chunk.frames}
+        seconds = {i: float(export.timeline.time_of(i)) for i in chunk.frames}
         listed = cached_frames(store, look, seconds[chunk.frames[0]], seconds[chunk.frames[-1]])
         hits = {i: listed[k] for i, k in keys.items() if k in listed}
         segment_keys = {
@@ -66,7 +78,7 @@ class ChunkReuse:
             if cached is not None:
                 segments[segment.index] = cached
         for index in hits:
-            del scenes[index]  # not rendered (unless it vanishes from the cache)
+            scenes.pop(index, None)  # not rendered (unless it vanishes from the cache)
         reuse = cls(look, keys, seconds, hits, segment_keys, segments, scenes)
         reuse.used = [hit.object_key for hit in hits.values()]
         for index, cached in segments.items():
@@ -103,3 +115,25 @@ class ChunkReuse:
         """Store the job's use of every cached object this chunk relies on."""
         self.used += extra
         record_use(store, job_id, what, self.used, time.time())
+
+
+def _scene_digests(
+    store: ObjectStore, renderer: FrameRenderer, export: Export, chunk: ChunkPlan
+) -> tuple[dict[int, Scene], dict[int, str]]:
+    """Each frame's scene digest: from the record of an equal span (same project but its name,
+    same times, same scene code: then nothing is computed), else computed, with the scenes kept
+    for the renderer and the record stored for the next export."""
+    times = [str(export.timeline.time_of(i)) for i in chunk.frames]
+    code = "|".join(package_digest(p) for p in SCENE_PACKAGES)
+    record = scenes_record(scenes_key(export.project, times, code))
+    try:
+        stored = records.load(SceneDigests, store.get(record))
+        if len(stored.digests) == chunk.frame_count:
+            return {}, dict(zip(chunk.frames, stored.digests, strict=True))
+    except (ObjectNotFound, DecodeError):
+        pass
+    scenes = {i: renderer.model.at(export.timeline.time_of(i)) for i in chunk.frames}
+    digests = {i: scene.digest() for i, scene in scenes.items()}
+    found = SceneDigests(tuple(digests[i] for i in chunk.frames))
+    store.put(record, records.dump(found), "application/json")
+    return scenes, digests

@@ -14,6 +14,9 @@ cache/segments/<segment key>.<ext>                   an encoded segment
 cache/segments/<segment key>.json                    its CachedObject record, written after it
 cache/audio/<audio key>.<ext>                        an encoded soundtrack
 cache/audio/<audio key>.json                         its CachedObject record, written after it
+cache/scenes/<scenes key>.json     the scene digests of a span of frames (SceneDigests), keyed
+                                    by what decides those scenes: a re-export of an unchanged
+                                    project skips computing them
 cache/uses/<job id>/<what>.json                      a job's use of cached objects (CacheUse)
 """
 
@@ -32,6 +35,7 @@ FRAMES_PREFIX = f"{CACHE_PREFIX}frames/"
 SEGMENTS_PREFIX = f"{CACHE_PREFIX}segments/"
 AUDIO_PREFIX = f"{CACHE_PREFIX}audio/"
 USES_PREFIX = f"{CACHE_PREFIX}uses/"
+SCENES_PREFIX = f"{CACHE_PREFIX}scenes/"
 KEY_VERSION = "framefarm-cache/1"
 """Changed whenever what goes into a key changes: old entries then simply stop matching."""
 LOOK_CHARS = 16
@@ -72,6 +76,19 @@ def frame_range(look: str, first_seconds: float, last_seconds: float) -> tuple[s
 def time_label(seconds: float) -> str:
     """Microseconds, zero-padded (keys sort by time)."""
     return f"{max(0, round(seconds * 1_000_000)):013d}"
+
+
+def scenes_key(project: Project, times: Sequence[str], scene_code: str) -> str:
+    """The scenes of a span of frames at ``times`` (exact rationals as text): the whole project
+    but its name, and the scene model's code. Any change to the project makes another key (the
+    scenes are then computed and compared one by one)."""
+    data = project.model_dump(mode="json")
+    data.pop("name", None)
+    return digest("scenes", data, list(times), scene_code)
+
+
+def scenes_record(key: str) -> str:
+    return f"{SCENES_PREFIX}{key}.json"
 
 
 def segment_key(frame_keys: Sequence[str], encoder: Sequence[str], tool: str) -> str:

@@ -36,3 +36,14 @@ class CacheUse:
     job_id: str
     keys: tuple[str, ...]
     at: float
+
+
+@dataclass(frozen=True)
+class SceneDigests:
+    """The scene digest of each frame of a span, in order (see ``scenes_key``)."""
+
+    TYPE: ClassVar[str] = "scene_digests"
+    VERSION: ClassVar[int] = 1
+    __pydantic_config__ = STRICT_FIELDS
+
+    digests: tuple[str, ...]
