@@ -11,8 +11,9 @@ from coordinator.views import reuse_summary, socket_message, status_document
 JOB = "job-reuse-0001"
 
 
-def finished_job() -> JobState:
-    """1,800 frames in 2 chunks, 3 segments; 1,620 frames, 2 segments and the soundtrack reused."""
+def stitching_job() -> JobState:
+    """1,800 frames in 2 chunks, 3 segments; 1,620 frames, 2 segments and the soundtrack reused:
+    everything in, the join under way."""
     state = new_job(
         JOB, {0: 900, 1: 900}, 0.0, audio=True, segment_frames={0: 600, 1: 600, 2: 600}, cache=True
     )
@@ -27,7 +28,12 @@ def finished_job() -> JobState:
     ]
     for time, event in enumerate(events, 1):
         state = advance(state, event, float(time))
-    return advance(state, VideoReady(JOB, "jobs/x/output/video.mp4", 1800, 60.0, 3_000_000), 9.0)
+    return state
+
+
+def finished_job() -> JobState:
+    video = VideoReady(JOB, "jobs/x/output/video.mp4", 1800, 60.0, 3_000_000)
+    return advance(stitching_job(), video, 9.0)
 
 
 def test_the_state_counts_each_commit_once() -> None:
@@ -45,7 +51,7 @@ def test_the_status_document_and_the_feed_say_what_was_reused() -> None:
     assert cache["frames_reused"] == 1620 and cache["frames_rendered"] == 180
     assert cache["segments_reused"] == 2 and cache["segments_encoded"] == 1
     assert cache["summary"] == text
-    assert socket_message(state, 10.0)["reuse"] == text
+    assert socket_message(stitching_job(), 10.0)["reuse"] == text
 
 
 def test_a_job_without_the_cache_says_so() -> None:
