@@ -4,6 +4,7 @@ every actor still sees one store, so a manifest may name a cached object as it n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class RoutedStore:
 
     def get_file(self, key: str, path: Path) -> None:
         self.route(key).get_file(key, path)
+
+    def stream(self, key: str) -> Iterator[bytes]:
+        return self.route(key).stream(key)
 
     def exists(self, key: str) -> bool:
         return self.route(key).exists(key)
