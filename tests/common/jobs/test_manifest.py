@@ -44,6 +44,8 @@ def test_the_stored_form_is_versioned_json() -> None:
         "key": record(1).key,
         "sha256": record(1).sha256,
         "size": 100,
+        "frame_key": "",
+        "reused": False,
     }
 
 
