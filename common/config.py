@@ -107,7 +107,7 @@ class ServiceSettings(BaseSettings):
     cache_dir: str | None = Field(
         None,
         description="where `framefarm render` (embedded) keeps its cache between runs "
-        "(default: the local store)",
+        "(default: $XDG_CACHE_HOME/framefarm, ~/.cache/framefarm)",
     )
 
     @field_validator("s3_public_endpoint")

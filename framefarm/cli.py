@@ -166,7 +166,7 @@ def _add_render_command(commands: Commands) -> None:
         help="render and encode everything, and store nothing in the cache (by default frames, "
         "segments and the soundtrack of earlier exports with equal inputs are reused: a "
         "re-export of a lightly edited project renders only what changed; embedded, the cache "
-        "lasts in FRAMEFARM_CACHE_DIR, default the local store; --direct never uses it)",
+        "lasts in FRAMEFARM_CACHE_DIR, default ~/.cache/framefarm; --direct never uses it)",
     )
     farm.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(handler=_render)
@@ -461,10 +461,15 @@ def _render(args: argparse.Namespace, config: Config) -> int:
 
 def embedded_cache_dir(service: ServiceSettings) -> Path:
     """Where the embedded mode keeps its cache between runs: FRAMEFARM_CACHE_DIR, else the
-    local store (FRAMEFARM_LOCAL_STORE)."""
+    user's cache folder ($XDG_CACHE_HOME/framefarm, ~/.cache/framefarm): never the working
+    directory, where `render` leaves nothing but the video."""
+    import os
     from pathlib import Path
 
-    return Path(service.cache_dir or service.local_store)
+    if service.cache_dir:
+        return Path(service.cache_dir)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "framefarm"
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
