@@ -112,6 +112,26 @@ class ServiceSettings(BaseSettings):
         description="where a process keeps its scratch files (default: the system's temporary "
         "directory); stale scratch of dead processes there is removed at start",
     )
+    cache_max_bytes: int = Field(
+        20 * 1024**3,
+        ge=0,
+        description="size limit of the frame, segment and soundtrack cache (cache/ in the "
+        "store); the least recently used entries beyond it are evicted",
+    )
+    cache_sweep_seconds: float = Field(
+        300.0, gt=0, description="how often the coordinator evicts from the cache"
+    )
+    cache_grace_seconds: float = Field(
+        900.0,
+        ge=0,
+        description="entries written or used this recently are never evicted (a job may have "
+        "found them and not yet recorded its use)",
+    )
+    cache_dir: str | None = Field(
+        None,
+        description="where `framefarm render` (embedded) keeps its cache between runs "
+        "(default: $XDG_CACHE_HOME/framefarm, ~/.cache/framefarm)",
+    )
 
     @field_validator("s3_public_endpoint")
     @classmethod

@@ -50,6 +50,7 @@ from coordinator.auth import (
     query_of,
     redact_query,
 )
+from coordinator.cache_sweeper import CachePolicy, CacheSweeper
 from coordinator.feed import JobFeed
 from coordinator.housekeeping import Housekeeper
 from coordinator.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -101,6 +102,7 @@ def create_app(
     static_dir: Path | None = None,
     examples_dir: Path | None = None,
     metrics: FarmMetrics | None = None,
+    cache: CachePolicy | None = None,
 ) -> Starlette:
     """The coordinator app. ``farm_factory`` opens the broker/store (and, embedded, workers);
     ``limits`` and ``settings`` come from the process's one reading of its environment."""
@@ -120,6 +122,9 @@ def create_app(
         detach = metrics.attach(orchestrator) if metrics is not None else None
         housekeeper = Housekeeper(orchestrator, settings)
         housekeeper.start()
+        sweeper = CacheSweeper(farm.store, orchestrator, cache) if cache is not None else None
+        if sweeper is not None:
+            sweeper.start()
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
         app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
         redact_access_log()
@@ -130,6 +135,8 @@ def create_app(
                 detach()
             feed.close()
             housekeeper.stop()
+            if sweeper is not None:
+                await run_in_threadpool(sweeper.stop)
             await run_in_threadpool(farm.close)
 
     routes = [

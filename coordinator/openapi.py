@@ -197,6 +197,27 @@ def openapi_document() -> dict[str, Any]:
                     "updated_at": {"type": "number"},
                     "duration_seconds": {"type": ["number", "null"]},
                     "size_bytes": {"type": ["integer", "null"]},
+                    "cache": {
+                        "type": "object",
+                        "description": "what the cache saved so far (settings.cache): frames "
+                        "of committed chunks taken from it (hits) or rendered (misses), segments "
+                        "reused or encoded, the soundtrack, and bytes",
+                        "properties": {
+                            "enabled": {"type": "boolean"},
+                            "frames_reused": {"type": "integer"},
+                            "frames_rendered": {"type": "integer"},
+                            "segments_reused": {"type": "integer"},
+                            "segments_encoded": {"type": "integer"},
+                            "audio_reused": {"type": "boolean"},
+                            "bytes_reused": {"type": "integer"},
+                            "bytes_written": {"type": "integer"},
+                            "summary": {
+                                "type": "string",
+                                "description": "e.g. 'reused 1,620 of 1,800 frames, 40 of 45 "
+                                "segments and the soundtrack (12.3 MB)', or 'cache off'",
+                            },
+                        },
+                    },
                     "status_url": {"type": "string"},
                     "events_url": {"type": "string"},
                     "download_url": {
@@ -245,6 +266,12 @@ def openapi_document() -> dict[str, Any]:
                             "framesTotal": {"type": "integer"},
                             "etaSeconds": {"type": ["number", "null"]},
                             "renderFps": {"type": ["number", "null"]},
+                            "framesReused": {"type": "integer"},
+                            "reuse": {
+                                "type": ["string", "null"],
+                                "description": "what the cache saved, in words ('reused 1,620 "
+                                "of 1,800 frames, ...'); null when the job bypasses the cache",
+                            },
                         },
                     },
                     {

@@ -210,6 +210,7 @@ class Orchestrator:
             now,
             audio=audio,
             segment_frames=segments_from_frames(segments),
+            cache=export.settings.cache,
         )
         sent = 0
         try:

@@ -17,18 +17,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from common.adapters.storage import ObjectStore
+from common.cache.store import fetch_cached
 from common.errors import FramefarmError, NotRetryable
+from common.format.validation import Export
 from common.jobs import records
-from common.jobs.chunks import ChunkPlan, inline_segments
+from common.jobs.chunks import ChunkPlan, SegmentPlan, inline_segments
 from common.jobs.keys import JobKeys
-from common.jobs.manifest import ChunkManifest, FrameRecord
+from common.jobs.manifest import ChunkManifest, FrameRecord, SegmentManifest
 from common.jobs.messages import ChunkProgress, Event, RenderChunk
 from common.jobs.spec import SpecCache
 from farm_worker.cache import ThreadRenderers
 from farm_worker.gl import describe
 from farm_worker.inline import InlineEncoding
-from farm_worker.png import encode_png
-from farm_worker.renderer import as_image
+from farm_worker.png import decode_png, encode_png
+from farm_worker.renderer import FrameRenderer, as_image
+from farm_worker.reuse import ChunkReuse
 
 log = logging.getLogger(__name__)
 
@@ -92,37 +95,32 @@ class ChunkRenderer:
         spec, export = self.specs.get(command.job_id)
         plan = _check_plan(command, spec.chunks)
         renderer = self.renderers.renderer(command.job_id, export)
+        inline = inline_segments(plan, spec.segments)
+        started = time.perf_counter()
+        reuse = self._look_up(command, renderer, export, plan, inline)
         encoding = InlineEncoding(
             self.store,
             keys,
             export,
-            inline_segments(plan, spec.segments),
+            inline,
             self.worker_name,
             workdir=self.workdir,
+            cache_keys=reuse.segment_keys if reuse else None,
+            cached=reuse.segments if reuse else None,
         )
-        started = time.perf_counter()
         stored: list[FrameRecord] = []
         pending: deque[Future[None]] = deque()
         hints = ProgressHints(self.publish, command, self.worker_name)
         try:
             for done, index in enumerate(plan.frames):
-                if self.draining.is_set():
-                    log.info(
-                        "shutting down: returning chunk %d of %s after %d frames",
-                        command.chunk_index,
-                        command.job_id,
-                        done,
-                    )
-                    raise ChunkReturned(f"chunk {command.chunk_index} of {command.job_id}")
+                self._return_if_draining(command, done)
                 if done and done % CANCEL_CHECK_FRAMES == 0 and self.store.exists(keys.stop_marker):
                     self._abandon(keys, stored, pending, encoding)
                     return None
-                rgb = renderer.render_at(export.timeline.time_of(index))
-                encoding.frame(index, rgb, self.uploads)
-                png = encode_png(as_image(rgb, renderer.width, renderer.height))
-                key = keys.frame(index)
-                stored.append(FrameRecord(index, key, hashlib.sha256(png).hexdigest(), len(png)))
-                pending.append(self.uploads.submit(self.store.put, key, png, "image/png"))
+                record = self._reused(reuse, index, encoding) if reuse else None
+                if record is None:
+                    record = self._render(keys, renderer, export, reuse, index, encoding, pending)
+                stored.append(record)
                 while len(pending) >= UPLOADS_IN_FLIGHT:
                     pending.popleft().result()
                 hints.frame_done(done + 1)
@@ -135,6 +133,8 @@ class ChunkRenderer:
         finally:
             for future in pending:
                 future.cancel()
+        if reuse is not None:  # what this chunk added to the cache is in use too, until the end
+            _finish_reuse(self.store, reuse, command, stored, segments)
         manifest = ChunkManifest(
             job_id=command.job_id,
             chunk_index=command.chunk_index,
@@ -143,6 +143,7 @@ class ChunkRenderer:
             render_seconds=round(time.perf_counter() - started, 4),
             renderer=describe(renderer.ctx),
             worker=self.worker_name,
+            bytes_written=sum(r.size for r in stored if not r.reused),
         )
         self.store.put(manifest_key, records.dump(manifest), "application/json")  # the commit
         if self.store.exists(keys.stop_marker):
@@ -156,6 +157,73 @@ class ChunkRenderer:
             self.publish(segment.announcement())
         self._announce(manifest)
         return manifest
+
+    def _return_if_draining(self, command: RenderChunk, done: int) -> None:
+        """ChunkReturned once the process is asked to stop: the chunk goes back to the queue."""
+        if self.draining.is_set():
+            log.info(
+                "shutting down: returning chunk %d of %s after %d frames",
+                command.chunk_index,
+                command.job_id,
+                done,
+            )
+            raise ChunkReturned(f"chunk {command.chunk_index} of {command.job_id}")
+
+    def _look_up(
+        self,
+        command: RenderChunk,
+        renderer: FrameRenderer,
+        export: Export,
+        plan: ChunkPlan,
+        inline: list[SegmentPlan],
+    ) -> ChunkReuse | None:
+        """The chunk's frames and segments already in the cache (recorded as in use), or None
+        when the job bypasses the cache."""
+        if not export.settings.cache:
+            return None
+        reuse = ChunkReuse.look_up(self.store, renderer, export, plan, inline)
+        reuse.record(self.store, command.job_id, f"chunk_{command.chunk_index:04d}", [])
+        return reuse
+
+    def _reused(
+        self, reuse: ChunkReuse, index: int, encoding: InlineEncoding
+    ) -> FrameRecord | None:
+        """The record of a frame taken from the cache (its pixels go to the encoder when its
+        segment is encoded here); None when it must be rendered: not cached, or gone since."""
+        hit = reuse.hits.get(index)
+        if hit is None:
+            return None
+        if encoding.needs(index):
+            png = fetch_cached(self.store, hit.object_key)
+            if png is None or hashlib.sha256(png).hexdigest() != hit.sha256:
+                return None  # evicted or damaged since the listing: render it
+            encoding.frame(index, decode_png(png).tobytes(), self.uploads)
+        key = reuse.keys[index]
+        return FrameRecord(index, hit.object_key, hit.sha256, hit.size, key, reused=True)
+
+    def _render(
+        self,
+        keys: JobKeys,
+        renderer: FrameRenderer,
+        export: Export,
+        reuse: ChunkReuse | None,
+        index: int,
+        encoding: InlineEncoding,
+        pending: deque[Future[None]],
+    ) -> FrameRecord:
+        """Render a frame, hand it to its segment's encoder, and store its PNG (in the cache
+        when the job uses it)."""
+        if reuse is not None:
+            rgb = renderer.render_scene(reuse.scene(index, renderer, export))
+        else:
+            rgb = renderer.render_at(export.timeline.time_of(index))
+        encoding.frame(index, rgb, self.uploads)
+        png = encode_png(as_image(rgb, renderer.width, renderer.height))
+        digest = hashlib.sha256(png).hexdigest()
+        key = reuse.frame_object(index, digest) if reuse else keys.frame(index)
+        pending.append(self.uploads.submit(self.store.put, key, png, "image/png"))
+        frame_key = reuse.keys[index] if reuse else ""
+        return FrameRecord(index, key, digest, len(png), frame_key)
 
     def _announce(self, manifest: ChunkManifest) -> None:
         self.publish(manifest.announcement())
@@ -177,7 +245,8 @@ class ChunkRenderer:
             except Exception:  # the frames are being deleted anyway
                 log.debug("upload failed while abandoning a cancelled chunk", exc_info=True)
         for record in stored:
-            self.store.delete(record.key)
+            if record.key.startswith(keys.prefix):  # a frame in the cache stays valid
+                self.store.delete(record.key)
 
 
 class ProgressHints:
@@ -198,6 +267,19 @@ class ProgressHints:
                     command.job_id, command.chunk_index, done, command.frame_count, self.worker
                 )
             )
+
+
+def _finish_reuse(
+    store: ObjectStore,
+    reuse: ChunkReuse,
+    command: RenderChunk,
+    stored: list[FrameRecord],
+    segments: list[SegmentManifest],
+) -> None:
+    added = [r.key for r in stored if not r.reused]
+    added += [m.key for m in segments if m.cache_key and not m.reused]
+    reuse.record(store, command.job_id, f"chunk_{command.chunk_index:04d}", added)
+    reuse.check_still_cached(store, stored, segments)
 
 
 def _check_plan(command: RenderChunk, chunks: tuple[ChunkPlan, ...]) -> ChunkPlan:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
-    from common.config import Config
+    from common.config import Config, ServiceSettings
     from common.format.validation import Export
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -178,6 +178,14 @@ def _add_render_command(commands: Commands) -> None:
         help="no farm: one process renders and pipes raw frames into one ffmpeg (the baseline)",
     )
     farm.add_argument("--keep", action="store_true", help="keep frames and manifests in the store")
+    farm.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="render and encode everything, and store nothing in the cache (by default frames, "
+        "segments and the soundtrack of earlier exports with equal inputs are reused: a "
+        "re-export of a lightly edited project renders only what changed; embedded, the cache "
+        "lasts in FRAMEFARM_CACHE_DIR, default ~/.cache/framefarm; --direct never uses it)",
+    )
     farm.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(handler=_render)
 
@@ -426,6 +434,7 @@ def _settings_argument(text: str, config: Config) -> object:
 def _render(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
+    from coordinator.views import reuse_summary
     from framefarm.progress import JobProgress
     from framefarm.render import render_video
 
@@ -437,6 +446,8 @@ def _render(args: argparse.Namespace, config: Config) -> int:
         if value is not None and value < 1:
             raise InvalidInput([Issue(flag, "expected 1 or more", value)], "options")
     video = {"format": fmt, "crf": args.crf, "preset": args.preset, "audio": not args.no_audio}
+    if args.no_cache:
+        video["cache"] = False
     export = _load_export(args, config, **video)
     if args.direct:
         return _render_direct(export, output, quiet=args.quiet)
@@ -451,13 +462,32 @@ def _render(args: argparse.Namespace, config: Config) -> int:
             segment_seconds=config.service.segment_seconds,
             keep_intermediates=args.keep,
             on_state=None if bar is None else bar.update,
+            cache_dir=None if args.distributed else embedded_cache_dir(config.service),
+            cache_max_bytes=config.service.cache_max_bytes,
+            cache_grace_seconds=config.service.cache_grace_seconds,
         )
     finally:
         if bar is not None:
             bar.close()
     seconds = final.duration_seconds or 0.0
-    print(f"{output}: {final.frame_count} frames, {seconds:.2f} s, {final.size_bytes} bytes")
+    reused = f", {reuse_summary(final)}" if final.cache else ""
+    print(
+        f"{output}: {final.frame_count} frames, {seconds:.2f} s, {final.size_bytes} bytes{reused}"
+    )
     return EXIT_OK
+
+
+def embedded_cache_dir(service: ServiceSettings) -> Path:
+    """Where the embedded mode keeps its cache between runs: FRAMEFARM_CACHE_DIR, else the
+    user's cache folder ($XDG_CACHE_HOME/framefarm, ~/.cache/framefarm): never the working
+    directory, where `render` leaves nothing but the video."""
+    import os
+    from pathlib import Path
+
+    if service.cache_dir:
+        return Path(service.cache_dir)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "framefarm"
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common.adapters.storage import LocalStore
+from common.adapters.routed import RoutedStore
+from common.adapters.storage import LocalStore, ObjectStore
+from common.cache.eviction import evict
 from common.config import ServiceSettings
 from common.errors import FramefarmError
 from common.format.validation import Export
+from common.jobs.cache_keys import CACHE_PREFIX
 from common.jobs.chunks import DEFAULT_SEGMENT_SECONDS
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
@@ -38,14 +42,24 @@ def render_video(
     on_state: Callable[[JobState], Any] | None = None,
     on_submit: Callable[[JobState], Any] | None = None,
     timeout: float | None = None,
+    cache_dir: Path | None = None,
+    cache_max_bytes: int | None = None,
+    cache_grace_seconds: float = 0.0,
 ) -> JobState:
-    """Submit a validated export, follow the job to its end, and copy the video to ``output``."""
+    """Submit a validated export, follow the job to its end, and copy the video to ``output``.
+
+    Embedded, ``cache_dir`` is where the cache (``cache/`` keys) lasts between runs, while the
+    job's own objects live in a scratch store, and the cache is trimmed to ``cache_max_bytes``
+    after the job (no coordinator runs here to do it); distributed, the farm's store holds the
+    cache and the coordinator trims it."""
     name = file_stem(export.project.name)
     with tempfile.TemporaryDirectory(prefix="framefarm-") as scratch:
         if distributed is not None:
             farm = Farm.distributed(distributed)
         else:
-            store = LocalStore(store_dir or Path(scratch) / "store")
+            store: ObjectStore = LocalStore(store_dir or Path(scratch) / "store")
+            if cache_dir is not None:
+                store = RoutedStore(store, {CACHE_PREFIX: LocalStore(cache_dir)})
             farm = Farm.embedded(store, segment_seconds=segment_seconds)
         with farm:
             if distributed is None:
@@ -64,4 +78,17 @@ def render_video(
             output.parent.mkdir(parents=True, exist_ok=True)
             farm.store.get_file(final.output_key, partial)
             os.replace(partial, output)
-            return final
+    if distributed is None and cache_dir is not None and cache_max_bytes is not None:
+        evict(
+            LocalStore(cache_dir),
+            cache_max_bytes,
+            _nothing_running,
+            time.time(),
+            cache_grace_seconds,
+        )
+    return final
+
+
+def _nothing_running(job_id: str) -> bool:
+    """Embedded, the job that used the cache has ended when it is trimmed."""
+    return False

@@ -96,6 +96,7 @@ def coordinator_app(config: Config, *, embedded: bool, workers: int) -> Starlett
     """The coordinator's app as ``framefarm coordinator`` serves it: the farm, the page, the
     examples and the metrics (fed by the farm's events and the orchestrator's states)."""
     from coordinator.app import create_app
+    from coordinator.cache_sweeper import CachePolicy
     from coordinator.metrics import FarmMetrics
     from coordinator.page import EXAMPLES_DIR, STATIC_DIR
 
@@ -115,6 +116,11 @@ def coordinator_app(config: Config, *, embedded: bool, workers: int) -> Starlett
         static_dir=STATIC_DIR,
         examples_dir=examples,
         metrics=metrics,
+        cache=CachePolicy(
+            config.service.cache_max_bytes,
+            config.service.cache_sweep_seconds,
+            config.service.cache_grace_seconds,
+        ),
     )
 
 

@@ -9,11 +9,20 @@ is skipped.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common.adapters.segments import SegmentWriter, remove_segment, stored_segment
+from common.adapters.segments import (
+    SegmentWriter,
+    remove_segment,
+    reuse_segment,
+    stored_segment,
+)
 from common.adapters.storage import ObjectStore
+from common.cache.entries import export_segment_key
+from common.cache.store import load_cached, record_use
+from common.jobs.cache_keys import segment_record
 from common.jobs.chunks import SegmentPlan, covering_chunks
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ManifestError, SegmentManifest
@@ -51,6 +60,17 @@ def encode_segment(
                 f"({len(missing)} missing) in its chunks' manifests"
             )
         frames = [by_index[i] for i in segment.frames]
+        cache_key = ""
+        if export.settings.cache and all(f.frame_key for f in frames):
+            cache_key = export_segment_key(export, [f.frame_key for f in frames])
+            cached = load_cached(store, segment_record(cache_key))
+            if cached is not None:
+                used = [cached.object_key, segment_record(cache_key)]
+                record_use(store, keys.job_id, f"segment_{segment.index:04d}", used, time.time())
+                if store.exists(cached.object_key):  # else evicted since: encoded again below
+                    manifest = reuse_segment(store, keys, segment, cache_key, cached, worker)
+                    publish(manifest.announcement())
+                    return manifest
         writer = SegmentWriter(
             store,
             keys,
@@ -60,6 +80,7 @@ def encode_segment(
             raw_rgb=False,
             worker=worker,
             workdir=workdir,
+            cache_key=cache_key,
         )
         try:
             with contextlib.closing(download_frames(store, frames, PREFETCH)) as downloads:
@@ -72,6 +93,9 @@ def encode_segment(
         if store.exists(keys.stop_marker):  # ended meanwhile: take the commit back
             remove_segment(store, keys, manifest)
             return None
+        if cache_key:
+            used = [manifest.key, segment_record(cache_key)]
+            record_use(store, keys.job_id, f"segment_{segment.index:04d}", used, time.time())
     publish(manifest.announcement())
     return manifest
 

@@ -8,6 +8,7 @@ so audio and video lengths agree. Idempotent: a stored soundtrack is announced a
 from __future__ import annotations
 
 import functools
+import hashlib
 import multiprocessing
 import tempfile
 import time
@@ -19,9 +20,13 @@ from common.adapters.ffmpeg import AUDIO_CONTAINERS, audio_args, run
 from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.audio.render import render_soundtrack
 from common.audio.wav import write_wav
+from common.cache.entries import export_audio_key
+from common.cache.store import load_cached, record_use
 from common.errors import DecodeError
 from common.format.validation import Export
 from common.jobs import records
+from common.jobs.cache_keys import audio_object, audio_record
+from common.jobs.cache_records import CachedObject
 from common.jobs.keys import JobKeys
 from common.jobs.messages import AudioReady, Event
 from common.jobs.spec import SpecCache
@@ -48,28 +53,59 @@ def render_job_audio(
     ready = stored_audio(store, keys)
     if ready is None:
         _, export = (specs or SpecCache(store)).get(job_id)
-        started = time.perf_counter()
-        extension, _ = AUDIO_CONTAINERS[export.settings.format]
-        key = keys.audio(extension)
-        with tempfile.TemporaryDirectory(prefix=f"audio-{job_id}-", dir=workdir) as temporary:
-            wav, encoded = Path(temporary) / "soundtrack.wav", Path(temporary) / f"a.{extension}"
-            sample_count = write_soundtrack_apart(export, wav)
-            # Encoded here, beside the frames, so that the join after the last frame only
-            # copies it: the tail of an export does not grow with the song's length.
-            run(audio_args(export.settings, wav, encoded), AUDIO_TIMEOUT)
-            store.put_file(key, encoded, AUDIO_MIME_TYPES[extension])
-        seconds = round(time.perf_counter() - started, 4)
-        ready = AudioReady(job_id, key, sample_count, SAMPLE_RATE, seconds)
+        cache_key = export_audio_key(export, SAMPLE_RATE) if export.settings.cache else ""
+        ready = _cached_audio(store, keys, cache_key) if cache_key else None
+        if ready is None:
+            ready = _render_audio(store, keys, export, cache_key, workdir)
         store.put(keys.audio_metadata, records.dump(ready), "application/json")
         if store.exists(keys.stop_marker):
             # Ended (cancelled, failed) while the soundtrack was made: the job's clean-up may
             # have run before these objects existed. A marker written after this check is
             # followed by a clean-up that sees them.
             store.delete(keys.audio_metadata)
-            store.delete(key)
+            if ready.audio_key.startswith(keys.prefix):  # the job's own, not a shared cache entry
+                store.delete(ready.audio_key)
             return None
     publish(ready)
     return ready
+
+
+def _cached_audio(store: ObjectStore, keys: JobKeys, cache_key: str) -> AudioReady | None:
+    """An equal soundtrack an earlier export stored in the cache, recorded as in use."""
+    cached = load_cached(store, audio_record(cache_key))
+    if cached is None:
+        return None
+    used = [cached.object_key, audio_record(cache_key)]
+    record_use(store, keys.job_id, "audio", used, time.time())
+    if not store.exists(cached.object_key):
+        return None  # evicted between the record and the use: render it
+    return AudioReady(
+        keys.job_id, cached.object_key, cached.sample_count, cached.sample_rate, 0.0, reused=True
+    )
+
+
+def _render_audio(
+    store: ObjectStore, keys: JobKeys, export: Export, cache_key: str, workdir: Path | None
+) -> AudioReady:
+    """Render and encode the soundtrack; store it in the cache when the job uses it."""
+    started = time.perf_counter()
+    extension, _ = AUDIO_CONTAINERS[export.settings.format]
+    key = audio_object(cache_key, extension) if cache_key else keys.audio(extension)
+    with tempfile.TemporaryDirectory(prefix=f"audio-{keys.job_id}-", dir=workdir) as temporary:
+        wav, encoded = Path(temporary) / "soundtrack.wav", Path(temporary) / f"a.{extension}"
+        sample_count = write_soundtrack_apart(export, wav)
+        # Encoded here, beside the frames, so that the join after the last frame only
+        # copies it: the tail of an export does not grow with the song's length.
+        run(audio_args(export.settings, wav, encoded), AUDIO_TIMEOUT)
+        store.put_file(key, encoded, AUDIO_MIME_TYPES[extension])
+        if cache_key:
+            data = encoded.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            entry = CachedObject(key, digest, len(data), sample_count, SAMPLE_RATE)
+            store.put(audio_record(cache_key), records.dump(entry), "application/json")
+            record_use(store, keys.job_id, "audio", [key, audio_record(cache_key)], time.time())
+    seconds = round(time.perf_counter() - started, 4)
+    return AudioReady(keys.job_id, key, sample_count, SAMPLE_RATE, seconds)
 
 
 def write_soundtrack(export: Export, path: Path) -> int:

@@ -29,6 +29,20 @@ settings.register_profile("explore", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedded_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`framefarm render` (in this process or a child) keeps its cache in this run's own folder,
+    never in the user's ~/.cache: no test reuses another run's frames."""
+    folder = tmp_path_factory.mktemp("embedded-cache")
+    before = os.environ.get("FRAMEFARM_CACHE_DIR")
+    os.environ["FRAMEFARM_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["FRAMEFARM_CACHE_DIR"]
+    else:
+        os.environ["FRAMEFARM_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[SeaweedS3]:
     """One SeaweedFS S3 server for the whole run (fails, never skips, if it cannot start)."""

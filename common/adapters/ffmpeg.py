@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import functools
 import json
 import shutil
 import subprocess
@@ -464,3 +465,16 @@ class _Watchdog:
 
     def cancel(self) -> None:
         self._timer.cancel()
+
+
+@functools.cache
+def ffmpeg_build() -> str:
+    """ffmpeg's version line, for cache keys: another build may encode other bytes."""
+    try:
+        done = subprocess.run(
+            [FFMPEG, "-version"], check=False, capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise EncodeError(f"cannot run {FFMPEG} -version: {error}") from error
+    lines = done.stdout.splitlines()
+    return lines[0] if lines else "unknown"

@@ -21,6 +21,8 @@ from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.errors import DecodeError
 from common.format.export_settings import ExportSettings
 from common.jobs import records
+from common.jobs.cache_keys import segment_object, segment_record
+from common.jobs.cache_records import CachedObject
 from common.jobs.chunks import SegmentPlan
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import SegmentManifest
@@ -46,14 +48,21 @@ class SegmentWriter:
         raw_rgb: bool,
         worker: str,
         workdir: Path | None = None,
+        cache_key: str = "",
     ) -> None:
         self.store, self.keys, self.settings, self.segment = store, keys, settings, segment
         self.worker = worker
         self.encoded_from = "memory" if raw_rgb else "frames"
+        self.cache_key = cache_key
         self._scratch = tempfile.TemporaryDirectory(prefix="segment-", dir=workdir)
         extension = SEGMENT_EXTENSIONS[settings.format]
         self.path = Path(self._scratch.name) / f"segment.{extension}"
-        self.key = keys.segment(segment.index, extension)
+        # With a cache key the segment is stored in the cache, for later exports to reuse.
+        self.key = (
+            segment_object(cache_key, extension)
+            if cache_key
+            else keys.segment(segment.index, extension)
+        )
         self._written = 0
         self._started = time.perf_counter()
         args = segment_args(settings, fps, self.path, raw_rgb=raw_rgb)
@@ -79,18 +88,24 @@ class SegmentWriter:
                 )
             self._encoder.finish()
             data = self.path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
             self.store.put_file(self.key, self.path, "application/octet-stream")
+            if self.cache_key:
+                entry = CachedObject(self.key, digest, len(data))
+                record = segment_record(self.cache_key)
+                self.store.put(record, records.dump(entry), "application/json")
             manifest = SegmentManifest(
                 job_id=self.keys.job_id,
                 segment_index=self.segment.index,
                 first_frame=self.segment.first_frame,
                 frame_count=self.segment.frame_count,
                 key=self.key,
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256=digest,
                 size=len(data),
                 encode_seconds=round(time.perf_counter() - self._started, 4),
                 encoded_from=self.encoded_from,
                 worker=self.worker,
+                cache_key=self.cache_key,
             )
             manifest_key = self.keys.segment_manifest(self.segment.index)
             self.store.put(manifest_key, records.dump(manifest), "application/json")
@@ -112,10 +127,41 @@ def stored_segment(store: ObjectStore, keys: JobKeys, index: int) -> SegmentMani
         return None  # absent, or unreadable: encoding it again repairs it
     if manifest.job_id != keys.job_id or manifest.segment_index != index:
         return None
+    if not manifest.key.startswith(keys.prefix) and not store.exists(manifest.key):
+        return None  # a cached segment evicted since: encoded (or found) again
+    return manifest
+
+
+def reuse_segment(
+    store: ObjectStore,
+    keys: JobKeys,
+    segment: SegmentPlan,
+    cache_key: str,
+    cached: CachedObject,
+    worker: str,
+) -> SegmentManifest:
+    """Commit a segment that an earlier export encoded from equal frames: its manifest names
+    the cached file, nothing is encoded."""
+    manifest = SegmentManifest(
+        job_id=keys.job_id,
+        segment_index=segment.index,
+        first_frame=segment.first_frame,
+        frame_count=segment.frame_count,
+        key=cached.object_key,
+        sha256=cached.sha256,
+        size=cached.size,
+        encode_seconds=0.0,
+        encoded_from="cache",
+        worker=worker,
+        cache_key=cache_key,
+    )
+    store.put(keys.segment_manifest(segment.index), records.dump(manifest), "application/json")
     return manifest
 
 
 def remove_segment(store: ObjectStore, keys: JobKeys, manifest: SegmentManifest) -> None:
-    """Take back a committed segment (a chunk abandoned after a cancel): manifest first."""
+    """Take back a committed segment (a chunk abandoned after a cancel): manifest first; a file
+    in the cache stays (it is valid for any job whose frames are equal)."""
     store.delete(keys.segment_manifest(manifest.segment_index))
-    store.delete(manifest.key)
+    if manifest.key.startswith(keys.prefix):
+        store.delete(manifest.key)

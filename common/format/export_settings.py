@@ -75,6 +75,14 @@ class ExportSettings(StrictModel):
     audio: bool = True
     start_beat: NonNegative = 0.0
     end_beat: Annotated[float, Field(gt=0)] | None = None
+    cache: Annotated[
+        bool,
+        Field(
+            description="reuse frames, segments and the soundtrack of earlier exports whose "
+            "inputs are equal (false: render and encode everything, and store nothing in the "
+            "cache); the video is the same bytes either way"
+        ),
+    ] = True
 
     @property
     def frame_rate(self) -> Fraction:

@@ -24,12 +24,14 @@ class FrameRecord:
     key: str
     sha256: str
     size: int
+    frame_key: str = ""  # the frame's cache key (empty when the job bypasses the cache)
+    reused: bool = False  # taken from the cache, not rendered
 
 
 @dataclass(frozen=True)
 class ChunkManifest:
     TYPE: ClassVar[str] = "chunk_manifest"
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str
@@ -39,14 +41,30 @@ class ChunkManifest:
     render_seconds: float
     renderer: str  # GL renderer string: frames from different drivers differ in bytes
     worker: str
+    bytes_written: int = 0  # PNG bytes rendered and stored by this chunk
 
     @property
     def frame_count(self) -> int:
         return len(self.frames)
 
+    @property
+    def frames_reused(self) -> int:
+        return sum(1 for record in self.frames if record.reused)
+
+    @property
+    def bytes_reused(self) -> int:
+        return sum(record.size for record in self.frames if record.reused)
+
     def announcement(self) -> ChunkCommitted:
         return ChunkCommitted(
-            self.job_id, self.chunk_index, self.frame_count, self.render_seconds, self.worker
+            self.job_id,
+            self.chunk_index,
+            self.frame_count,
+            self.render_seconds,
+            self.worker,
+            frames_reused=self.frames_reused,
+            bytes_reused=self.bytes_reused,
+            bytes_written=self.bytes_written,
         )
 
 
@@ -56,7 +74,7 @@ class SegmentManifest:
     so its presence is the segment's commit."""
 
     TYPE: ClassVar[str] = "segment_manifest"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str
@@ -67,12 +85,24 @@ class SegmentManifest:
     sha256: str
     size: int
     encode_seconds: float
-    encoded_from: str  # "memory" (by the worker that rendered it) or "frames" (stored PNGs)
+    encoded_from: str  # "memory" (by the worker that rendered it), "frames" (stored PNGs)
+    # or "cache" (reused: an equal segment was encoded before)
     worker: str
+    cache_key: str = ""  # the segment's cache key (empty when the job bypasses the cache)
+
+    @property
+    def reused(self) -> bool:
+        return self.encoded_from == "cache"
 
     def announcement(self) -> SegmentEncoded:
         return SegmentEncoded(
-            self.job_id, self.segment_index, self.frame_count, self.encode_seconds, self.worker
+            self.job_id,
+            self.segment_index,
+            self.frame_count,
+            self.encode_seconds,
+            self.worker,
+            reused=self.reused,
+            size=self.size,
         )
 
 

@@ -86,10 +86,14 @@ class ChunkCommitted(Message):
     """A chunk's frames and manifest are stored (also re-sent for an already committed chunk)."""
 
     TYPE: ClassVar[str] = "chunk_committed"
+    VERSION: ClassVar[int] = 2
     chunk_index: int
     frame_count: int
     render_seconds: float
     worker: str
+    frames_reused: int = 0  # of frame_count, taken from the cache (version 2)
+    bytes_reused: int = 0  # their PNG bytes
+    bytes_written: int = 0  # PNG bytes rendered and stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +101,13 @@ class SegmentEncoded(Message):
     """A segment's video and manifest are stored (also re-sent for an already encoded one)."""
 
     TYPE: ClassVar[str] = "segment_encoded"
+    VERSION: ClassVar[int] = 2
     segment_index: int
     frame_count: int
     encode_seconds: float
     worker: str
+    reused: bool = False  # an equal segment from the cache, not encoded (version 2)
+    size: int = 0  # its bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +115,12 @@ class AudioReady(Message):
     """The soundtrack is stored at ``audio_key`` (also re-sent when it already was)."""
 
     TYPE: ClassVar[str] = "audio_ready"
+    VERSION: ClassVar[int] = 2
     audio_key: str
     sample_count: int
     sample_rate: int
     render_seconds: float
+    reused: bool = False  # an equal soundtrack from the cache (version 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,7 @@ class JobState:
     """A job as the orchestrator sees it, stored at ``status.json``."""
 
     TYPE: ClassVar[str] = "job_state"
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str
@@ -95,6 +95,17 @@ class JobState:
     segment_frames: Mapping[int, int] = field(default_factory=dict)
     """Segment index -> its frame count (the grid); empty for a format encoded in one pass."""
     encoded: frozenset[int] = frozenset()
+    cache: bool = False  # the job reads and fills the cache (the export's ``cache`` setting)
+    frames_reused: int = 0  # frames of committed chunks taken from the cache (hits)
+    bytes_reused: int = 0  # their PNG bytes, and the reused segments' bytes
+    bytes_written: int = 0  # PNG bytes rendered and stored by committed chunks
+    segments_reused: frozenset[int] = frozenset()  # segments taken from the cache
+    audio_reused: bool = False
+
+    @property
+    def frames_rendered(self) -> int:
+        """Frames of committed chunks that were rendered (cache misses)."""
+        return sum(self.chunk_frames[i] for i in self.committed) - self.frames_reused
 
     @property
     def chunk_count(self) -> int:
@@ -140,9 +151,10 @@ def new_job(
     *,
     audio: bool = False,
     segment_frames: Mapping[int, int] | None = None,
+    cache: bool = False,
 ) -> JobState:
     """A queued job; with ``audio`` its stitch waits for the soundtrack too, with
-    ``segment_frames`` for every segment of that grid."""
+    ``segment_frames`` for every segment of that grid; ``cache``: it uses the cache."""
     return JobState(
         job_id,
         sum(chunk_frames.values()),
@@ -151,6 +163,7 @@ def new_job(
         updated_at=now,
         audio=audio,
         segment_frames=dict(segment_frames or {}),
+        cache=cache,
     )
 
 
@@ -239,6 +252,9 @@ def advance(state: JobState, event: Transition, now: float) -> JobState:
                 frames_in_flight=in_flight,
                 updated_at=now,
                 rendering_since=state.rendering_since or now,
+                frames_reused=state.frames_reused + event.frames_reused,
+                bytes_reused=state.bytes_reused + event.bytes_reused,
+                bytes_written=state.bytes_written + event.bytes_written,
             ),
             now,
         )
@@ -250,11 +266,14 @@ def advance(state: JobState, event: Transition, now: float) -> JobState:
         if event.segment_index in state.encoded:
             return state  # delivered twice, or re-announced by an idempotent encoder
         encoded = state.encoded | {event.segment_index}
+        reused = state.segments_reused | ({event.segment_index} if event.reused else set())
         return _ready_to_stitch(
             dataclasses.replace(
                 state,
                 phase=Phase.RENDERING,
                 encoded=encoded,
+                segments_reused=reused,
+                bytes_reused=state.bytes_reused + (event.size if event.reused else 0),
                 updated_at=now,
                 rendering_since=state.rendering_since or now,
             ),
@@ -263,7 +282,10 @@ def advance(state: JobState, event: Transition, now: float) -> JobState:
     if isinstance(event, AudioReady):
         if state.audio_ready:
             return state  # delivered twice
-        return _ready_to_stitch(dataclasses.replace(state, audio_ready=True, updated_at=now), now)
+        ready = dataclasses.replace(
+            state, audio_ready=True, audio_reused=event.reused, updated_at=now
+        )
+        return _ready_to_stitch(ready, now)
     if isinstance(event, StitchProgress):
         done = min(max(state.stitched_frames, event.frames_done), state.frame_count)
         return dataclasses.replace(state, stitched_frames=done, updated_at=now)

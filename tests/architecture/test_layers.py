@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "common.audio": 5,
     "common.jobs": 6,
     "common.adapters": 7,
+    "common.cache": 8,
     # the components
     "farm_worker": 10,
     "stitcher": 10,

@@ -197,6 +197,8 @@ def test_an_export_is_followed_over_the_websocket_and_downloaded(
             "framesTotal": TINY_FRAMES,
             "etaSeconds": None,
             "renderFps": None,
+            "framesReused": 0,
+            "reuse": "reused 0 of 0 frames, 0 of 0 segments (0.0 MB)",
         }
         start_workers(server.services.farm)
         messages = [first, *read_feed(feed)]

@@ -188,8 +188,9 @@ def test_distributed_export_matches_embedded_frame_for_frame(
 
 # --- 1b. the video's bytes depend on the export alone ---------------------------------------------
 
-SEGMENTED = {"width": 96, "height": 54, "fps": 24, "endBeat": 10, "crf": 23}
-"""5 s at 24 fps: 120 frames in segments of 48 (2 s), 48 and 24."""
+SEGMENTED = {"width": 96, "height": 54, "fps": 24, "endBeat": 10, "crf": 23, "cache": False}
+"""5 s at 24 fps: 120 frames in segments of 48 (2 s), 48 and 24. Without the cache: each export
+of the same frames must render and encode them again (reuse is tested in test_incremental)."""
 
 
 def export_bytes(coordinator: Coordinator, chunk_frames: int, tmp_path: Path) -> bytes:

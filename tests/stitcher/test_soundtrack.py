@@ -50,7 +50,8 @@ def test_the_soundtrack_spans_exactly_the_video(store: LocalStore, tmp_path: Pat
     ready = render_job_audio(store, JOB_ID, events.append, workdir=tmp_path)
     assert ready is not None and events == [ready]
     assert ready.sample_count == round(VIDEO_SECONDS * SAMPLE_RATE)
-    assert ready.audio_key == KEYS.audio("m4a")  # encoded once, ahead of the join
+    assert ready.audio_key.startswith("cache/audio/")  # encoded once, into the cache
+    assert ready.audio_key.endswith(".m4a") and not ready.reused
     [stream] = streams(store.local_path(ready.audio_key))
     assert (stream["codec_type"], stream["codec_name"]) == ("audio", "aac")
     assert float(stream["duration"]) == pytest.approx(VIDEO_SECONDS, abs=0.03)
@@ -100,3 +101,31 @@ def test_audio_false_gives_a_video_without_an_audio_stream(
     ready = stitch_job(store, JOB_ID, lambda event: None, workdir=tmp_path)
     assert ready is not None
     assert [s["codec_type"] for s in streams(store.local_path(ready.output_key))] == ["video"]
+
+
+def test_an_equal_soundtrack_comes_from_the_cache_when_only_the_picture_changed(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4", audio=True))
+    first = render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    assert first is not None and not first.reused
+    cached = store.local_path(first.audio_key).read_bytes()
+    store.delete_prefix(KEYS.prefix)  # a new export of the song, larger this time
+    store_job(store, settings_data("mp4", audio=True, width=96, height=54))
+    again = render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    assert again is not None and again.reused
+    assert (again.audio_key, again.sample_count) == (first.audio_key, first.sample_count)
+    assert store.local_path(again.audio_key).read_bytes() == cached
+    store.delete_prefix(KEYS.prefix)  # a shorter span is another soundtrack
+    store_job(store, settings_data("mp4", audio=True, endBeat=1))
+    shorter = render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    assert shorter is not None and not shorter.reused and shorter.audio_key != first.audio_key
+
+
+def test_without_the_cache_the_soundtrack_stays_with_its_job(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    store_job(store, settings_data("mp4", audio=True, cache=False))
+    ready = render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    assert ready is not None and ready.audio_key == KEYS.audio("m4a")
+    assert store.list("cache/") == []

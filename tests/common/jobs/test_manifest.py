@@ -38,12 +38,14 @@ def test_a_manifest_round_trips() -> None:
 
 def test_the_stored_form_is_versioned_json() -> None:
     data = json.loads(records.dump(manifest(0, range(2))))
-    assert (data["type"], data["version"]) == ("chunk_manifest", 2)
+    assert (data["type"], data["version"]) == ("chunk_manifest", 3)
     assert data["frames"][1] == {
         "index": 1,
         "key": record(1).key,
         "sha256": record(1).sha256,
         "size": 100,
+        "frame_key": "",
+        "reused": False,
     }
 
 
@@ -91,7 +93,7 @@ def test_many_spans_are_cut_short() -> None:
     [
         b"{not json",
         b"\xff\xfe",
-        b'{"type": "chunk_manifest", "version": 2}',
+        b'{"type": "chunk_manifest", "version": 3}',
         changed(frames=[{"index": 0, "key": "k"}]),
         changed(first_frame="x"),
         changed(worker=None),
@@ -104,7 +106,7 @@ def test_a_corrupt_manifest_is_a_decode_error(raw: bytes) -> None:
 
 
 def test_a_manifest_of_another_version_is_refused() -> None:
-    with pytest.raises(DecodeError, match="chunk manifest version 1 is not 2"):
+    with pytest.raises(DecodeError, match="chunk manifest version 1 is not 3"):
         records.load(ChunkManifest, changed(version=1))
 
 

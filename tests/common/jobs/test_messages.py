@@ -60,10 +60,18 @@ WIRE_KEYS: dict[type[Message], set[str]] = {
     StitchVideo: set(),
     RenderAudio: set(),
     EncodeSegment: {"segment_index", "first_frame", "frame_count"},
-    SegmentEncoded: {"segment_index", "frame_count", "encode_seconds", "worker"},
-    AudioReady: {"audio_key", "sample_count", "sample_rate", "render_seconds"},
+    SegmentEncoded: {"segment_index", "frame_count", "encode_seconds", "worker", "reused", "size"},
+    AudioReady: {"audio_key", "sample_count", "sample_rate", "render_seconds", "reused"},
     ChunkProgress: {"chunk_index", "frames_done", "frame_count", "worker"},
-    ChunkCommitted: {"chunk_index", "frame_count", "render_seconds", "worker"},
+    ChunkCommitted: {
+        "chunk_index",
+        "frame_count",
+        "render_seconds",
+        "worker",
+        "frames_reused",
+        "bytes_reused",
+        "bytes_written",
+    },
     StitchProgress: {"frames_done", "frame_count"},
     VideoReady: {"output_key", "frame_count", "duration_seconds", "size_bytes"},
     JobFailed: {"error", "component", "chunk_index"},
@@ -86,7 +94,7 @@ def test_wire_keys_are_full_words_with_type_and_version(message: Message) -> Non
     wire = msgpack.unpackb(encode(message), raw=False)
     assert set(wire) == {"type", "version", "job_id"} | WIRE_KEYS[type(message)]
     assert wire["type"] == type(message).TYPE
-    assert wire["version"] == 1
+    assert wire["version"] == type(message).VERSION
     assert MESSAGE_TYPES[wire["type"]] is type(message)
 
 

@@ -369,7 +369,7 @@ def test_a_finished_state_round_trips_through_the_record_codec() -> None:
 
 def test_a_status_of_another_version_is_refused() -> None:
     data = json.loads(records.dump(job())) | {"version": 1}
-    with pytest.raises(DecodeError, match="job state version 1 is not 2"):
+    with pytest.raises(DecodeError, match="job state version 1 is not 3"):
         records.load(JobState, json.dumps(data).encode())
 
 
