@@ -27,7 +27,14 @@ from tests.factories import note, project_data, track
 
 JOB_ID = "chunktest-0001"
 KEYS = JobKeys(JOB_ID)
-SETTINGS = {"width": 32, "height": 18, "fps": 12, "endBeat": 8, "preset": "veryfast"}  # 48 frames
+SETTINGS = {
+    "width": 32,
+    "height": 18,
+    "fps": 12,
+    "endBeat": 8,
+    "preset": "veryfast",
+    "cache": False,
+}
 PROJECT = project_data(track("lead", "bars", [note(beat, 0.5, 60 + beat) for beat in range(4)]))
 
 
