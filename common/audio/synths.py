@@ -1,15 +1,16 @@
 """One note of each Tone.js instrument, rendered from its note-on: the voices of a track.
 
 Amplitude envelopes come from :func:`common.format.instruments.voice_envelope` and
-:meth:`common.format.envelope.Envelope.level`, the code the visuals pulse with. Signal paths follow
-Tone.js: ``Synth`` is oscillator x envelope; ``FMSynth`` and
-``AMSynth`` are two -10 dB ``Synth``s, the modulator driving the carrier's frequency
-(f + f * modulationIndex * m) or gain ((m + 1) / 2); ``MembraneSynth`` sweeps its sine from
-f * octaves to f exponentially over ``pitchDecay``; ``MetalSynth`` sums six square FM oscillators
-at the TR-808 ratios through a highpass whose cutoff follows the envelope; ``NoiseSynth`` is
-looped noise x envelope; ``PluckSynth`` is Karplus-Strong (a pink-noise burst of ``attackNoise``
-periods, a one-pole lowpass at ``dampening``, a feedback comb at the note's period whose
-feedback ``resonance`` ramps to 0 over ``release`` after note-off).
+:meth:`common.format.envelope.Envelope.level`, the code the visuals pulse with. Signal paths
+follow Tone.js: ``Synth`` is oscillator x envelope; ``FMSynth`` and ``AMSynth`` are two -10 dB
+``Synth``s, the modulator driving the carrier's frequency (f + f * modulationIndex * m) or gain
+((m + 1) / 2); ``MembraneSynth`` sweeps its sine from f * 2^octaves (f * octaves before tone
+15.3) to f exponentially over ``pitchDecay``; ``MetalSynth`` sums six square FM oscillators at
+the TR-808 ratios through a highpass whose cutoff follows the envelope; ``NoiseSynth`` is looped
+noise x envelope; ``PluckSynth`` is Karplus-Strong (a pink-noise burst of ``attackNoise``
+periods, a one-pole lowpass at ``dampening``, a feedback comb one sample longer than the note's
+period, as Tone's DelayLine reads it, whose feedback ``resonance`` ramps to 0 over ``release``
+after note-off).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from common.audio.iir import LinearFilter, biquad_lockstep
 from common.audio.noise import looped, noise_buffer
 from common.audio.oscillators import Wave, render_oscillator, render_wave
 from common.audio.units import FloatArray, cents_to_ratio, db_to_gain, midi_to_hz
+from common.format.compat import CURRENT_TONE, Release, parse_release
 from common.format.envelope import Envelope
 from common.format.instruments import (
     AMSynthOptions,
@@ -37,6 +39,7 @@ from common.format.instruments import (
     PluckSynthOptions,
     SynthOptions,
     VoiceOptions,
+    membrane_sweep_top,
     tone_seconds,
     voice_envelope,
 )
@@ -181,16 +184,24 @@ class ModulationVoice(EnvelopedVoice):
 
 class MembraneVoice(EnvelopedVoice):
     def __init__(
-        self, options: MembraneSynthOptions, sample_rate: int, seconds_per_beat: float
+        self,
+        options: MembraneSynthOptions,
+        sample_rate: int,
+        seconds_per_beat: float,
+        tone: Release,
     ) -> None:
         super().__init__(options, sample_rate, seconds_per_beat)
         self.options = options
+        self.tone = tone
         self.pitch_decay = tone_seconds(options.pitch_decay, seconds_per_beat)
 
     def sweep(self, hertz: float, count: int) -> FloatArray:
-        """f * octaves -> f, exponentially over pitchDecay (``exponentialRampToValueAtTime``)."""
+        """top -> f, exponentially over pitchDecay (``exponentialRampToValueAtTime``).
+
+        top is f * 2^octaves from tone 15.3 on, f * octaves before (``compat.tone``).
+        """
         t = self.times(count)
-        top = max(hertz * self.options.octaves, 1e-7)  # Tone.js clamps ramps at 1e-7
+        top = max(membrane_sweep_top(self.options, hertz, self.tone), 1e-7)  # Tone clamps at 1e-7
         if self.pitch_decay <= 0:
             return np.full(count, hertz)
         progress = np.minimum(t / self.pitch_decay, 1.0)
@@ -318,10 +329,9 @@ class PluckVoice(Voice):
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
         rate = self.sample_rate
         delay = rate / midi_to_hz(note.pitch)
-        whole = int(delay)
-        if whole < 1:
-            return np.zeros((count, self.channels))
-        frac = delay - whole
+        # Tone's DelayLine reads floor(d) samples behind its last write, before writing: the
+        # loop is floor(d) + 1 samples long, without interpolation (4-14 cents flat, as heard)
+        whole = math.floor(delay) + 1
         burst = min(count, max(1, round(delay * self.options.attack_noise)))
         offset = float(hash_uniform(*self.seed, note.index, 2))
         excitation = np.zeros((count, self.channels))
@@ -332,41 +342,44 @@ class PluckVoice(Voice):
         feedback = self.options.resonance * np.clip(
             1 - (t - note.gate) / max(self.release, 1e-9), 0.0, 1.0
         )
-        return _comb(excitation, feedback, whole, frac) * self.gain
+        return _comb(excitation, feedback, whole) * self.gain
 
 
-def _comb(x: FloatArray, feedback: FloatArray, whole: int, frac: float) -> FloatArray:
-    """Tone.js FeedbackCombFilter: w = x + g * w[n - d]; y = w[n - d] (d = whole + frac).
+def _comb(x: FloatArray, feedback: FloatArray, delay: int) -> FloatArray:
+    """Tone.js FeedbackCombFilter: w = x + g * w[n - delay]; y = w[n - delay].
 
-    Runs ``whole`` samples at a time: every sample of a block reads only earlier blocks.
+    Runs ``delay`` samples at a time: every sample of a block reads only earlier blocks.
     """
     count, channels = x.shape
-    history = whole + 1
-    w = np.zeros((history + count, channels))
+    w = np.zeros((delay + count, channels))
     out = np.empty_like(x)
-    for start in range(0, count, whole):
-        stop = min(start + whole, count)
-        near = w[history + start - whole : history + stop - whole]
-        far = w[history + start - whole - 1 : history + stop - whole - 1]
-        delayed = (1 - frac) * near + frac * far
-        w[history + start : history + stop] = x[start:stop] + feedback[start:stop, None] * delayed
+    for start in range(0, count, delay):
+        stop = min(start + delay, count)
+        delayed = w[start:stop]
+        w[delay + start : delay + stop] = x[start:stop] + feedback[start:stop, None] * delayed
         out[start:stop] = delayed
     return out
 
 
 def make_voice(
-    options: VoiceOptions, sample_rate: int, seconds_per_beat: float, seed: tuple[int, int]
+    options: VoiceOptions,
+    sample_rate: int,
+    seconds_per_beat: float,
+    seed: tuple[int, int],
+    tone: Release | None = None,
 ) -> Voice:
     """The voice for an instrument's (or a PolySynth's voice's) options.
 
     ``seed`` is (project seed, track index): it keys the noise of NoiseSynth and PluckSynth.
+    ``tone`` is the tone.js release to match (``compat.tone``; the current one by default).
     """
     if isinstance(options, SynthOptions):
         return SynthVoice(options, sample_rate, seconds_per_beat)
     if isinstance(options, FMSynthOptions | AMSynthOptions):
         return ModulationVoice(options, sample_rate, seconds_per_beat)
     if isinstance(options, MembraneSynthOptions):
-        return MembraneVoice(options, sample_rate, seconds_per_beat)
+        release = parse_release(CURRENT_TONE) if tone is None else tone
+        return MembraneVoice(options, sample_rate, seconds_per_beat, release)
     if isinstance(options, MetalSynthOptions):
         return MetalVoice(options, sample_rate, seconds_per_beat)
     if isinstance(options, NoiseSynthOptions):
