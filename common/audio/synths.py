@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -57,12 +57,22 @@ VelocityUse = Literal["gain", "render", "ignore"]
 
 @dataclass(frozen=True)
 class NoteEvent:
-    """One note as a voice sees it: pitch, velocity 0..1, seconds held, index in its track."""
+    """One note as a voice sees it: pitch, velocity 0..1, seconds held, index in its track.
+
+    A monophonic note-on while the voice still sounds continues from where it is (as Tone.js):
+    ``carry`` is the amplitude envelope's level then (velocity included), ``carry_modulation``
+    the modulator envelope's (FMSynth, AMSynth), and ``held`` the noise sources of earlier
+    notes that a NoiseSynth keeps playing: (their note's index, samples they have played at
+    this note-on, samples they still play after it).
+    """
 
     pitch: int
     velocity: float
     gate: float
     index: int
+    carry: float = 0.0
+    carry_modulation: float = 0.0
+    held: tuple[tuple[int, int, int], ...] = ()
 
 
 def envelope_length(envelope: Envelope, gate: float) -> float:
@@ -97,9 +107,14 @@ class Voice(ABC):
 
     def key(self, note: NoteEvent) -> Hashable:
         """Notes with equal keys render identically (before any velocity gain)."""
-        if self.velocity == "render":
-            return (note.pitch, note.gate, note.velocity)
-        return (note.pitch, note.gate)
+        continued = (note.carry, note.carry_modulation, note.held)
+        if self.velocity == "render" or note.carry > 0:
+            return (note.pitch, note.gate, note.velocity, continued)
+        return (note.pitch, note.gate, continued)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """``note`` as it starts ``elapsed`` samples after ``previous`` on the same voice."""
+        return note
 
     def count(self, note: NoteEvent) -> int:
         return math.ceil(self.length(note) * self.sample_rate) + 1
@@ -126,17 +141,23 @@ class EnvelopedVoice(Voice):
         self.tune = cents_to_ratio(getattr(options, "detune", 0.0))
 
     def length(self, note: NoteEvent) -> float:
-        return envelope_length(self.envelope, note.gate)
+        return envelope_length(self.note_envelope(note), note.gate)
 
-    @property
-    def fade(self) -> float:
-        return min(max(self.envelope.attack, MIN_FADE), MAX_FADE)
+    def note_envelope(self, note: NoteEvent) -> Envelope:
+        """The amplitude envelope of this note, continued from ``note.carry``."""
+        return self.envelope.retriggered(note.carry, note.velocity, self.sample_rate)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        level = self.note_envelope(previous).level(
+            np.asarray(elapsed / self.sample_rate), np.asarray(previous.gate)
+        )
+        return replace(note, carry=float(level) * previous.velocity)
 
     def hertz(self, note: NoteEvent) -> float:
         return midi_to_hz(note.pitch) * self.tune
 
     def level(self, note: NoteEvent, count: int) -> FloatArray:
-        return self.envelope.level(self.times(count), np.asarray(note.gate))
+        return self.note_envelope(note).level(self.times(count), np.asarray(note.gate))
 
 
 class SynthVoice(EnvelopedVoice):
@@ -165,12 +186,24 @@ class ModulationVoice(EnvelopedVoice):
         self.modulation_envelope = options.modulation_envelope.at_tempo(seconds_per_beat)
         self.inner = db_to_gain(MODULATION_SYNTH_DB)
 
+    def modulation_level(self, note: NoteEvent) -> Envelope:
+        """The modulator's envelope, which carries on across a re-trigger as the carrier's does."""
+        envelope = self.modulation_envelope
+        return envelope.retriggered(note.carry_modulation, note.velocity, self.sample_rate)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        level = self.modulation_level(previous).level(
+            np.asarray(elapsed / self.sample_rate), np.asarray(previous.gate)
+        )
+        continued = super().retrigger(note, previous, elapsed)
+        return replace(continued, carry_modulation=float(level) * previous.velocity)
+
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
         options, rate = self.options, self.sample_rate
         hertz = self.hertz(note)
         t = self.times(count)
         modulator = render_oscillator(options.modulation, hertz * options.harmonicity, count, rate)
-        modulator *= self.modulation_envelope.level(t, np.asarray(note.gate))
+        modulator *= self.modulation_level(note).level(t, np.asarray(note.gate))
         modulator *= note.velocity * self.inner
         carrier_level = self.level(note, count) * note.velocity * self.inner * self.gain
         if isinstance(options, FMSynthOptions):
@@ -249,7 +282,7 @@ class MetalVoice(EnvelopedVoice):
         t = self.times(longest)
         for row, (note, count) in enumerate(zip(notes, counts, strict=True)):
             source[row, :count] = self.oscillators(self.hertz(note), count)
-            level[row] = self.envelope.level(t, np.asarray(note.gate)) * note.velocity
+            level[row] = self.note_envelope(note).level(t, np.asarray(note.gate)) * note.velocity
         low = self.options.resonance
         high = low * 2.0**self.options.octaves
         cutoff = low + level * (high - low)
@@ -283,9 +316,35 @@ class NoiseVoice(EnvelopedVoice):
     def key(self, note: NoteEvent) -> Hashable:
         return note.index  # every note reads its own stretch of the buffer
 
+    def source_samples(self, note: NoteEvent) -> int:
+        """How long a note's noise source plays: Tone stops it after attack + decay when the
+        sustain is 0, else at the end of the release, whatever later notes do."""
+        envelope = self.note_envelope(note)
+        if envelope.sustain == 0:
+            return round((envelope.attack + envelope.decay) * self.sample_rate)
+        return round((note.gate + envelope.release) * self.sample_rate)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """Tone's Noise restarts without stopping the buffer it plays (its ``_source`` is already
+        cleared by the scheduled stop): the earlier notes' sources go on under this envelope."""
+        continued = super().retrigger(note, previous, elapsed)
+        sources = [(previous.index, 0, self.source_samples(previous)), *previous.held]
+        held = tuple(
+            (index, since + elapsed, left - elapsed)
+            for index, since, left in sources
+            if left - elapsed > 0
+        )
+        return replace(continued, held=held)
+
+    def _source(self, index: int, since: int, count: int) -> FloatArray:
+        rate = self.options.noise.playback_rate
+        offset = float(hash_uniform(*self.seed, index, 1)) + since * rate / len(self.buffer)
+        return looped(self.buffer, offset % 1.0, count, rate)
+
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
-        offset = float(hash_uniform(*self.seed, note.index, 1))
-        noise = looped(self.buffer, offset, count, self.options.noise.playback_rate)
+        noise = self._source(note.index, 0, count)
+        for index, since, left in note.held:
+            noise[: min(left, count)] += self._source(index, since, min(left, count))
         level = self.level(note, count) * self.gain
         if self.fade_in > 0:
             level *= np.minimum(self.times(count) / self.fade_in, 1.0)

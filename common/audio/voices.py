@@ -2,9 +2,10 @@
 
 A ``PolySynth`` gives every note a voice of its own until ``maxPolyphony`` voices are busy; a
 note beyond that is dropped, as Tone.js drops it (a voice is busy until its release ends). Any
-other instrument is one monophonic voice: a new note-on takes the voice over, so the previous
-note fades out over ``Voice.fade`` from that moment (of notes starting together, the last in
-the track's order sounds, as the last ``triggerAttack`` wins in Tone.js).
+other instrument is one monophonic voice: a new note-on takes the voice over and continues its
+envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Envelope does);
+the two renderings cross-fade over ``Voice.fade`` (the oscillators' phases differ), and of notes
+starting together the last in the track's order sounds, as the last ``triggerAttack`` wins.
 
 Notes start on the nearest sample to their exact time on the tempo map. Renderings are cached
 by ``Voice.key`` while later notes can reuse them, within ``CACHE_SAMPLES`` (beyond it, those
@@ -41,6 +42,7 @@ class Scheduled:
     fade: int
     note: NoteEvent
     key: Hashable
+    fade_in: int = 0  # samples it fades in over, when it takes the voice from a sounding note
 
 
 def note_events(
@@ -82,16 +84,23 @@ def schedule(
             out.append(Scheduled(onset, end, end, 0, note, voice.key(note)))
         return out
     fade = max(1, round(voice.fade * sample_rate))
+    previous: tuple[int, NoteEvent] | None = None
     for position, (onset, note) in enumerate(events):
-        natural = onset + voice.count(note)
         following = events[position + 1][0] if position + 1 < len(events) else None
         if following == onset:
             continue  # a later note at the same instant takes the voice
+        fade_in = 0
+        if previous is not None:
+            note = voice.retrigger(note, previous[1], onset - previous[0])
+            fade_in = fade if out and out[-1].end > onset else 0
+        previous = (onset, note)
+        natural = onset + voice.count(note)
+        key = voice.key(note)
         if following is not None and following < natural:
             end = min(natural, following + fade)
-            out.append(Scheduled(onset, end, following, fade, note, voice.key(note)))
+            out.append(Scheduled(onset, end, following, fade, note, key, fade_in))
         else:
-            out.append(Scheduled(onset, natural, natural, 0, note, voice.key(note)))
+            out.append(Scheduled(onset, natural, natural, 0, note, key, fade_in))
     return out
 
 
@@ -139,9 +148,11 @@ class TrackVoices:
             begin, end = max(first, s.onset), min(stop, s.end)
             piece = self._cache[s.key][begin - s.onset : end - s.onset]
             gain = s.note.velocity if self.voice.velocity == "gain" else 1.0
-            if s.cut < end:
+            if s.cut < end or begin < s.onset + s.fade_in:
                 position = np.arange(begin, end)
-                ramp = np.clip(1.0 - (position - s.cut) / s.fade, 0.0, 1.0)
+                ramp = np.clip(1.0 - (position - s.cut) / max(s.fade, 1), 0.0, 1.0)
+                if s.fade_in:
+                    ramp *= np.clip((position - s.onset + 1) / s.fade_in, 0.0, 1.0)
                 out[begin - first : end - first] += piece * (gain * ramp)[:, None]
             else:
                 out[begin - first : end - first] += piece * gain

@@ -15,6 +15,8 @@ from tests.factories import note, project_data, track
 
 BPM = 120
 SECONDS_PER_BEAT = 60 / BPM
+VOLUME = -12.0
+"""Every track plays 12 dB down: the mix stays under the master limiter (the app has none)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ def _two_notes(instrument: dict[str, Any], effects: list[dict[str, Any]] | None 
     """A3 at 0.25 s (0.25 s long, velocity 0.8) and E4 at 0.75 s (velocity 0.6)."""
     notes = [note(0.5, 0.5, pitch=57, velocity=0.8), note(1.5, 0.5, pitch=64, velocity=0.6)]
     return project_data(
-        track("a", notes=notes, instrument=instrument, effects=effects or []), durationBeats=4
+        track("a", notes=notes, instrument=instrument, effects=effects or [], volume=VOLUME),
+        durationBeats=4,
     )
 
 
@@ -112,7 +115,9 @@ def _retrigger(name: str, instrument: dict[str, Any], noise: bool = False) -> Ca
         note(0.8, 0.25, pitch=60, velocity=0.8),
         note(1.1, 0.25, pitch=64, velocity=0.8),
     ]
-    data = project_data(track("a", notes=notes, instrument=instrument), durationBeats=4)
+    data = project_data(
+        track("a", notes=notes, instrument=instrument, volume=VOLUME), durationBeats=4
+    )
     ons = tuple(b * SECONDS_PER_BEAT for b in (0.5, 0.8, 1.1))
     return Case(name, data, 1.5, ons, pitch_window=None, noise=noise)
 
@@ -132,7 +137,7 @@ RETRIGGERS = [
 def _tempo_map() -> Case:
     notes = [note(beat, 0.25, pitch=69, velocity=0.8) for beat in (0, 1, 2, 3, 4, 5)]
     data = project_data(
-        track("a", notes=notes, instrument=SINE),
+        track("a", notes=notes, instrument=SINE, volume=VOLUME),
         durationBeats=8,
         tempoChanges=[{"beat": 2, "bpm": 180}, {"beat": 4, "bpm": 90}],
     )
