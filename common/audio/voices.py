@@ -85,13 +85,13 @@ def schedule(
         return out
     fade = max(1, round(voice.fade * sample_rate))
     previous: tuple[int, NoteEvent] | None = None
-    for position, (onset, note) in enumerate(events):
+    for position, (onset, given) in enumerate(events):
         following = events[position + 1][0] if position + 1 < len(events) else None
         if following == onset:
             continue  # a later note at the same instant takes the voice
-        fade_in = 0
+        fade_in, note = 0, given
         if previous is not None:
-            note = voice.retrigger(note, previous[1], onset - previous[0])
+            note = voice.retrigger(given, previous[1], onset - previous[0])
             fade_in = fade if out and out[-1].end > onset else 0
         previous = (onset, note)
         natural = onset + voice.count(note)
