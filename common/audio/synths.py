@@ -64,6 +64,11 @@ class NoteEvent:
     the modulator envelope's (FMSynth, AMSynth), and ``held`` the noise sources of earlier
     notes that a NoiseSynth keeps playing: (their note's index, samples they have played at
     this note-on, samples they still play after it).
+
+    ``lead``: samples from the note-on to the next Web Audio render quantum. In Chromium an
+    oscillator that Tone starts mid-quantum plays that stretch at the frequency its signal had
+    at the quantum's start, ``lead_hertz`` (the previous note's, or the synth's initial value),
+    and takes the note's frequency from the next quantum on.
     """
 
     pitch: int
@@ -73,6 +78,8 @@ class NoteEvent:
     carry: float = 0.0
     carry_modulation: float = 0.0
     held: tuple[tuple[int, int, int], ...] = ()
+    lead: int = 0
+    lead_hertz: float = 0.0
 
 
 def envelope_length(envelope: Envelope, gate: float) -> float:
@@ -92,6 +99,8 @@ class Voice(ABC):
 
     channels = 1
     velocity: VelocityUse = "gain"
+    initial_hertz = 440.0
+    """The value of Tone's frequency signal before the first note (the Oscillator default)."""
 
     def __init__(self, sample_rate: int) -> None:
         self.sample_rate = sample_rate
@@ -107,7 +116,7 @@ class Voice(ABC):
 
     def key(self, note: NoteEvent) -> Hashable:
         """Notes with equal keys render identically (before any velocity gain)."""
-        continued = (note.carry, note.carry_modulation, note.held)
+        continued = (note.carry, note.carry_modulation, note.held, note.lead, note.lead_hertz)
         if self.velocity == "render" or note.carry > 0:
             return (note.pitch, note.gate, note.velocity, continued)
         return (note.pitch, note.gate, continued)
@@ -156,6 +165,12 @@ class EnvelopedVoice(Voice):
     def hertz(self, note: NoteEvent) -> float:
         return midi_to_hz(note.pitch) * self.tune
 
+    def frequency(self, note: NoteEvent, count: int, hertz: FloatArray | float) -> FloatArray:
+        """``hertz`` (a value or one per sample) with the note's ``lead`` at ``lead_hertz``."""
+        track = np.array(np.broadcast_to(hertz, (count,)), dtype=np.float64)
+        track[: note.lead] = note.lead_hertz * self.tune
+        return track
+
     def level(self, note: NoteEvent, count: int) -> FloatArray:
         return self.note_envelope(note).level(self.times(count), np.asarray(note.gate))
 
@@ -166,7 +181,8 @@ class SynthVoice(EnvelopedVoice):
         self.oscillator = options.oscillator
 
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
-        wave = render_oscillator(self.oscillator, self.hertz(note), count, self.sample_rate)
+        hertz = self.frequency(note, count, self.hertz(note))
+        wave = render_oscillator(self.oscillator, hertz, count, self.sample_rate)
         return (wave * self.level(note, count) * self.gain)[:, None]
 
 
@@ -200,7 +216,7 @@ class ModulationVoice(EnvelopedVoice):
 
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
         options, rate = self.options, self.sample_rate
-        hertz = self.hertz(note)
+        hertz = self.frequency(note, count, self.hertz(note))
         t = self.times(count)
         modulator = render_oscillator(options.modulation, hertz * options.harmonicity, count, rate)
         modulator *= self.modulation_level(note).level(t, np.asarray(note.gate))
@@ -241,7 +257,7 @@ class MembraneVoice(EnvelopedVoice):
         return np.asarray(top * (hertz / top) ** progress, dtype=np.float64)
 
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
-        hertz = self.sweep(self.hertz(note), count)
+        hertz = self.frequency(note, count, self.sweep(self.hertz(note), count))
         wave = render_oscillator(self.options.oscillator, hertz, count, self.sample_rate)
         return (wave * self.level(note, count) * self.gain)[:, None]
 
@@ -254,13 +270,14 @@ class MetalVoice(EnvelopedVoice):
     """
 
     velocity: VelocityUse = "render"
+    initial_hertz = 0.0  # MetalSynth's own frequency Signal starts at 0
 
     def __init__(self, options: MetalSynthOptions, sample_rate: int, seconds_per_beat: float):
         super().__init__(options, sample_rate, seconds_per_beat)
         self.options = options
         self.square = Wave("square")
 
-    def oscillators(self, hertz: float, count: int) -> FloatArray:
+    def oscillators(self, hertz: FloatArray, count: int) -> FloatArray:
         options, rate = self.options, self.sample_rate
         out = np.zeros(count)
         for ratio in METAL_RATIOS:
@@ -281,7 +298,9 @@ class MetalVoice(EnvelopedVoice):
         level = np.zeros((len(notes), longest))
         t = self.times(longest)
         for row, (note, count) in enumerate(zip(notes, counts, strict=True)):
-            source[row, :count] = self.oscillators(self.hertz(note), count)
+            source[row, :count] = self.oscillators(
+                self.frequency(note, count, self.hertz(note)), count
+            )
             level[row] = self.note_envelope(note).level(t, np.asarray(note.gate)) * note.velocity
         low = self.options.resonance
         high = low * 2.0**self.options.octaves

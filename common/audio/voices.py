@@ -7,7 +7,9 @@ envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Env
 the two renderings cross-fade over ``Voice.fade`` (the oscillators' phases differ), and of notes
 starting together the last in the track's order sounds, as the last ``triggerAttack`` wins.
 
-Notes start on the nearest sample to their exact time on the tempo map. Renderings are cached
+Notes start on the nearest sample to their exact time on the tempo map. A PolySynth's notes
+start their oscillators at the voice's initial frequency until the next render quantum (see
+``NoteEvent.lead``); Tone reuses a finished voice at its last frequency, which is not followed. Renderings are cached
 by ``Voice.key`` while later notes can reuse them, within ``CACHE_SAMPLES`` (beyond it, those
 not sounding now are dropped and rendered again if needed: the same input gives the same
 samples, so this changes nothing but time).
@@ -18,12 +20,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from common.audio.synths import NoteEvent, Voice
-from common.audio.units import FloatArray
+from common.audio.processors import RENDER_QUANTUM
+from common.audio.units import FloatArray, midi_to_hz
 from common.format.instruments import PolySynthSpec
 from common.format.project import Project, Track
 from common.timing.exact import to_fraction
@@ -61,7 +64,8 @@ def note_events(
         start = tempo.beat_to_time(beat)
         gate = float(tempo.beat_to_time(beat + project.note_beats(note)) - start)
         onset = round(start * sample_rate)
-        events.append((onset, NoteEvent(note.pitch, note.velocity, gate, index)))
+        lead = -onset % RENDER_QUANTUM
+        events.append((onset, NoteEvent(note.pitch, note.velocity, gate, index, lead=lead)))
     return events
 
 
@@ -69,7 +73,10 @@ def schedule(
     project: Project, track: Track, voice: Voice, sample_rate: int, until_beat: float = math.inf
 ) -> list[Scheduled]:
     """The notes of ``track`` (up to ``until_beat``) that sound, in onset order."""
-    events = note_events(project, track, sample_rate, until_beat)
+    events = [
+        (onset, replace(note, lead_hertz=voice.initial_hertz))
+        for onset, note in note_events(project, track, sample_rate, until_beat)
+    ]
     out: list[Scheduled] = []
     if isinstance(track.instrument, PolySynthSpec):
         limit = track.instrument.params.max_polyphony
@@ -92,7 +99,10 @@ def schedule(
         fade_in, note = 0, given
         if previous is not None:
             note = voice.retrigger(given, previous[1], onset - previous[0])
-            fade_in = fade if out and out[-1].end > onset else 0
+            if out and out[-1].end > onset:  # the oscillator runs on: its frequency changes now
+                fade_in, note = fade, replace(note, lead=0)
+            else:  # it starts again where the last note left its frequency
+                note = replace(note, lead_hertz=midi_to_hz(previous[1].pitch))
         previous = (onset, note)
         natural = onset + voice.count(note)
         key = voice.key(note)
