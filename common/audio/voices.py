@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from common.audio.synths import NoteEvent, Voice
 from common.audio.processors import RENDER_QUANTUM
+from common.audio.synths import NoteEvent, Voice
 from common.audio.units import FloatArray, midi_to_hz
 from common.format.instruments import PolySynthSpec
 from common.format.project import Project, Track
