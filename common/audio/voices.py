@@ -7,12 +7,12 @@ envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Env
 the two renderings cross-fade over ``Voice.fade`` (the oscillators' phases differ), and of notes
 starting together the last in the track's order sounds, as the last ``triggerAttack`` wins.
 
-Notes start on the nearest sample to their exact time on the tempo map. A PolySynth's notes
-start their oscillators at the voice's initial frequency until the next render quantum (see
-``NoteEvent.lead``); Tone reuses a finished voice at its last frequency, which is not followed. Renderings are cached
-by ``Voice.key`` while later notes can reuse them, within ``CACHE_SAMPLES`` (beyond it, those
-not sounding now are dropped and rendered again if needed: the same input gives the same
-samples, so this changes nothing but time).
+Notes start on the nearest sample to their exact time on the tempo map. A PolySynth's voices
+start their oscillators at 0 Hz until the next render quantum, as measured in Chromium (see
+``NoteEvent.lead``); Tone reuses a finished voice at its last frequency, which is not followed.
+Renderings are cached by ``Voice.key`` while later notes can reuse them, within
+``CACHE_SAMPLES`` (beyond it, those not sounding now are dropped and rendered again if needed:
+the same input gives the same samples, so this changes nothing but time).
 """
 
 from __future__ import annotations
@@ -73,8 +73,10 @@ def schedule(
     project: Project, track: Track, voice: Voice, sample_rate: int, until_beat: float = math.inf
 ) -> list[Scheduled]:
     """The notes of ``track`` (up to ``until_beat``) that sound, in onset order."""
+    poly = isinstance(track.instrument, PolySynthSpec)
+    initial = 0.0 if poly else voice.initial_hertz
     events = [
-        (onset, replace(note, lead_hertz=voice.initial_hertz))
+        (onset, replace(note, lead_hertz=initial))
         for onset, note in note_events(project, track, sample_rate, until_beat)
     ]
     out: list[Scheduled] = []
