@@ -36,6 +36,7 @@ from common.format.instruments import (
     MembraneSynthOptions,
     MetalSynthOptions,
     NoiseSynthOptions,
+    OscillatorOptions,
     PluckSynthOptions,
     SynthOptions,
     VoiceOptions,
@@ -68,7 +69,8 @@ class NoteEvent:
     ``lead``: samples from the note-on to the next Web Audio render quantum. In Chromium an
     oscillator that Tone starts mid-quantum plays that stretch at the frequency its signal had
     at the quantum's start, ``lead_hertz`` (the previous note's, or the synth's initial value),
-    and takes the note's frequency from the next quantum on.
+    and takes the note's frequency from the next quantum on. ``phases``: where the voice's
+    oscillators are (cycles) when a re-trigger finds them running, as Tone keeps them running.
     """
 
     pitch: int
@@ -80,6 +82,24 @@ class NoteEvent:
     held: tuple[tuple[int, int, int], ...] = ()
     lead: int = 0
     lead_hertz: float = 0.0
+    phases: tuple[float, ...] = ()
+
+
+def _plain(options: OscillatorOptions) -> bool:
+    """A basic wave, whose ``phase`` is where it starts (not fat/am/fm/pulse/pwm)."""
+    return options.type.startswith(("sine", "square", "sawtooth", "triangle", "custom"))
+
+
+def _start_phase(note: NoteEvent, index: int, options: OscillatorOptions) -> float:
+    """Where oscillator ``index`` of the note starts, in cycles."""
+    return note.phases[index] if note.phases else -options.phase / 360.0
+
+
+def at_phase(note: NoteEvent, index: int, options: OscillatorOptions) -> OscillatorOptions:
+    """The oscillator's options, started where a re-trigger found it (plain waves only)."""
+    if not note.phases or not _plain(options):
+        return options
+    return options.model_copy(update={"phase": -360.0 * note.phases[index]})
 
 
 def envelope_length(envelope: Envelope, gate: float) -> float:
@@ -116,13 +136,24 @@ class Voice(ABC):
 
     def key(self, note: NoteEvent) -> Hashable:
         """Notes with equal keys render identically (before any velocity gain)."""
-        continued = (note.carry, note.carry_modulation, note.held, note.lead, note.lead_hertz)
+        continued = (
+            note.carry,
+            note.carry_modulation,
+            note.held,
+            note.lead,
+            note.lead_hertz,
+            note.phases,
+        )
         if self.velocity == "render" or note.carry > 0:
             return (note.pitch, note.gate, note.velocity, continued)
         return (note.pitch, note.gate, continued)
 
     def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
         """``note`` as it starts ``elapsed`` samples after ``previous`` on the same voice."""
+        return note
+
+    def continue_phases(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """``note``, its oscillators going on from where ``previous``'s are ``elapsed`` in."""
         return note
 
     def count(self, note: NoteEvent) -> int:
@@ -165,6 +196,23 @@ class EnvelopedVoice(Voice):
     def hertz(self, note: NoteEvent) -> float:
         return midi_to_hz(note.pitch) * self.tune
 
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
+        """Each oscillator of the note with its frequency at every sample (none: no phases)."""
+        return []
+
+    def continue_phases(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """``note``, its oscillators going on from where ``previous``'s are ``elapsed`` in."""
+        tracks = self.oscillators(previous, elapsed)
+        if not tracks:
+            return note
+        phases = tuple(
+            _start_phase(previous, index, options) + float(track.sum()) / self.sample_rate
+            for index, (options, track) in enumerate(tracks)
+        )
+        return replace(note, phases=tuple(p % 1.0 for p in phases))
+
     def frequency(self, note: NoteEvent, count: int, hertz: FloatArray | float) -> FloatArray:
         """``hertz`` (a value or one per sample) with the note's ``lead`` at ``lead_hertz``."""
         track = np.array(np.broadcast_to(hertz, (count,)), dtype=np.float64)
@@ -180,9 +228,14 @@ class SynthVoice(EnvelopedVoice):
         super().__init__(options, sample_rate, seconds_per_beat)
         self.oscillator = options.oscillator
 
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
+        return [(self.oscillator, self.frequency(note, count, self.hertz(note)))]
+
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
-        hertz = self.frequency(note, count, self.hertz(note))
-        wave = render_oscillator(self.oscillator, hertz, count, self.sample_rate)
+        [(options, hertz)] = self.oscillators(note, count)
+        wave = render_oscillator(at_phase(note, 0, options), hertz, count, self.sample_rate)
         return (wave * self.level(note, count) * self.gain)[:, None]
 
 
@@ -214,20 +267,34 @@ class ModulationVoice(EnvelopedVoice):
         continued = super().retrigger(note, previous, elapsed)
         return replace(continued, carry_modulation=float(level) * previous.velocity)
 
-    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+    def _modulator(self, note: NoteEvent, count: int) -> tuple[FloatArray, FloatArray]:
+        """(the carrier's base frequency, the modulator's output) at every sample."""
         options, rate = self.options, self.sample_rate
         hertz = self.frequency(note, count, self.hertz(note))
-        t = self.times(count)
-        modulator = render_oscillator(options.modulation, hertz * options.harmonicity, count, rate)
-        modulator *= self.modulation_level(note).level(t, np.asarray(note.gate))
-        modulator *= note.velocity * self.inner
+        modulation = at_phase(note, 1, options.modulation)
+        modulator = render_oscillator(modulation, hertz * options.harmonicity, count, rate)
+        modulator *= self.modulation_level(note).level(self.times(count), np.asarray(note.gate))
+        return hertz, modulator * note.velocity * self.inner
+
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
+        options = self.options
+        hertz, modulator = self._modulator(note, count)
+        carrier = hertz
+        if isinstance(options, FMSynthOptions):
+            carrier = hertz * (1.0 + options.modulation_index * modulator)
+        return [(options.oscillator, carrier), (options.modulation, hertz * options.harmonicity)]
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        options, rate = self.options, self.sample_rate
+        hertz, modulator = self._modulator(note, count)
         carrier_level = self.level(note, count) * note.velocity * self.inner * self.gain
+        oscillator = at_phase(note, 0, options.oscillator)
         if isinstance(options, FMSynthOptions):
             swept = hertz * (1.0 + options.modulation_index * modulator)
-            return (render_oscillator(options.oscillator, swept, count, rate) * carrier_level)[
-                :, None
-            ]
-        carrier = render_oscillator(options.oscillator, hertz, count, rate)
+            return (render_oscillator(oscillator, swept, count, rate) * carrier_level)[:, None]
+        carrier = render_oscillator(oscillator, hertz, count, rate)
         return (carrier * carrier_level * (modulator + 1) / 2)[:, None]
 
 
@@ -256,9 +323,15 @@ class MembraneVoice(EnvelopedVoice):
         progress = np.minimum(t / self.pitch_decay, 1.0)
         return np.asarray(top * (hertz / top) ** progress, dtype=np.float64)
 
-    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
         hertz = self.frequency(note, count, self.sweep(self.hertz(note), count))
-        wave = render_oscillator(self.options.oscillator, hertz, count, self.sample_rate)
+        return [(self.options.oscillator, hertz)]
+
+    def render_one(self, note: NoteEvent, count: int) -> FloatArray:
+        [(options, hertz)] = self.oscillators(note, count)
+        wave = render_oscillator(at_phase(note, 0, options), hertz, count, self.sample_rate)
         return (wave * self.level(note, count) * self.gain)[:, None]
 
 
@@ -277,7 +350,7 @@ class MetalVoice(EnvelopedVoice):
         self.options = options
         self.square = Wave("square")
 
-    def oscillators(self, hertz: FloatArray, count: int) -> FloatArray:
+    def partials(self, hertz: FloatArray, count: int) -> FloatArray:
         options, rate = self.options, self.sample_rate
         out = np.zeros(count)
         for ratio in METAL_RATIOS:
@@ -298,7 +371,7 @@ class MetalVoice(EnvelopedVoice):
         level = np.zeros((len(notes), longest))
         t = self.times(longest)
         for row, (note, count) in enumerate(zip(notes, counts, strict=True)):
-            source[row, :count] = self.oscillators(
+            source[row, :count] = self.partials(
                 self.frequency(note, count, self.hertz(note)), count
             )
             level[row] = self.note_envelope(note).level(t, np.asarray(note.gate)) * note.velocity

@@ -102,7 +102,10 @@ def schedule(
         if previous is not None:
             note = voice.retrigger(given, previous[1], onset - previous[0])
             if out and out[-1].end > onset:  # the oscillator runs on: its frequency changes now
-                fade_in, note = fade, replace(note, lead=0)
+                note = voice.continue_phases(
+                    replace(note, lead=0), previous[1], onset - previous[0]
+                )
+                fade_in = fade
             else:  # it starts again where the last note left its frequency
                 note = replace(note, lead_hertz=midi_to_hz(previous[1].pitch))
         previous = (onset, note)
