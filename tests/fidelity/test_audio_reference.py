@@ -43,7 +43,30 @@ CORRELATION = 0.99
 LEVEL_DB = 0.5
 SPECTRUM_DB = 2.0
 PITCH_CENTS = 2.0
-KNOWN_GAPS: dict[str, str] = {}
+KNOWN_GAPS: dict[str, str] = {
+    "FMSynth, partial modulationEnvelope": (
+        "with a fast modulation envelope the carrier's phase drifts from Tone's over a note, so "
+        "the re-triggered second note starts at another phase (spectrum ~2.3 dB off)"
+    ),
+    "MetalSynth": (
+        "the six square FM pairs and the envelope-driven highpass are not Tone's exactly: "
+        "level and envelope match, the 1/3-octave spectrum is ~4 dB off"
+    ),
+    "MetalSynth, partial envelope": "as MetalSynth: the spectrum is ~6 dB off",
+    "PluckSynth": (
+        "the comb now has Tone's length and pitch (within 0.1 cent), but the ring's envelope "
+        "differs more than Tone's own run-to-run spread (r ~0.975 against >= 0.995); Tone's "
+        "k-rate feedback ramp is not followed"
+    ),
+    "Reverb": (
+        "our impulse response is our own seeded noise; its spectrum is as close to Tone's as "
+        "Tone's runs are to each other only to within a few hundredths of a dB"
+    ),
+    "MembraneSynth, compat tone 15.2.7": (
+        "the sweep (f * octaves) matches sample for sample at the start, but tone 15.2.7 "
+        "leaves more energy above 3 kHz than we render (spectrum ~7 dB off); cause not found"
+    ),
+}
 """Cases that do not meet the targets yet, with why (each is an xfail, strict: fixing it fails)."""
 
 
