@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
 import wave
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from common.audio import render_soundtrack
+from common.audio import render_soundtrack, soundtrack_blocks
 from common.audio.biquad import ba
 from common.audio.iir import LinearFilter
 from common.audio.oscillators import Wave, render_wave
+from common.audio.render import BLOCK
 from common.audio.units import FloatArray
-from common.audio.wav import pcm_bytes, write_wav
+from common.audio.wav import pcm_bytes, write_wav, write_wav_blocks
 from common.format.instruments import EnvelopeOptions
 from common.format.project import Project
 from common.format.validation import load_project_file
@@ -452,3 +454,51 @@ def test_the_benchmark_reports_speed(tmp_path: Path, capsys: pytest.CaptureFixtu
     results = json.loads(out.read_text(encoding="utf-8"))["results"]
     assert [r["project"] for r in results] == ["examples/dense.json", "examples/song60.json"]
     assert all(r["realtime_factor"] > 0 and r["share_of_frames_time"] > 0 for r in results)
+
+
+# --- bounded memory ---------------------------------------------------------------------------
+
+
+def _sparse_song(minutes: float) -> Project:
+    """Delayed notes at the start, the middle and the end of a song, silence between."""
+    beats = minutes * 60 * 2  # 120 bpm
+    notes = [note(beat, 1, pitch=60) for beat in (0, 1, beats / 2, beats - 4)]
+    delay = [{"type": "FeedbackDelay", "params": {"delayTime": 0.3, "feedback": 0.5}}]
+    return project(
+        track("a", notes=notes, instrument=synth("sawtooth"), effects=delay),
+        durationBeats=beats,
+    )
+
+
+def test_blocks_write_the_same_wav_as_the_whole_render(tmp_path: Path) -> None:
+    p = _sparse_song(0.2)  # 12 s: several blocks
+    whole = render_soundtrack(p, 0.5, 11.5)
+    blocks = list(soundtrack_blocks(p, 0.5, 11.5))
+    assert len(blocks) > 2 and all(len(b) <= BLOCK for b in blocks)
+    write_wav(tmp_path / "whole.wav", whole, RATE)
+    written = write_wav_blocks(tmp_path / "blocks.wav", blocks, RATE)
+    assert written == len(whole)
+    assert (tmp_path / "blocks.wav").read_bytes() == (tmp_path / "whole.wav").read_bytes()
+
+
+def _peak_bytes_writing(p: Project, path: Path) -> int:
+    tracemalloc.start()
+    try:
+        write_wav_blocks(path, soundtrack_blocks(p, 0.0, p.duration_beats / 2), RATE)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_writing_a_soundtrack_does_not_grow_with_the_song(tmp_path: Path) -> None:
+    """Two songs, 1 and 4 minutes, the same notes: writing either peaks under one block budget.
+
+    The whole 4-minute render alone would be 92 MB of float32 (46 MB for 1 minute).
+    """
+    budget = 24 * BLOCK * 2 * 8  # two dozen float64 stereo blocks: 50 MB
+    short = _peak_bytes_writing(_sparse_song(1), tmp_path / "short.wav")
+    long = _peak_bytes_writing(_sparse_song(4), tmp_path / "long.wav")
+    whole_long = 4 * 60 * RATE * 2 * 4
+    assert short < budget and long < budget
+    assert long < whole_long / 2
+    assert long < short * 1.5  # four times the song, not four times the memory
