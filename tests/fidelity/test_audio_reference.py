@@ -1,12 +1,12 @@
 """``framefarm audio`` against the real Tone.js, played offline in Debian's Chromium.
 
 Every case (``audio_cases.py``) is rendered by Tone (``Tone.Offline``, 48 kHz) and by
-:func:`common.audio.render_soundtrack` (the same blocks ``framefarm audio`` writes to its WAV), from
-the same project JSON. Deterministic cases must meet the targets of issue 13: onsets within 1 ms, 10 ms
-RMS envelope correlation >= 0.99, level within 0.5 dB, 1/3-octave log-spectral distance <= 2 dB,
-pitch within 2 cents. Noise-driven cases are held to Tone's own run-to-run spread: Tone plays them
-with ``RUNS`` seeds of Math.random, and the median of our distances to those runs must not exceed
-the largest distance between two of them (onsets still within 1 ms).
+:func:`common.audio.render_soundtrack` (the same blocks ``framefarm audio`` writes to its WAV),
+from the same project JSON. Deterministic cases must meet the targets of issue 13: onsets within
+1 ms, 10 ms RMS envelope correlation >= 0.99, level within 0.5 dB, 1/3-octave log-spectral
+distance <= 2 dB, pitch within 2 cents. Noise-driven cases are held to Tone's own run-to-run
+spread: Tone plays them with ``RUNS`` seeds of Math.random, and the median of our distances to
+those runs must not exceed the largest distance between two of them (onsets still within 1 ms).
 
 The results make the table under "## Fidelity: audio" in docs/rendering.md; run with
 ``FRAMEFARM_UPDATE_FIDELITY=1`` to rewrite it, otherwise the table's cases and verdicts must match.
