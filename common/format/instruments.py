@@ -11,7 +11,8 @@ import re
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from common.format.compat import Release
 from common.format.envelope import Curve, Envelope, FloatArray
@@ -131,6 +132,13 @@ class AMSynthOptions(_Voice):
     modulation_envelope: EnvelopeOptions = _envelope(attack=0.5, decay=0.0, sustain=1, release=0.5)
 
 
+def _a_number(value: object) -> object:
+    """``null`` is not a value the app writes: an option is given as a number or left out."""
+    if value is None:
+        raise PydanticCustomError("number_type", "expected a number")
+    return value
+
+
 MEMBRANE_POWER_SWEEP = (15, 3, 0)
 """From tone 15.3 MembraneSynth sweeps from f * 2^octaves (octaves 0.5..8, default 8).
 
@@ -140,8 +148,20 @@ Before, from f * octaves (0..16, default 10); ``compat.tone`` selects the releas
 
 class MembraneSynthOptions(_Voice):
     pitch_decay: ToneTime = 0.05
-    # None: the default of the project's tone release (see ``membrane_octaves``)
-    octaves: Annotated[float, Field(ge=0, le=16)] | None = None
+    # not given: the default of the project's tone release (see ``membrane_octaves_range``)
+    octaves: Annotated[
+        float | None,
+        BeforeValidator(_a_number),
+        Field(ge=0, le=16),
+        WithJsonSchema(
+            {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 16,
+                "description": "0.5-8 (default 8) for tone >= 15.3; 0-16 (default 10) before",
+            }
+        ),
+    ] = None
     oscillator: OscillatorOptions = _oscillator("sine")
     envelope: EnvelopeOptions = _envelope(
         attack=0.001, decay=0.4, sustain=0.01, release=1.4, attackCurve="exponential"

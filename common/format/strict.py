@@ -70,7 +70,9 @@ class ToneOptions(StrictModel):
             key = field.alias or name
             given, default = merged.get(key), field.default
             if isinstance(given, dict) and isinstance(default, BaseModel):
-                merged[key] = deep_merge(default.model_dump(by_alias=True), given)
+                merged[key] = deep_merge(
+                    default.model_dump(by_alias=True, exclude_unset=True), given
+                )
         return merged
 
 
