@@ -54,9 +54,10 @@ KNOWN_GAPS: dict[str, str] = {
     ),
     "MetalSynth, partial envelope": "as MetalSynth: the spectrum is ~6 dB off",
     "PluckSynth": (
-        "the comb now has Tone's length and pitch (within 0.1 cent), but the ring's envelope "
-        "differs more than Tone's own run-to-run spread (r ~0.975 against >= 0.995); Tone's "
-        "k-rate feedback ramp is not followed"
+        "the comb has Tone's length (pitch within 0.1 cent) and the ring decays alike, but each "
+        "note's level comes from a one-period pink-noise burst at a random offset: our seeded "
+        "draw differs from Tone's runs more than 4 runs sharing one noise buffer differ among "
+        "themselves (envelope r ~0.975 against 0.995)"
     ),
     "Reverb": (
         "our impulse response is our own seeded noise; its spectrum is as close to Tone's as "
