@@ -31,7 +31,7 @@ from tests.fidelity import audio_metrics as metrics
 from tests.fidelity.audio_cases import CASES, Case
 from tests.fidelity.tone_offline import ToneRelease, chromium, open_release
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.fidelity
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "rendering.md"
