@@ -381,6 +381,36 @@ def test_a_monophonic_synth_cuts_the_previous_note() -> None:
     assert spectrum[round(440 / bin_hz)] > 100 * spectrum[round(220 / bin_hz)]
 
 
+def _rms(x: FloatArray) -> float:
+    return float(np.sqrt(np.mean(x**2)))
+
+
+def test_a_monophonic_retrigger_continues_the_envelope_from_its_level() -> None:
+    """Tone's Envelope re-attacks from where it is: no drop to silence at the second note-on."""
+    slow = synth("sine", attack=0.2, decay=0.1, sustain=0.5, release=1.0)
+    notes = [note(0, 0.5, pitch=69), note(1, 1, pitch=69)]  # the second during the release
+    audio = render(project(track("a", notes=notes, instrument=slow)), 0.4, 0.6)[:, 0]
+    onset = round(0.1 * RATE)  # 0.5 s
+    frame = round(RATE * 2 / 440)  # two periods of A4
+    before = _rms(audio[onset - frame : onset])
+    after = [_rms(audio[at : at + frame]) for at in range(onset, onset + round(0.04 * RATE), 48)]
+    assert before > 0.01
+    # it only rises towards the velocity; a restart from 0 would dip (to ~0 without a fade)
+    assert min(after) >= 0.95 * before
+
+
+def test_a_noise_synth_retriggered_in_its_release_keeps_the_old_noise() -> None:
+    """Tone's Noise restarts without stopping the buffer it plays: two sources add (+3 dB)."""
+    hits = {"type": "NoiseSynth", "params": {"envelope": {"sustain": 1.0, "release": 0.5}}}
+    one = [note(0, 0.25, pitch=60)]
+    two = [note(0, 0.25, pitch=60), note(0.3, 0.25, pitch=60)]  # 0.15 s: in the release
+    # both windows hold the envelope at its sustain (1): one source, then two
+    alone = render(project(track("a", notes=one, instrument=hits, volume=-12)), 0.02, 0.12)
+    both = render(project(track("a", notes=two, instrument=hits, volume=-12)), 0.17, 0.27)
+    level = 20 * math.log10(_rms(both) / _rms(alone))
+    assert 2.0 < level < 4.0
+
+
 def test_renders_are_deterministic_and_seeded() -> None:
     tracks = [
         track("noise", notes=[note(0, 0.5), note(1, 0.5)], instrument=INSTRUMENTS[8]),
