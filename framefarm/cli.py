@@ -525,8 +525,9 @@ def _add_audio_parser(commands: Commands) -> None:
     audio = commands.add_parser(
         "audio",
         help="render a project's soundtrack to a WAV file",
-        description="Render the project's audio (Tone.js-style synths and effects, offline) "
-        "to a 16-bit stereo WAV file.",
+        description="Render the project's audio offline as tone 15.5 plays it in the app "
+        "(compat.tone selects an older release; docs/rendering.md has the measured fidelity) "
+        "to a 16-bit stereo WAV file, written block by block as it is rendered.",
     )
     audio.add_argument("project", metavar="PROJECT", help="project JSON file")
     audio.add_argument("-o", "--output", required=True, metavar="FILE.wav", help="WAV to write")
