@@ -11,8 +11,7 @@ import re
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from common.format.compat import Release
 from common.format.envelope import Curve, Envelope, FloatArray
@@ -132,13 +131,6 @@ class AMSynthOptions(_Voice):
     modulation_envelope: EnvelopeOptions = _envelope(attack=0.5, decay=0.0, sustain=1, release=0.5)
 
 
-def _a_number(value: object) -> object:
-    """``null`` is not a value the app writes: an option is given as a number or left out."""
-    if value is None:
-        raise PydanticCustomError("number_type", "expected a number")
-    return value
-
-
 MEMBRANE_POWER_SWEEP = (15, 3, 0)
 """From tone 15.3 MembraneSynth sweeps from f * 2^octaves (octaves 0.5..8, default 8).
 
@@ -148,17 +140,16 @@ Before, from f * octaves (0..16, default 10); ``compat.tone`` selects the releas
 
 class MembraneSynthOptions(_Voice):
     pitch_decay: ToneTime = 0.05
-    # not given: the default of the project's tone release (see ``membrane_octaves_range``)
+    # not given (or null, as a dumped project says it): the default of the project's tone
+    # release (see ``membrane_octaves_range``)
     octaves: Annotated[
         float | None,
-        BeforeValidator(_a_number),
         Field(ge=0, le=16),
         WithJsonSchema(
             {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 16,
-                "description": "0.5-8 (default 8) for tone >= 15.3; 0-16 (default 10) before",
+                "anyOf": [{"type": "number", "minimum": 0, "maximum": 16}, {"type": "null"}],
+                "description": "0.5-8 (default 8) for tone >= 15.3; 0-16 (default 10) before; "
+                "null or absent: the release's default",
             }
         ),
     ] = None

@@ -1087,6 +1087,16 @@ def test_membrane_octaves_are_checked_against_the_tone_release(
     assert issue.path == f"{T0}.instrument.params.options.octaves"
 
 
+def test_a_dumped_membrane_synth_parses_again_with_the_release_default() -> None:
+    """Exports store the project as dumped JSON: octaves not given is dumped as null."""
+    parsed = parse_project(changed(f"{T0}.instrument", {"type": "MembraneSynth"}))
+    again = parse_project(parsed.model_dump(mode="json", by_alias=True))
+    assert again == parsed
+    params = again.tracks[0].instrument.params
+    assert isinstance(params, MembraneSynthOptions) and params.octaves is None
+    assert params.envelope.attack_curve == "exponential"
+
+
 def test_older_tone_releases_take_membrane_octaves_up_to_16() -> None:
     data = changed(f"{T0}.instrument", {"type": "MembraneSynth", "params": {"octaves": 12}})
     data["compat"] = {"tone": "15.2.7"}
