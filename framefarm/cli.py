@@ -555,8 +555,9 @@ def _add_audio_parser(commands: Commands) -> None:
     audio = commands.add_parser(
         "audio",
         help="render a project's soundtrack to a WAV file",
-        description="Render the project's audio (Tone.js-style synths and effects, offline) "
-        "to a 16-bit stereo WAV file.",
+        description="Render the project's audio offline as tone 15.5 plays it in the app "
+        "(compat.tone selects an older release; docs/rendering.md has the measured fidelity) "
+        "to a 16-bit stereo WAV file, written block by block as it is rendered.",
     )
     audio.add_argument("project", metavar="PROJECT", help="project JSON file")
     audio.add_argument("-o", "--output", required=True, metavar="FILE.wav", help="WAV to write")
@@ -569,8 +570,8 @@ def _add_audio_parser(commands: Commands) -> None:
 
 
 def _audio(args: argparse.Namespace, config: Config) -> int:
-    from common.audio import render_soundtrack
-    from common.audio.wav import write_wav
+    from common.audio.render import soundtrack_blocks
+    from common.audio.wav import write_wav_blocks
     from common.format.validation import load_project_file
 
     project = load_project_file(args.project, config.limits)
@@ -593,12 +594,12 @@ def _audio(args: argparse.Namespace, config: Config) -> int:
     if end - start > limit:
         message = f"the audio lasts {end - start:.1f} s, over {limit:g} s (max_duration_seconds)"
         raise InvalidInput([Issue("--end-beat", message, end_beat)], "options")
-    samples = render_soundtrack(project, start, end, args.sample_rate)
+    blocks = soundtrack_blocks(project, start, end, args.sample_rate)
     try:
-        write_wav(args.output, samples, args.sample_rate)
+        written = write_wav_blocks(args.output, blocks, args.sample_rate)
     except OSError as error:
         raise FramefarmError(f"cannot write {args.output}: {error.strerror}") from None
-    print(f"{args.output}: {len(samples) / args.sample_rate:.2f} s, {args.sample_rate} Hz, stereo")
+    print(f"{args.output}: {written / args.sample_rate:.2f} s, {args.sample_rate} Hz, stereo")
     return EXIT_OK
 
 

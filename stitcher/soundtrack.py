@@ -18,8 +18,8 @@ from pathlib import Path
 
 from common.adapters.ffmpeg import AUDIO_CONTAINERS, audio_args, run
 from common.adapters.storage import ObjectNotFound, ObjectStore
-from common.audio.render import render_soundtrack
-from common.audio.wav import write_wav
+from common.audio.render import soundtrack_blocks
+from common.audio.wav import write_wav_blocks
 from common.cache.entries import export_audio_key
 from common.cache.store import load_cached, record_use
 from common.errors import DecodeError
@@ -109,12 +109,14 @@ def _render_audio(
 
 
 def write_soundtrack(export: Export, path: Path) -> int:
-    """The export's soundtrack as a WAV file spanning exactly its frames; returns the samples."""
+    """The export's soundtrack as a WAV file spanning exactly its frames; returns the samples.
+
+    Written block by block as it is rendered: memory does not grow with the song's length.
+    """
     start = export.timeline.start
     end = start + export.timeline.duration
-    samples = render_soundtrack(export.project, float(start), float(end), SAMPLE_RATE)
-    write_wav(path, samples, SAMPLE_RATE)
-    return int(samples.shape[0])
+    blocks = soundtrack_blocks(export.project, float(start), float(end), SAMPLE_RATE)
+    return write_wav_blocks(path, blocks, SAMPLE_RATE)
 
 
 def write_soundtrack_apart(export: Export, path: Path) -> int:

@@ -51,7 +51,9 @@ class TrackStrip:
         index = project.tracks.index(track)
         seed = (project.visualizer.seed, index)
         beat = seconds_per_beat(project)
-        voice = make_voice(voice_options(track.instrument), sample_rate, beat, seed)
+        voice = make_voice(
+            voice_options(track.instrument), sample_rate, beat, seed, project.compat.tone_release
+        )
         self.voices = TrackVoices(voice, schedule(project, track, voice, sample_rate, until_beat))
         self.chain: list[Effect] = build_chain(
             track.effects, voice.channels, sample_rate, beat, seed

@@ -97,7 +97,12 @@ class Filter(Effect):
 
 
 class FeedbackDelay(Effect):
-    """``FeedbackDelay``: s = x + feedback * s[n - D]; the wet signal is s[n - D]."""
+    """``FeedbackDelay``: wet[n] = x[n - D] + feedback * wet[n - D - 128].
+
+    Tone wires the delay's output back to its input through a gain; Web Audio runs such a cycle
+    one render quantum late, so each pass adds 128 samples: echoes at D, 2D + 128, 3D + 256 (as
+    heard in the app). A delay inside a cycle is also at least one quantum long.
+    """
 
     def __init__(
         self, channels: int, options: FeedbackDelaySpec, sample_rate: int, seconds_per_beat: float
@@ -109,20 +114,25 @@ class FeedbackDelay(Effect):
         if p.feedback > 0:
             delay = max(delay, RENDER_QUANTUM)
         self.delay, self.feedback = delay, p.feedback
-        self.history = np.zeros((delay, channels))
+        self.loop = delay + RENDER_QUANTUM  # from one echo to the next
+        self.dry_history = np.zeros((delay, channels))
+        self.history = np.zeros((self.loop, channels))
         repeats = math.ceil(math.log(SILENT) / math.log(p.feedback)) if p.feedback > 0 else 0
-        self.tail = delay * (repeats + 1)
+        self.tail = delay + self.loop * repeats
 
     def wet(self, x: FloatArray, start: int) -> FloatArray:
-        delay, count = self.delay, len(x)
-        s = np.concatenate([self.history, np.empty((count, self.channels_in))])
-        for begin in range(0, count, delay):
-            end = min(begin + delay, count)
-            s[delay + begin : delay + end] = x[begin:end] + self.feedback * s[begin:end]
-        self.history = s[count:].copy()
-        return s[:count].copy()
+        loop, count = self.loop, len(x)
+        delayed = np.concatenate([self.dry_history, x])  # delayed[n] = x[n - D]
+        w = np.concatenate([self.history, np.empty((count, self.channels_in))])
+        for begin in range(0, count, loop):
+            end = min(begin + loop, count)
+            w[loop + begin : loop + end] = delayed[begin:end] + self.feedback * w[begin:end]
+        self.dry_history = delayed[count:].copy()
+        self.history = w[count:].copy()
+        return w[loop:].copy()
 
     def reset(self) -> None:
+        self.dry_history[:] = 0.0
         self.history[:] = 0.0
 
 

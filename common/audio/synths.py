@@ -1,15 +1,16 @@
 """One note of each Tone.js instrument, rendered from its note-on: the voices of a track.
 
 Amplitude envelopes come from :func:`common.format.instruments.voice_envelope` and
-:meth:`common.format.envelope.Envelope.level`, the code the visuals pulse with. Signal paths follow
-Tone.js: ``Synth`` is oscillator x envelope; ``FMSynth`` and
-``AMSynth`` are two -10 dB ``Synth``s, the modulator driving the carrier's frequency
-(f + f * modulationIndex * m) or gain ((m + 1) / 2); ``MembraneSynth`` sweeps its sine from
-f * octaves to f exponentially over ``pitchDecay``; ``MetalSynth`` sums six square FM oscillators
-at the TR-808 ratios through a highpass whose cutoff follows the envelope; ``NoiseSynth`` is
-looped noise x envelope; ``PluckSynth`` is Karplus-Strong (a pink-noise burst of ``attackNoise``
-periods, a one-pole lowpass at ``dampening``, a feedback comb at the note's period whose
-feedback ``resonance`` ramps to 0 over ``release`` after note-off).
+:meth:`common.format.envelope.Envelope.level`, the code the visuals pulse with. Signal paths
+follow Tone.js: ``Synth`` is oscillator x envelope; ``FMSynth`` and ``AMSynth`` are two -10 dB
+``Synth``s, the modulator driving the carrier's frequency (f + f * modulationIndex * m) or gain
+((m + 1) / 2); ``MembraneSynth`` sweeps its sine from f * 2^octaves (f * octaves before tone
+15.3) to f exponentially over ``pitchDecay``; ``MetalSynth`` sums six square FM oscillators at
+the TR-808 ratios through a highpass whose cutoff follows the envelope; ``NoiseSynth`` is looped
+noise x envelope; ``PluckSynth`` is Karplus-Strong (a pink-noise burst of ``attackNoise``
+periods, a one-pole lowpass at ``dampening``, a feedback comb one sample longer than the note's
+period, as Tone's DelayLine reads it, whose feedback ``resonance`` ramps to 0 over ``release``
+after note-off).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -27,6 +28,7 @@ from common.audio.iir import LinearFilter, biquad_lockstep
 from common.audio.noise import looped, noise_buffer
 from common.audio.oscillators import Wave, render_oscillator, render_wave
 from common.audio.units import FloatArray, cents_to_ratio, db_to_gain, midi_to_hz
+from common.format.compat import CURRENT_TONE, Release, parse_release
 from common.format.envelope import Envelope
 from common.format.instruments import (
     AMSynthOptions,
@@ -34,9 +36,11 @@ from common.format.instruments import (
     MembraneSynthOptions,
     MetalSynthOptions,
     NoiseSynthOptions,
+    OscillatorOptions,
     PluckSynthOptions,
     SynthOptions,
     VoiceOptions,
+    membrane_sweep_top,
     tone_seconds,
     voice_envelope,
 )
@@ -54,12 +58,48 @@ VelocityUse = Literal["gain", "render", "ignore"]
 
 @dataclass(frozen=True)
 class NoteEvent:
-    """One note as a voice sees it: pitch, velocity 0..1, seconds held, index in its track."""
+    """One note as a voice sees it: pitch, velocity 0..1, seconds held, index in its track.
+
+    A monophonic note-on while the voice still sounds continues from where it is (as Tone.js):
+    ``carry`` is the amplitude envelope's level then (velocity included), ``carry_modulation``
+    the modulator envelope's (FMSynth, AMSynth), and ``held`` the noise sources of earlier
+    notes that a NoiseSynth keeps playing: (their note's index, samples they have played at
+    this note-on, samples they still play after it).
+
+    ``lead``: samples from the note-on to the next Web Audio render quantum. In Chromium an
+    oscillator that Tone starts mid-quantum plays that stretch at the frequency its signal had
+    at the quantum's start, ``lead_hertz`` (the previous note's, or the synth's initial value),
+    and takes the note's frequency from the next quantum on. ``phases``: where the voice's
+    oscillators are (cycles) when a re-trigger finds them running, as Tone keeps them running.
+    """
 
     pitch: int
     velocity: float
     gate: float
     index: int
+    carry: float = 0.0
+    carry_modulation: float = 0.0
+    held: tuple[tuple[int, int, int], ...] = ()
+    lead: int = 0
+    lead_hertz: float = 0.0
+    phases: tuple[float, ...] = ()
+
+
+def _plain(options: OscillatorOptions) -> bool:
+    """A basic wave, whose ``phase`` is where it starts (not fat/am/fm/pulse/pwm)."""
+    return options.type.startswith(("sine", "square", "sawtooth", "triangle", "custom"))
+
+
+def _start_phase(note: NoteEvent, index: int, options: OscillatorOptions) -> float:
+    """Where oscillator ``index`` of the note starts, in cycles."""
+    return note.phases[index] if note.phases else -options.phase / 360.0
+
+
+def at_phase(note: NoteEvent, index: int, options: OscillatorOptions) -> OscillatorOptions:
+    """The oscillator's options, started where a re-trigger found it (plain waves only)."""
+    if not note.phases or not _plain(options):
+        return options
+    return options.model_copy(update={"phase": -360.0 * note.phases[index]})
 
 
 def envelope_length(envelope: Envelope, gate: float) -> float:
@@ -79,6 +119,8 @@ class Voice(ABC):
 
     channels = 1
     velocity: VelocityUse = "gain"
+    initial_hertz = 440.0
+    """The value of Tone's frequency signal before the first note (the Oscillator default)."""
 
     def __init__(self, sample_rate: int) -> None:
         self.sample_rate = sample_rate
@@ -94,9 +136,25 @@ class Voice(ABC):
 
     def key(self, note: NoteEvent) -> Hashable:
         """Notes with equal keys render identically (before any velocity gain)."""
-        if self.velocity == "render":
-            return (note.pitch, note.gate, note.velocity)
-        return (note.pitch, note.gate)
+        continued = (
+            note.carry,
+            note.carry_modulation,
+            note.held,
+            note.lead,
+            note.lead_hertz,
+            note.phases,
+        )
+        if self.velocity == "render" or note.carry > 0:
+            return (note.pitch, note.gate, note.velocity, continued)
+        return (note.pitch, note.gate, continued)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """``note`` as it starts ``elapsed`` samples after ``previous`` on the same voice."""
+        return note
+
+    def continue_phases(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """``note``, its oscillators going on from where ``previous``'s are ``elapsed`` in."""
+        return note
 
     def count(self, note: NoteEvent) -> int:
         return math.ceil(self.length(note) * self.sample_rate) + 1
@@ -123,17 +181,46 @@ class EnvelopedVoice(Voice):
         self.tune = cents_to_ratio(getattr(options, "detune", 0.0))
 
     def length(self, note: NoteEvent) -> float:
-        return envelope_length(self.envelope, note.gate)
+        return envelope_length(self.note_envelope(note), note.gate)
 
-    @property
-    def fade(self) -> float:
-        return min(max(self.envelope.attack, MIN_FADE), MAX_FADE)
+    def note_envelope(self, note: NoteEvent) -> Envelope:
+        """The amplitude envelope of this note, continued from ``note.carry``."""
+        return self.envelope.retriggered(note.carry, note.velocity, self.sample_rate)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        level = self.note_envelope(previous).level(
+            np.asarray(elapsed / self.sample_rate), np.asarray(previous.gate)
+        )
+        return replace(note, carry=float(level) * previous.velocity)
 
     def hertz(self, note: NoteEvent) -> float:
         return midi_to_hz(note.pitch) * self.tune
 
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
+        """Each oscillator of the note with its frequency at every sample (none: no phases)."""
+        return []
+
+    def continue_phases(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """``note``, its oscillators going on from where ``previous``'s are ``elapsed`` in."""
+        tracks = self.oscillators(previous, elapsed)
+        if not tracks:
+            return note
+        phases = tuple(
+            _start_phase(previous, index, options) + float(track.sum()) / self.sample_rate
+            for index, (options, track) in enumerate(tracks)
+        )
+        return replace(note, phases=tuple(p % 1.0 for p in phases))
+
+    def frequency(self, note: NoteEvent, count: int, hertz: FloatArray | float) -> FloatArray:
+        """``hertz`` (a value or one per sample) with the note's ``lead`` at ``lead_hertz``."""
+        track = np.array(np.broadcast_to(hertz, (count,)), dtype=np.float64)
+        track[: note.lead] = note.lead_hertz * self.tune
+        return track
+
     def level(self, note: NoteEvent, count: int) -> FloatArray:
-        return self.envelope.level(self.times(count), np.asarray(note.gate))
+        return self.note_envelope(note).level(self.times(count), np.asarray(note.gate))
 
 
 class SynthVoice(EnvelopedVoice):
@@ -141,8 +228,14 @@ class SynthVoice(EnvelopedVoice):
         super().__init__(options, sample_rate, seconds_per_beat)
         self.oscillator = options.oscillator
 
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
+        return [(self.oscillator, self.frequency(note, count, self.hertz(note)))]
+
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
-        wave = render_oscillator(self.oscillator, self.hertz(note), count, self.sample_rate)
+        [(options, hertz)] = self.oscillators(note, count)
+        wave = render_oscillator(at_phase(note, 0, options), hertz, count, self.sample_rate)
         return (wave * self.level(note, count) * self.gain)[:, None]
 
 
@@ -162,43 +255,83 @@ class ModulationVoice(EnvelopedVoice):
         self.modulation_envelope = options.modulation_envelope.at_tempo(seconds_per_beat)
         self.inner = db_to_gain(MODULATION_SYNTH_DB)
 
+    def modulation_level(self, note: NoteEvent) -> Envelope:
+        """The modulator's envelope, which carries on across a re-trigger as the carrier's does."""
+        envelope = self.modulation_envelope
+        return envelope.retriggered(note.carry_modulation, note.velocity, self.sample_rate)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        level = self.modulation_level(previous).level(
+            np.asarray(elapsed / self.sample_rate), np.asarray(previous.gate)
+        )
+        continued = super().retrigger(note, previous, elapsed)
+        return replace(continued, carry_modulation=float(level) * previous.velocity)
+
+    def _modulator(self, note: NoteEvent, count: int) -> tuple[FloatArray, FloatArray]:
+        """(the carrier's base frequency, the modulator's output) at every sample."""
+        options, rate = self.options, self.sample_rate
+        hertz = self.frequency(note, count, self.hertz(note))
+        modulation = at_phase(note, 1, options.modulation)
+        modulator = render_oscillator(modulation, hertz * options.harmonicity, count, rate)
+        modulator *= self.modulation_level(note).level(self.times(count), np.asarray(note.gate))
+        return hertz, modulator * note.velocity * self.inner
+
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
+        options = self.options
+        hertz, modulator = self._modulator(note, count)
+        carrier = hertz
+        if isinstance(options, FMSynthOptions):
+            carrier = hertz * (1.0 + options.modulation_index * modulator)
+        return [(options.oscillator, carrier), (options.modulation, hertz * options.harmonicity)]
+
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
         options, rate = self.options, self.sample_rate
-        hertz = self.hertz(note)
-        t = self.times(count)
-        modulator = render_oscillator(options.modulation, hertz * options.harmonicity, count, rate)
-        modulator *= self.modulation_envelope.level(t, np.asarray(note.gate))
-        modulator *= note.velocity * self.inner
+        hertz, modulator = self._modulator(note, count)
         carrier_level = self.level(note, count) * note.velocity * self.inner * self.gain
+        oscillator = at_phase(note, 0, options.oscillator)
         if isinstance(options, FMSynthOptions):
             swept = hertz * (1.0 + options.modulation_index * modulator)
-            return (render_oscillator(options.oscillator, swept, count, rate) * carrier_level)[
-                :, None
-            ]
-        carrier = render_oscillator(options.oscillator, hertz, count, rate)
+            return (render_oscillator(oscillator, swept, count, rate) * carrier_level)[:, None]
+        carrier = render_oscillator(oscillator, hertz, count, rate)
         return (carrier * carrier_level * (modulator + 1) / 2)[:, None]
 
 
 class MembraneVoice(EnvelopedVoice):
     def __init__(
-        self, options: MembraneSynthOptions, sample_rate: int, seconds_per_beat: float
+        self,
+        options: MembraneSynthOptions,
+        sample_rate: int,
+        seconds_per_beat: float,
+        tone: Release,
     ) -> None:
         super().__init__(options, sample_rate, seconds_per_beat)
         self.options = options
+        self.tone = tone
         self.pitch_decay = tone_seconds(options.pitch_decay, seconds_per_beat)
 
     def sweep(self, hertz: float, count: int) -> FloatArray:
-        """f * octaves -> f, exponentially over pitchDecay (``exponentialRampToValueAtTime``)."""
+        """top -> f, exponentially over pitchDecay (``exponentialRampToValueAtTime``).
+
+        top is f * 2^octaves from tone 15.3 on, f * octaves before (``compat.tone``).
+        """
         t = self.times(count)
-        top = max(hertz * self.options.octaves, 1e-7)  # Tone.js clamps ramps at 1e-7
+        top = max(membrane_sweep_top(self.options, hertz, self.tone), 1e-7)  # Tone clamps at 1e-7
         if self.pitch_decay <= 0:
             return np.full(count, hertz)
         progress = np.minimum(t / self.pitch_decay, 1.0)
         return np.asarray(top * (hertz / top) ** progress, dtype=np.float64)
 
+    def oscillators(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[OscillatorOptions, FloatArray]]:
+        hertz = self.frequency(note, count, self.sweep(self.hertz(note), count))
+        return [(self.options.oscillator, hertz)]
+
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
-        hertz = self.sweep(self.hertz(note), count)
-        wave = render_oscillator(self.options.oscillator, hertz, count, self.sample_rate)
+        [(options, hertz)] = self.oscillators(note, count)
+        wave = render_oscillator(at_phase(note, 0, options), hertz, count, self.sample_rate)
         return (wave * self.level(note, count) * self.gain)[:, None]
 
 
@@ -210,13 +343,14 @@ class MetalVoice(EnvelopedVoice):
     """
 
     velocity: VelocityUse = "render"
+    initial_hertz = 0.0  # MetalSynth's own frequency Signal starts at 0
 
     def __init__(self, options: MetalSynthOptions, sample_rate: int, seconds_per_beat: float):
         super().__init__(options, sample_rate, seconds_per_beat)
         self.options = options
         self.square = Wave("square")
 
-    def oscillators(self, hertz: float, count: int) -> FloatArray:
+    def partials(self, hertz: FloatArray, count: int) -> FloatArray:
         options, rate = self.options, self.sample_rate
         out = np.zeros(count)
         for ratio in METAL_RATIOS:
@@ -237,8 +371,10 @@ class MetalVoice(EnvelopedVoice):
         level = np.zeros((len(notes), longest))
         t = self.times(longest)
         for row, (note, count) in enumerate(zip(notes, counts, strict=True)):
-            source[row, :count] = self.oscillators(self.hertz(note), count)
-            level[row] = self.envelope.level(t, np.asarray(note.gate)) * note.velocity
+            source[row, :count] = self.partials(
+                self.frequency(note, count, self.hertz(note)), count
+            )
+            level[row] = self.note_envelope(note).level(t, np.asarray(note.gate)) * note.velocity
         low = self.options.resonance
         high = low * 2.0**self.options.octaves
         cutoff = low + level * (high - low)
@@ -272,9 +408,35 @@ class NoiseVoice(EnvelopedVoice):
     def key(self, note: NoteEvent) -> Hashable:
         return note.index  # every note reads its own stretch of the buffer
 
+    def source_samples(self, note: NoteEvent) -> int:
+        """How long a note's noise source plays: Tone stops it after attack + decay when the
+        sustain is 0, else at the end of the release, whatever later notes do."""
+        envelope = self.note_envelope(note)
+        if envelope.sustain == 0:
+            return round((envelope.attack + envelope.decay) * self.sample_rate)
+        return round((note.gate + envelope.release) * self.sample_rate)
+
+    def retrigger(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """Tone's Noise restarts without stopping the buffer it plays (its ``_source`` is already
+        cleared by the scheduled stop): the earlier notes' sources go on under this envelope."""
+        continued = super().retrigger(note, previous, elapsed)
+        sources = [(previous.index, 0, self.source_samples(previous)), *previous.held]
+        held = tuple(
+            (index, since + elapsed, left - elapsed)
+            for index, since, left in sources
+            if left - elapsed > 0
+        )
+        return replace(continued, held=held)
+
+    def _source(self, index: int, since: int, count: int) -> FloatArray:
+        rate = self.options.noise.playback_rate
+        offset = float(hash_uniform(*self.seed, index, 1)) + since * rate / len(self.buffer)
+        return looped(self.buffer, offset % 1.0, count, rate)
+
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
-        offset = float(hash_uniform(*self.seed, note.index, 1))
-        noise = looped(self.buffer, offset, count, self.options.noise.playback_rate)
+        noise = self._source(note.index, 0, count)
+        for index, since, left in note.held:
+            noise[: min(left, count)] += self._source(index, since, min(left, count))
         level = self.level(note, count) * self.gain
         if self.fade_in > 0:
             level *= np.minimum(self.times(count) / self.fade_in, 1.0)
@@ -318,10 +480,9 @@ class PluckVoice(Voice):
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
         rate = self.sample_rate
         delay = rate / midi_to_hz(note.pitch)
-        whole = int(delay)
-        if whole < 1:
-            return np.zeros((count, self.channels))
-        frac = delay - whole
+        # Tone's DelayLine reads floor(d) samples behind its last write, before writing: the
+        # loop is floor(d) + 1 samples long, without interpolation (4-14 cents flat, as heard)
+        whole = math.floor(delay) + 1
         burst = min(count, max(1, round(delay * self.options.attack_noise)))
         offset = float(hash_uniform(*self.seed, note.index, 2))
         excitation = np.zeros((count, self.channels))
@@ -332,41 +493,44 @@ class PluckVoice(Voice):
         feedback = self.options.resonance * np.clip(
             1 - (t - note.gate) / max(self.release, 1e-9), 0.0, 1.0
         )
-        return _comb(excitation, feedback, whole, frac) * self.gain
+        return _comb(excitation, feedback, whole) * self.gain
 
 
-def _comb(x: FloatArray, feedback: FloatArray, whole: int, frac: float) -> FloatArray:
-    """Tone.js FeedbackCombFilter: w = x + g * w[n - d]; y = w[n - d] (d = whole + frac).
+def _comb(x: FloatArray, feedback: FloatArray, delay: int) -> FloatArray:
+    """Tone.js FeedbackCombFilter: w = x + g * w[n - delay]; y = w[n - delay].
 
-    Runs ``whole`` samples at a time: every sample of a block reads only earlier blocks.
+    Runs ``delay`` samples at a time: every sample of a block reads only earlier blocks.
     """
     count, channels = x.shape
-    history = whole + 1
-    w = np.zeros((history + count, channels))
+    w = np.zeros((delay + count, channels))
     out = np.empty_like(x)
-    for start in range(0, count, whole):
-        stop = min(start + whole, count)
-        near = w[history + start - whole : history + stop - whole]
-        far = w[history + start - whole - 1 : history + stop - whole - 1]
-        delayed = (1 - frac) * near + frac * far
-        w[history + start : history + stop] = x[start:stop] + feedback[start:stop, None] * delayed
+    for start in range(0, count, delay):
+        stop = min(start + delay, count)
+        delayed = w[start:stop]
+        w[delay + start : delay + stop] = x[start:stop] + feedback[start:stop, None] * delayed
         out[start:stop] = delayed
     return out
 
 
 def make_voice(
-    options: VoiceOptions, sample_rate: int, seconds_per_beat: float, seed: tuple[int, int]
+    options: VoiceOptions,
+    sample_rate: int,
+    seconds_per_beat: float,
+    seed: tuple[int, int],
+    tone: Release | None = None,
 ) -> Voice:
     """The voice for an instrument's (or a PolySynth's voice's) options.
 
     ``seed`` is (project seed, track index): it keys the noise of NoiseSynth and PluckSynth.
+    ``tone`` is the tone.js release to match (``compat.tone``; the current one by default).
     """
     if isinstance(options, SynthOptions):
         return SynthVoice(options, sample_rate, seconds_per_beat)
     if isinstance(options, FMSynthOptions | AMSynthOptions):
         return ModulationVoice(options, sample_rate, seconds_per_beat)
     if isinstance(options, MembraneSynthOptions):
-        return MembraneVoice(options, sample_rate, seconds_per_beat)
+        release = parse_release(CURRENT_TONE) if tone is None else tone
+        return MembraneVoice(options, sample_rate, seconds_per_beat, release)
     if isinstance(options, MetalSynthOptions):
         return MetalVoice(options, sample_rate, seconds_per_beat)
     if isinstance(options, NoiseSynthOptions):

@@ -2,14 +2,17 @@
 
 A ``PolySynth`` gives every note a voice of its own until ``maxPolyphony`` voices are busy; a
 note beyond that is dropped, as Tone.js drops it (a voice is busy until its release ends). Any
-other instrument is one monophonic voice: a new note-on takes the voice over, so the previous
-note fades out over ``Voice.fade`` from that moment (of notes starting together, the last in
-the track's order sounds, as the last ``triggerAttack`` wins in Tone.js).
+other instrument is one monophonic voice: a new note-on takes the voice over and continues its
+envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Envelope does);
+the two renderings cross-fade over ``Voice.fade`` (the oscillators' phases differ), and of notes
+starting together the last in the track's order sounds, as the last ``triggerAttack`` wins.
 
-Notes start on the nearest sample to their exact time on the tempo map. Renderings are cached
-by ``Voice.key`` while later notes can reuse them, within ``CACHE_SAMPLES`` (beyond it, those
-not sounding now are dropped and rendered again if needed: the same input gives the same
-samples, so this changes nothing but time).
+Notes start on the nearest sample to their exact time on the tempo map. A PolySynth's voices
+start their oscillators at 0 Hz until the next render quantum, as measured in Chromium (see
+``NoteEvent.lead``); Tone reuses a finished voice at its last frequency, which is not followed.
+Renderings are cached by ``Voice.key`` while later notes can reuse them, within
+``CACHE_SAMPLES`` (beyond it, those not sounding now are dropped and rendered again if needed:
+the same input gives the same samples, so this changes nothing but time).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from common.audio.processors import RENDER_QUANTUM
 from common.audio.synths import NoteEvent, Voice
-from common.audio.units import FloatArray
+from common.audio.units import FloatArray, midi_to_hz
 from common.format.instruments import PolySynthSpec
 from common.format.project import Project, Track
 from common.timing.exact import to_fraction
@@ -41,6 +45,7 @@ class Scheduled:
     fade: int
     note: NoteEvent
     key: Hashable
+    fade_in: int = 0  # samples it fades in over, when it takes the voice from a sounding note
 
 
 def note_events(
@@ -59,7 +64,8 @@ def note_events(
         start = tempo.beat_to_time(beat)
         gate = float(tempo.beat_to_time(beat + project.note_beats(note)) - start)
         onset = round(start * sample_rate)
-        events.append((onset, NoteEvent(note.pitch, note.velocity, gate, index)))
+        lead = -onset % RENDER_QUANTUM
+        events.append((onset, NoteEvent(note.pitch, note.velocity, gate, index, lead=lead)))
     return events
 
 
@@ -67,7 +73,12 @@ def schedule(
     project: Project, track: Track, voice: Voice, sample_rate: int, until_beat: float = math.inf
 ) -> list[Scheduled]:
     """The notes of ``track`` (up to ``until_beat``) that sound, in onset order."""
-    events = note_events(project, track, sample_rate, until_beat)
+    poly = isinstance(track.instrument, PolySynthSpec)
+    initial = 0.0 if poly else voice.initial_hertz
+    events = [
+        (onset, replace(note, lead_hertz=initial))
+        for onset, note in note_events(project, track, sample_rate, until_beat)
+    ]
     out: list[Scheduled] = []
     if isinstance(track.instrument, PolySynthSpec):
         limit = track.instrument.params.max_polyphony
@@ -82,16 +93,29 @@ def schedule(
             out.append(Scheduled(onset, end, end, 0, note, voice.key(note)))
         return out
     fade = max(1, round(voice.fade * sample_rate))
-    for position, (onset, note) in enumerate(events):
-        natural = onset + voice.count(note)
+    previous: tuple[int, NoteEvent] | None = None
+    for position, (onset, given) in enumerate(events):
         following = events[position + 1][0] if position + 1 < len(events) else None
         if following == onset:
             continue  # a later note at the same instant takes the voice
+        fade_in, note = 0, given
+        if previous is not None:
+            note = voice.retrigger(given, previous[1], onset - previous[0])
+            if out and out[-1].end > onset:  # the oscillator runs on: its frequency changes now
+                note = voice.continue_phases(
+                    replace(note, lead=0), previous[1], onset - previous[0]
+                )
+                fade_in = fade
+            else:  # it starts again where the last note left its frequency
+                note = replace(note, lead_hertz=midi_to_hz(previous[1].pitch))
+        previous = (onset, note)
+        natural = onset + voice.count(note)
+        key = voice.key(note)
         if following is not None and following < natural:
             end = min(natural, following + fade)
-            out.append(Scheduled(onset, end, following, fade, note, voice.key(note)))
+            out.append(Scheduled(onset, end, following, fade, note, key, fade_in))
         else:
-            out.append(Scheduled(onset, natural, natural, 0, note, voice.key(note)))
+            out.append(Scheduled(onset, natural, natural, 0, note, key, fade_in))
     return out
 
 
@@ -139,9 +163,11 @@ class TrackVoices:
             begin, end = max(first, s.onset), min(stop, s.end)
             piece = self._cache[s.key][begin - s.onset : end - s.onset]
             gain = s.note.velocity if self.voice.velocity == "gain" else 1.0
-            if s.cut < end:
+            if s.cut < end or begin < s.onset + s.fade_in:
                 position = np.arange(begin, end)
-                ramp = np.clip(1.0 - (position - s.cut) / s.fade, 0.0, 1.0)
+                ramp = np.clip(1.0 - (position - s.cut) / max(s.fade, 1), 0.0, 1.0)
+                if s.fade_in:
+                    ramp *= np.clip((position - s.onset + 1) / s.fade_in, 0.0, 1.0)
                 out[begin - first : end - first] += piece * (gain * ramp)[:, None]
             else:
                 out[begin - first : end - first] += piece * gain

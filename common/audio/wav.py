@@ -1,8 +1,13 @@
-"""Write float audio to a PCM WAV file (16- or 24-bit) with the standard library's ``wave``."""
+"""Write float audio to a PCM WAV file (16- or 24-bit) with the standard library's ``wave``.
+
+Whole (``write_wav``) or block by block as it is rendered (``write_wav_blocks``); both give the
+same bytes for the same samples.
+"""
 
 from __future__ import annotations
 
 import wave
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -33,3 +38,25 @@ def write_wav(path: str | Path, samples: FloatSamples, sample_rate: int, bits: i
         out.setsampwidth(bits // 8)
         out.setframerate(sample_rate)
         out.writeframes(data)
+
+
+def write_wav_blocks(
+    path: str | Path,
+    blocks: Iterable[FloatSamples],
+    sample_rate: int,
+    channels: int = 2,
+    bits: int = 16,
+) -> int:
+    """Write consecutive (frames, channels) blocks as one WAV file; returns the frames written.
+
+    Only one block is held at a time; ``wave`` fixes the header's sizes when the file closes.
+    """
+    frames = 0
+    with open(path, "wb") as handle, wave.open(handle, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(bits // 8)
+        out.setframerate(sample_rate)
+        for block in blocks:
+            out.writeframes(pcm_bytes(block, bits))
+            frames += len(block)
+    return frames

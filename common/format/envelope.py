@@ -11,7 +11,7 @@ state: the level of any note at any time is computed directly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -108,11 +108,29 @@ class Envelope:
     attack_curve: Curve = "linear"
     decay_curve: Literal["linear", "exponential"] = "exponential"
     release_curve: Curve = "exponential"
+    start: float = 0.0
+    """The level the attack starts from (a monophonic re-trigger continues the last level)."""
+
+    def retriggered(self, carry: float, velocity: float, sample_rate: int) -> Envelope:
+        """This envelope for a note-on while the voice still sounds at ``carry`` (absolute).
+
+        Tone's ``Envelope.triggerAttack``: from a current value c > 0 the attack lasts
+        ``attack * (1 - c)`` and ramps from c to the velocity (set at once when that is under a
+        sample); the decay follows as usual. Levels here are before velocity, so the start is
+        ``c / velocity``.
+        """
+        if carry <= 0 or velocity <= 0:
+            return self
+        attack = self.attack * (1.0 - carry)
+        if attack < 1.0 / sample_rate:
+            attack = 0.0
+        return replace(self, attack=attack, start=carry / velocity)
 
     def gate_level(self, elapsed: FloatArray) -> FloatArray:
         """Level while the gate is open, ``elapsed`` seconds after note-on (before release)."""
         elapsed = np.asarray(elapsed, dtype=np.float64)
-        attack_part = _rise(elapsed, self.attack, self.attack_curve)
+        rise = _rise(elapsed, self.attack, self.attack_curve)
+        attack_part = self.start + (1.0 - self.start) * rise if self.start else rise
         if self.decay > 0 and self.sustain < 1:
             into_decay = elapsed - self.attack
             decayed = 1.0 - (1.0 - self.sustain) * _rise(into_decay, self.decay, self.decay_curve)

@@ -11,11 +11,20 @@ import re
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
+from common.format.compat import Release
 from common.format.envelope import Curve, Envelope, FloatArray
 from common.format.notation import notation_to_beats
-from common.format.strict import ArrayOf, NonNegative, Positive, StrictModel, ToneTime, Unit
+from common.format.strict import (
+    ArrayOf,
+    NonNegative,
+    Positive,
+    StrictModel,
+    ToneOptions,
+    ToneTime,
+    Unit,
+)
 
 _OSCILLATOR_TYPE = re.compile(
     r"^(am|fm|fat)?(sine|square|sawtooth|triangle|custom)(\d{1,2})?$|^(pulse|pwm)$"
@@ -92,7 +101,7 @@ def tone_seconds(value: float | str, seconds_per_beat: float) -> float:
     return float(value)
 
 
-class _Voice(StrictModel):
+class _Voice(ToneOptions):
     """Options every Tone.js ``Monophonic`` voice takes."""
 
     volume: float = 0.0
@@ -122,13 +131,54 @@ class AMSynthOptions(_Voice):
     modulation_envelope: EnvelopeOptions = _envelope(attack=0.5, decay=0.0, sustain=1, release=0.5)
 
 
+MEMBRANE_POWER_SWEEP = (15, 3, 0)
+"""From tone 15.3 MembraneSynth sweeps from f * 2^octaves (octaves 0.5..8, default 8).
+
+Before, from f * octaves (0..16, default 10); ``compat.tone`` selects the release.
+"""
+
+
 class MembraneSynthOptions(_Voice):
     pitch_decay: ToneTime = 0.05
-    octaves: Annotated[float, Field(ge=0, le=16)] = 10.0
+    # not given (or null, as a dumped project says it): the default of the project's tone
+    # release (see ``membrane_octaves_range``)
+    octaves: Annotated[
+        float | None,
+        Field(ge=0, le=16),
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "number", "minimum": 0, "maximum": 16}, {"type": "null"}],
+                "description": "0.5-8 (default 8) for tone >= 15.3; 0-16 (default 10) before; "
+                "null or absent: the release's default",
+            }
+        ),
+    ] = None
     oscillator: OscillatorOptions = _oscillator("sine")
     envelope: EnvelopeOptions = _envelope(
         attack=0.001, decay=0.4, sustain=0.01, release=1.4, attackCurve="exponential"
     )
+
+
+def membrane_octaves_range(tone: Release) -> tuple[float, float, float]:
+    """(lowest, highest, default) of MembraneSynth's ``octaves`` in this tone release."""
+    return (0.5, 8.0, 8.0) if tone >= MEMBRANE_POWER_SWEEP else (0.0, 16.0, 10.0)
+
+
+def membrane_sweep_top(options: MembraneSynthOptions, hertz: float, tone: Release) -> float:
+    """The frequency a MembraneSynth note sweeps down from, as this tone release computes it."""
+    _, _, default = membrane_octaves_range(tone)
+    octaves = default if options.octaves is None else options.octaves
+    return hertz * 2.0**octaves if tone >= MEMBRANE_POWER_SWEEP else hertz * octaves
+
+
+def membrane_octaves_problem(options: MembraneSynthOptions, tone: Release) -> str | None:
+    """Why ``octaves`` is out of range for this tone release, or None."""
+    low, high, _ = membrane_octaves_range(tone)
+    if options.octaves is None or low <= options.octaves <= high:
+        return None
+    release = ".".join(map(str, tone))
+    older = "; releases before 15.3 take 0 to 16" if tone >= MEMBRANE_POWER_SWEEP else ""
+    return f"expected octaves from {low:g} to {high:g} for tone {release} (compat.tone){older}"
 
 
 class MetalSynthOptions(_Voice):
@@ -148,13 +198,13 @@ class NoiseOptions(StrictModel):
     mute: bool = False
 
 
-class NoiseSynthOptions(StrictModel):
+class NoiseSynthOptions(ToneOptions):
     volume: float = 0.0
     noise: NoiseOptions = NoiseOptions()
     envelope: EnvelopeOptions = _envelope(decay=0.1, sustain=0.0)
 
 
-class PluckSynthOptions(StrictModel):
+class PluckSynthOptions(ToneOptions):
     volume: float = 0.0
     attack_noise: Annotated[float, Field(ge=0.1, le=20)] = 1.0
     dampening: Positive = 4000.0
@@ -233,7 +283,7 @@ class PluckSynthSpec(StrictModel):
     params: PluckSynthOptions = PluckSynthOptions()
 
 
-class _PolySynthOf(StrictModel):
+class _PolySynthOf(ToneOptions):
     max_polyphony: Annotated[int, Field(ge=1, le=128)] = 32
 
 

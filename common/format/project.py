@@ -24,7 +24,12 @@ from pydantic_core import PydanticCustomError
 from common.errors import Issue
 from common.format.compat import Compat
 from common.format.effects import EffectSpec
-from common.format.instruments import InstrumentSpec
+from common.format.instruments import (
+    InstrumentSpec,
+    MembraneSynthOptions,
+    PolySynthSpec,
+    membrane_octaves_problem,
+)
 from common.format.notation import notation_to_beats
 from common.format.strict import (
     ArrayOf,
@@ -195,10 +200,26 @@ class CrossFieldError(ValueError):
 
 
 def cross_field_problems(project: Project) -> list[Issue]:
-    """Tempo changes strictly increasing; track ids unique."""
+    """Tempo changes strictly increasing; track ids unique; MembraneSynth octaves in range."""
     return order_and_identity_problems(
         [c.beat for c in project.tempo_changes], [t.id for t in project.tracks]
-    )
+    ) + release_problems(project)
+
+
+def release_problems(project: Project) -> list[Issue]:
+    """Options whose range depends on the release ``compat`` selects (MembraneSynth octaves)."""
+    problems: list[Issue] = []
+    tone = project.compat.tone_release
+    for index, track in enumerate(project.tracks):
+        params = track.instrument.params
+        where = f"tracks[{index}].instrument.params"
+        if isinstance(track.instrument, PolySynthSpec):
+            params, where = track.instrument.params.options, f"{where}.options"
+        if isinstance(params, MembraneSynthOptions):
+            problem = membrane_octaves_problem(params, tone)
+            if problem is not None:
+                problems.append(Issue(f"{where}.octaves", problem, params.octaves))
+    return problems
 
 
 def order_and_identity_problems(

@@ -14,6 +14,7 @@ from pydantic import (
     PlainValidator,
     Strict,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
@@ -36,6 +37,43 @@ class StrictModel(BaseModel):
         validate_by_name=False,  # the app writes camelCase; snake_case keys are unknown fields
         allow_inf_nan=False,  # Python's json module accepts Infinity and NaN; the format does not
     )
+
+
+def deep_merge(base: dict[str, object], given: dict[str, object]) -> dict[str, object]:
+    """``given`` over ``base``, dicts merged key by key at every depth (Tone.js's ``deepMerge``)."""
+    merged = dict(base)
+    for key, value in given.items():
+        below = merged.get(key)
+        if isinstance(value, dict) and isinstance(below, dict):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class ToneOptions(StrictModel):
+    """Options of a Tone.js class: nested options given in part fill in from this class's defaults.
+
+    Tone.js deep-merges what it is given into the class's own ``getDefaults()`` (a Synth's
+    envelope keeps sustain 0.3 when only its attack is given, an FMSynth's oscillator stays a
+    sine when only its phase is). A nested field's default here is that class's default, so a
+    partial dict is merged into it before validation, at every depth.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_into_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            given, default = merged.get(key), field.default
+            if isinstance(given, dict) and isinstance(default, BaseModel):
+                merged[key] = deep_merge(
+                    default.model_dump(by_alias=True, exclude_unset=True), given
+                )
+        return merged
 
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")

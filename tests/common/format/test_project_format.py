@@ -16,7 +16,7 @@ import pytest
 
 from common.errors import NO_VALUE, InvalidInput, Issue
 from common.format.effects import FeedbackDelayOptions, FilterOptions
-from common.format.instruments import SynthOptions
+from common.format.instruments import MembraneSynthOptions, SynthOptions
 from common.format.notation import notation_to_beats
 from common.format.project import PmndrsBloom, Project, UnrealBloom
 from common.format.validation import parse_project
@@ -1023,7 +1023,87 @@ def test_a_partial_envelope_keeps_the_other_defaults_of_envelope() -> None:
         {"type": "Synth", "params": {"envelope": {"attack": 0.2}}}
     ).params.envelope
     assert envelope.attack == 0.2
-    assert (envelope.decay, envelope.sustain, envelope.release) == (0.1, 0.5, 1)
+    # Tone deep-merges into the Synth's own envelope defaults (sustain 0.3), not Envelope's (0.5)
+    assert (envelope.decay, envelope.sustain, envelope.release) == (0.1, 0.3, 1)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "expected"),
+    [
+        ({"type": "MetalSynth", "params": {"envelope": {"decay": 1}}}, "envelope", (0.001, 1, 0.2)),
+        (
+            {"type": "FMSynth", "params": {"modulationEnvelope": {"attack": 0.1}}},
+            "modulation_envelope",
+            (0.1, 0.0, 0.5),
+        ),
+        (
+            {"type": "NoiseSynth", "params": {"envelope": {"attack": 0.1}}},
+            "envelope",
+            (0.1, 0.1, 1),
+        ),
+    ],
+)
+def test_partial_nested_options_merge_into_the_instruments_own_defaults(
+    spec: dict[str, Any], field: str, expected: tuple[float, float, float]
+) -> None:
+    envelope = getattr(instrument(spec).params, field)
+    assert (envelope.attack, envelope.decay, envelope.release) == expected
+
+
+def test_a_partial_oscillator_keeps_the_instruments_wave() -> None:
+    params = instrument({"type": "FMSynth", "params": {"oscillator": {"phase": 0}}}).params
+    assert (params.oscillator.type, params.modulation.type) == ("sine", "square")
+    membrane = instrument({"type": "MembraneSynth", "params": {"envelope": {"attack": 0.02}}})
+    assert membrane.params.envelope.attack_curve == "exponential"
+    assert membrane.params.envelope.sustain == 0.01
+    poly = instrument(
+        {"type": "PolySynth", "params": {"voice": "Synth", "options": {"envelope": {"decay": 1}}}}
+    )
+    assert poly.params.options.envelope.sustain == 0.3
+
+
+def test_a_partial_nested_option_is_still_validated() -> None:
+    spec = {"type": "Synth", "params": {"envelope": {"attack": -1, "colour": 1}}}
+    paths = sorted(i.path for i in issues_of(changed(f"{T0}.instrument", spec)))
+    assert paths == [f"{T0}.instrument.params.envelope.{k}" for k in ("attack", "colour")]
+
+
+@pytest.mark.parametrize(
+    ("tone", "octaves", "words"),
+    [
+        ("15.5.44", 9, ("from 0.5 to 8", "tone 15.5.44", "compat.tone", "before 15.3")),
+        ("15.5.44", 0.25, ("from 0.5 to 8",)),
+        ("15.3.0", 10, ("from 0.5 to 8", "tone 15.3.0")),
+    ],
+)
+def test_membrane_octaves_are_checked_against_the_tone_release(
+    tone: str, octaves: float, words: tuple[str, ...]
+) -> None:
+    data = changed(f"{T0}.instrument", {"type": "MembraneSynth", "params": {"octaves": octaves}})
+    data["compat"] = {"tone": tone}
+    assert_issue(only_issue(data), f"{T0}.instrument.params.octaves", words, octaves)
+    poly = {"type": "PolySynth", "params": {"voice": "MembraneSynth", "options": {"octaves": 9}}}
+    issue = only_issue(changed(f"{T0}.instrument", poly))
+    assert issue.path == f"{T0}.instrument.params.options.octaves"
+
+
+def test_a_dumped_membrane_synth_parses_again_with_the_release_default() -> None:
+    """Exports store the project as dumped JSON: octaves not given is dumped as null."""
+    parsed = parse_project(changed(f"{T0}.instrument", {"type": "MembraneSynth"}))
+    again = parse_project(parsed.model_dump(mode="json", by_alias=True))
+    assert again == parsed
+    params = again.tracks[0].instrument.params
+    assert isinstance(params, MembraneSynthOptions) and params.octaves is None
+    assert params.envelope.attack_curve == "exponential"
+
+
+def test_older_tone_releases_take_membrane_octaves_up_to_16() -> None:
+    data = changed(f"{T0}.instrument", {"type": "MembraneSynth", "params": {"octaves": 12}})
+    data["compat"] = {"tone": "15.2.7"}
+    params = parse_project(data).tracks[0].instrument.params
+    assert isinstance(params, MembraneSynthOptions) and params.octaves == 12
+    data["compat"] = {"tone": "15.3.0"}
+    assert only_issue(data).path == f"{T0}.instrument.params.octaves"
 
 
 def test_fmsynth_takes_tonejs_defaults() -> None:
@@ -1042,7 +1122,8 @@ def test_amsynth_takes_tonejs_defaults() -> None:
 
 def test_membrane_synth_takes_tonejs_defaults() -> None:
     params = instrument({"type": "MembraneSynth"}).params
-    assert (params.pitch_decay, params.octaves) == (0.05, 10)
+    # octaves: None is the default of the project's tone release (8 from 15.3, 10 before)
+    assert (params.pitch_decay, params.octaves) == (0.05, None)
     assert params.envelope.attack_curve == "exponential"
     assert (params.envelope.attack, params.envelope.decay, params.envelope.sustain) == (
         0.001,
