@@ -454,7 +454,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document())
+    served = any(getattr(route, "path", None) == "/metrics" for route in request.app.routes)
+    return JSONResponse(openapi_document(metrics=served))
 
 
 def metrics_page(metrics: FarmMetrics) -> Callable[[Request], Awaitable[Response]]:

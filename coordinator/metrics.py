@@ -1,5 +1,6 @@
 """The coordinator's Prometheus metrics (GET /metrics): jobs by phase, frames rendered and
-encoded, chunk and segment durations, queue depths, errors by stage.
+encoded, chunk and segment durations, queue depths, errors by stage, and the cache's hits, misses
+and bytes (frames and segments reused or made).
 
 Every replica reports the jobs it knows (the same numbers on each: dashboards take the max);
 the counters and histograms come from the orchestrating replica alone (the one that handles
@@ -16,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from common.jobs.messages import ChunkCommitted, Event, JobFailed, SegmentEncoded
+from common.jobs.messages import AudioReady, ChunkCommitted, Event, JobFailed, SegmentEncoded
 from common.jobs.state import JobState, Phase
 from coordinator.orchestrator import Orchestrator
 from coordinator.replica import ReplicaOrchestrator
@@ -59,6 +60,18 @@ class FarmMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.cache_lookups = Counter(
+            "framefarm_cache_lookups",
+            "Frames, segments and soundtracks looked up in the cache, by kind and outcome",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.cache_bytes = Counter(
+            "framefarm_cache_bytes",
+            "Bytes of frames taken from the cache (reused) or rendered and stored (made)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.orchestrating: Callable[[], bool] = lambda: True
         self.queue_depths: Callable[[], dict[str, int]] = dict
         self._phases: dict[str, Phase] = {}
@@ -96,8 +109,16 @@ class FarmMetrics:
         """Called by the event pump for each event it handles (the orchestrating replica)."""
         if isinstance(event, ChunkCommitted):
             self.chunk_seconds.observe(event.render_seconds)
+            made = event.frame_count - event.frames_reused
+            self.cache_lookups.labels("frame", "hit").inc(event.frames_reused)
+            self.cache_lookups.labels("frame", "miss").inc(made)
+            self.cache_bytes.labels("reused").inc(event.bytes_reused)
+            self.cache_bytes.labels("made").inc(event.bytes_written)
         elif isinstance(event, SegmentEncoded):
             self.segment_seconds.observe(event.encode_seconds)
+            self.cache_lookups.labels("segment", "hit" if event.reused else "miss").inc()
+        elif isinstance(event, AudioReady):
+            self.cache_lookups.labels("soundtrack", "hit" if event.reused else "miss").inc()
         elif isinstance(event, JobFailed):
             self.errors.labels(event.component).inc()
 

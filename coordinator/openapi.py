@@ -39,7 +39,7 @@ JOB_ID = {
 
 
 @cache
-def openapi_document() -> dict[str, Any]:
+def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
     _, definitions = models_json_schema(
         [(Project, "validation"), (ExportSettings, "validation")],
         by_alias=True,
@@ -299,7 +299,7 @@ def openapi_document() -> dict[str, Any]:
             "issue with its path, at most max_issues of them",
         ),
     }
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "framefarm coordinator",
@@ -473,3 +473,18 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+    if metrics:  # served by `framefarm coordinator` (an app built without metrics has no route)
+        document["paths"]["/metrics"] = {
+            "get": {
+                "summary": "Prometheus metrics: jobs by phase, frames rendered and encoded, chunk "
+                "and segment durations, queue depths, errors by stage, cache hits and misses",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "the text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        }
+    return document

@@ -26,12 +26,17 @@ def test_metrics_follow_an_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     app = coordinator_app(Config.from_environment(), embedded=True, workers=1)
     with LiveServer(app, "secret") as server:
         api = server.api
+        documented = api.get("/openapi.json").json()["paths"]["/metrics"]["get"]
+        assert documented["security"] == []
         before = api.get("/metrics", auth=False)  # open, as scrapers expect, unlike the API
         assert before.status == 200
         assert value(before.body.decode(), 'framefarm_jobs{phase="complete"}') == 0
         job_id = api.submit_ok(demo(), TINY)["job_id"]
         check_complete_feed(api.follow(job_id), job_id, TINY_FRAMES, signed=True)
         text = api.get("/metrics", auth=False).body.decode()
+        again = api.submit_ok(demo(), TINY)["job_id"]  # the same export: all from the cache
+        check_complete_feed(api.follow(again), again, TINY_FRAMES, signed=True)
+        cached = api.get("/metrics", auth=False).body.decode()
     assert value(text, 'framefarm_jobs{phase="complete"}') == 1
     assert value(text, "framefarm_frames_rendered_total") == TINY_FRAMES
     assert value(text, "framefarm_frames_encoded_total") == TINY_FRAMES
@@ -39,3 +44,11 @@ def test_metrics_follow_an_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert chunks >= 1
     assert value(text, "framefarm_chunk_seconds_sum") > 0
     assert value(text, "framefarm_coordinator_orchestrating") == 1
+    # The first export made every frame; the second took every one from the cache.
+    assert value(text, 'framefarm_cache_lookups_total{kind="frame",outcome="miss"}') == TINY_FRAMES
+    assert value(text, 'framefarm_cache_lookups_total{kind="frame",outcome="hit"}') == 0
+    assert value(text, 'framefarm_cache_bytes_total{outcome="made"}') > 0
+    assert value(cached, 'framefarm_cache_lookups_total{kind="frame",outcome="hit"}') == TINY_FRAMES
+    made = value(text, 'framefarm_cache_bytes_total{outcome="made"}')
+    assert value(cached, 'framefarm_cache_bytes_total{outcome="reused"}') == made
+    assert value(cached, 'framefarm_cache_bytes_total{outcome="made"}') == made
