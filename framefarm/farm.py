@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,9 +148,14 @@ class Farm:
         if isinstance(self.broker, RabbitmqBroker):
             self.broker.channel.queue_declare(queue=self.queues.events, passive=True)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the workers (waiting ``timeout`` seconds at most for the messages in hand; by
+        default until they finish), then the rest."""
         for worker in self.workers:
-            worker.stop()
+            if timeout is None:
+                worker.stop()
+            else:
+                worker.stop(timeout=max(1, int(timeout * 1000)))
         for closer in reversed(self.closers):
             try:
                 closer()
@@ -198,12 +204,17 @@ class JobWatcher:
         if state.phase.terminal:
             self._done.set()
 
-    def wait(self, timeout: float | None = None) -> JobState:
+    def wait(self, timeout: float | None = None, stop: threading.Event | None = None) -> JobState:
+        """The job's final state; returns early (not final) once ``stop`` is set."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            if not self._done.wait(timeout):
-                raise FramefarmError(
-                    f"job {self.job_id} did not finish within {timeout} s ({self.last.phase})"
-                )
+            while not self._done.wait(0.1 if stop is not None else timeout):
+                if stop is not None and stop.is_set():
+                    return self.last
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise FramefarmError(
+                        f"job {self.job_id} did not finish within {timeout} s ({self.last.phase})"
+                    )
             return self.last
         finally:
             self._unsubscribe()

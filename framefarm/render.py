@@ -4,7 +4,9 @@ a running distributed farm (RabbitMQ + S3 + `framefarm worker` / `framefarm stit
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,17 @@ from typing import Any
 from common.adapters.storage import LocalStore
 from common.config import ServiceSettings
 from common.errors import FramefarmError
+from common.format.export_settings import wants_audio
 from common.format.validation import Export
 from common.jobs.chunks import DEFAULT_SEGMENT_SECONDS
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from framefarm.farm import Farm, JobWatcher
+from framefarm.interrupt import InterruptedByUser, StopRequest
+from stitcher.soundtrack import start_audio_process_deaf_to_ctrl_c
+
+STOP_GRACE_SECONDS = 0.5
+"""How long a stopped export waits for its workers before the process exits anyway."""
 
 
 class JobFailedError(FramefarmError):
@@ -38,30 +46,63 @@ def render_video(
     on_state: Callable[[JobState], Any] | None = None,
     on_submit: Callable[[JobState], Any] | None = None,
     timeout: float | None = None,
+    stop: StopRequest | None = None,
 ) -> JobState:
-    """Submit a validated export, follow the job to its end, and copy the video to ``output``."""
+    """Submit a validated export, follow the job to its end, and copy the video to ``output``.
+
+    Once ``stop`` is set (the first Ctrl-C) the job is cancelled, the workers get a moment to
+    let go, the scratch folder is removed and InterruptedByUser is raised.
+    """
     name = file_stem(export.project.name)
-    with tempfile.TemporaryDirectory(prefix="framefarm-") as scratch:
+    scratch = Path(tempfile.mkdtemp(prefix="framefarm-"))
+    if stop is not None:
+        stop.scratch.append(scratch)
+    try:
         if distributed is not None:
             farm = Farm.distributed(distributed)
         else:
-            store = LocalStore(store_dir or Path(scratch) / "store")
+            store = LocalStore(store_dir or scratch / "store")
             farm = Farm.embedded(store, segment_seconds=segment_seconds)
-        with farm:
+        try:
             if distributed is None:
-                farm.start_embedded_workers(workers, Path(scratch))
+                if stop is not None and wants_audio(export.settings):
+                    start_audio_process_deaf_to_ctrl_c()
+                farm.start_embedded_workers(workers, scratch)
             orchestrator = farm.orchestrator(keep_intermediates)
             farm.pump(orchestrator)
+            if stop is not None:
+                stop.check()
             state = orchestrator.submit(
                 export, chunk_frames=chunk_frames, workers=workers, name=name
             )
             if on_submit is not None:
                 on_submit(state)
-            final = JobWatcher(orchestrator, state.job_id, on_state).wait(timeout)
+            watcher = JobWatcher(orchestrator, state.job_id, on_state)
+            final = watcher.wait(timeout, None if stop is None else stop.event)
+            if stop is not None and stop.requested:
+                orchestrator.cancel(state.job_id)
+                raise InterruptedByUser
             if final.phase is not Phase.COMPLETE or final.output_key is None:
                 raise JobFailedError(final)
             partial = output.with_name(f".{output.name}.part")
             output.parent.mkdir(parents=True, exist_ok=True)
             farm.store.get_file(final.output_key, partial)
             os.replace(partial, output)
-            return final
+        except InterruptedByUser:
+            _close_briefly(farm)
+            raise
+        except BaseException:
+            farm.close()
+            raise
+        farm.close()
+        return final
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _close_briefly(farm: Farm) -> None:
+    """Give the workers half a second to let go of a cancelled job; threads still busy after
+    that are abandoned (they are daemons, and the process is about to exit)."""
+    closer = threading.Thread(target=farm.close, kwargs={"timeout": 0.25}, daemon=True)
+    closer.start()
+    closer.join(STOP_GRACE_SECONDS)
