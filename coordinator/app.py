@@ -53,7 +53,9 @@ from coordinator.auth import (
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
+from coordinator.preview import PREVIEW_QUEUE, preview_moment
 from coordinator.views import FeedMessages, export_plan, links, status_document
+from farm_worker.preview import PreviewRenderer
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ class Services:
     settings: CoordinatorSettings
     signer: LinkSigner
     tickets: TicketBook
+    previews: PreviewRenderer
+    previews_waiting: int = 0
 
 
 def create_app(
@@ -112,12 +116,16 @@ def create_app(
         await run_in_threadpool(orchestrator.recover)
         farm.pump(orchestrator)
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
-        app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
+        previews = PreviewRenderer()
+        app.state.services = Services(
+            farm, orchestrator, feed, limits, settings, signer, tickets, previews
+        )
         redact_access_log()
         try:
             yield
         finally:
             feed.close()
+            await run_in_threadpool(previews.close)
             await run_in_threadpool(farm.close)
 
     routes = [
@@ -125,6 +133,7 @@ def create_app(
             "/api/exports", by_method(GET=list_exports, POST=submit_export), methods=["GET", "POST"]
         ),
         Route("/api/exports/plan", plan_export, methods=["POST"]),
+        Route("/api/preview", preview_frame, methods=["POST"]),
         Route(
             "/api/exports/{job_id:job_id}",
             by_method(GET=get_export, DELETE=cancel_export),
@@ -231,6 +240,36 @@ async def plan_export(request: Request) -> Response:
     if isinstance(export, Response):
         return export
     return JSONResponse(await run_in_threadpool(export_plan, export))
+
+
+async def preview_frame(request: Request) -> Response:
+    """One frame of the export as a small PNG (``preview_size``), at ``beat`` or ``seconds``, or
+    at the brightest moment of its range when neither is given (a poster frame)."""
+    read = await _read_export_and(request, ("beat", "seconds"))
+    if isinstance(read, Response):
+        return read
+    export, where = read
+    moment = await run_in_threadpool(preview_moment, export, where)
+    if isinstance(moment, Issue):
+        return problem(422, "invalid preview", [moment])
+    svc = services(request)
+    if svc.previews_waiting >= PREVIEW_QUEUE:
+        return problem(429, f"{PREVIEW_QUEUE} previews are already waiting; try again")
+    svc.previews_waiting += 1
+    try:
+        png = await asyncio.wrap_future(svc.previews.submit(export, moment))
+    except Exception as error:  # no GL here, or the size is beyond it: say so, stay up
+        log.warning("preview failed: %s", error)
+        return problem(503, f"cannot render a preview here: {error}")
+    finally:
+        svc.previews_waiting -= 1
+    tempo = export.project.tempo_map
+    headers = {
+        "X-Preview-Seconds": f"{float(moment):.6f}",
+        "X-Preview-Beat": f"{float(tempo.time_to_beat(moment)):.6f}",
+        "Cache-Control": "no-store",
+    }
+    return Response(png, media_type="image/png", headers=headers)
 
 
 async def list_exports(request: Request) -> Response:
@@ -460,12 +499,20 @@ async def _read_export(request: Request) -> Export | Response:
     problem: 413 too large, 422 every issue with its path (not JSON, too deep, wrong fields,
     beyond a limit). Parsing and validation run on a thread: a big bad body keeps the event
     loop free for every other request."""
+    read = await _read_export_and(request, ())
+    return read if isinstance(read, Response) else read[0]
+
+
+async def _read_export_and(
+    request: Request, extra: tuple[str, ...]
+) -> tuple[Export, dict[str, Any]] | Response:
+    """``_read_export`` for a body that may also carry the ``extra`` fields (returned as sent)."""
     limits = services(request).limits
     body = await _read_body(request, limits.max_body_bytes)
     if isinstance(body, Response):
         return body
     try:
-        return await run_in_threadpool(export_from_body, body, limits)
+        return await run_in_threadpool(export_and_extras, body, limits, extra)
     except jsonread.NotJson as error:
         message = error.issues[0].message
         if message.startswith("not JSON: "):
@@ -479,17 +526,28 @@ async def _read_export(request: Request) -> Export | Response:
 
 def export_from_body(body: bytes, limits: Limits) -> Export:
     """A request body (JSON ``{"project": ..., "settings": ...}``) as a validated export."""
+    return export_and_extras(body, limits, ())[0]
+
+
+def export_and_extras(
+    body: bytes, limits: Limits, extras: tuple[str, ...]
+) -> tuple[Export, dict[str, Any]]:
+    """``export_from_body`` for a body that may also carry the ``extras`` fields (returned as
+    sent, for the route to check: a preview's beat or seconds)."""
     data = jsonread.loads(body, limits, "request")
     if not isinstance(data, dict):
         message = 'expected a JSON object {"project": {...}, "settings": {...}}'
         raise jsonread.NotJson([Issue("", message)], "request")
-    unknown = sorted(set(data) - {"project", "settings"})
+    allowed = ("project", "settings", *extras)
+    unknown = sorted(set(data) - set(allowed))
     missing = [Issue("project", "a value is required")] if "project" not in data else []
-    extra = [Issue(key, "unknown field (expected project and settings)") for key in unknown]
+    expected = " and ".join(allowed) if len(allowed) == 2 else ", ".join(allowed)
+    extra = [Issue(key, f"unknown field (expected {expected})") for key in unknown]
     if missing or extra:
         raise InvalidInput(bounded(missing + extra, limits.max_issues), "export")
     settings = data.get("settings")
-    return validate_export(data["project"], {} if settings is None else settings, limits)
+    export = validate_export(data["project"], {} if settings is None else settings, limits)
+    return export, {key: data[key] for key in extras if key in data}
 
 
 def _positive_integer(text: str | None, default: int) -> int | None:

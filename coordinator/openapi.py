@@ -349,6 +349,46 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(_ref("ExportPlan"), "the plan"), **refused},
                 },
             },
+            "/api/preview": {
+                "post": {
+                    "summary": "One frame of the export as a small PNG (longest side at most "
+                    "480 px, the export's aspect), drawn by the export's own renderer: at `beat` "
+                    "or `seconds`, or at the brightest moment of the range when neither is given "
+                    "(a poster frame). Rendered one at a time; the moment shown is in the "
+                    "X-Preview-Beat and X-Preview-Seconds headers",
+                    "requestBody": {
+                        "required": True,
+                        **_json(
+                            {
+                                "allOf": [
+                                    _ref("ExportRequest"),
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "beat": {"type": "number"},
+                                            "seconds": {"type": "number"},
+                                        },
+                                    },
+                                ]
+                            },
+                            "project, settings, and one of beat or seconds (or neither)",
+                        ),
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "the frame",
+                            "headers": {
+                                "X-Preview-Beat": {"schema": {"type": "number"}},
+                                "X-Preview-Seconds": {"schema": {"type": "number"}},
+                            },
+                            "content": {"image/png": {}},
+                        },
+                        **refused,
+                        "429": _json(PROBLEM, "too many previews waiting"),
+                        "503": _json(PROBLEM, "no renderer (GL) on this server"),
+                    },
+                },
+            },
             "/api/exports/{job_id}": {
                 "parameters": [JOB_ID],
                 "get": {
