@@ -17,6 +17,7 @@ import {
   state,
 } from "./page.js";
 import { plannedFps } from "./plan.js";
+import { posterFor } from "./preview.js";
 import { patchRecent, refreshRecent, renderRecent } from "./recent.js";
 import { clearIssues, readSettings, showFormError, showIssues } from "./settings.js";
 import { askToken } from "./token.js";
@@ -46,6 +47,7 @@ export async function startExport() {
         frames: response.data.frames_total,
       };
       rememberJob(response.data.job_id, meta);
+      state.submitted = { jobId: response.data.job_id, project: state.project, settings };
       follow(response.data.job_id, meta);
       refreshRecent();
     } else if (response.status === 422 && response.data) {
@@ -222,6 +224,7 @@ async function complete(job, url) {
   $("download-label").textContent = label ? `Download ${label}` : "Download";
   $("result-info").replaceChildren();
   showPreview(url, job.meta?.format);
+  addPoster(job);
   $("export-result").hidden = false;
   announce("Export complete. The download is ready.");
   refreshRecent();
@@ -254,6 +257,15 @@ async function complete(job, url) {
   } catch (error) {
     if (error instanceof Unauthorized) askToken("This server needs an API token.", null);
   }
+}
+
+/** The finished video's poster: its brightest moment, when this page started the export. */
+async function addPoster(job) {
+  const submitted = state.submitted;
+  if (!submitted || submitted.jobId !== job.id || job.meta?.format === "gif") return;
+  const poster = await posterFor(submitted.project, submitted.settings);
+  const video = $("preview").querySelector("video");
+  if (poster && video && state.job === job) video.poster = poster;
 }
 
 const NO_PREVIEW = "No preview in this browser: download the file to watch it.";

@@ -29,6 +29,8 @@ const JOBS_KEY = "framefarm.jobs";
  */
 export const state = {
   project: null,
+  projectSerial: 0, // counts loaded projects (the preview starts each at its brightest moment)
+  submitted: null, // {jobId, project, settings} of the export this page started last
   summary: null,
   summaryOf: null,
   plan: null,

@@ -13,6 +13,7 @@ import {
   renderEstimate,
   showIssues,
 } from "./settings.js";
+import { previewPlan } from "./preview.js";
 import { askToken } from "./token.js";
 
 const DEBOUNCE_MS = 250;
@@ -105,4 +106,5 @@ function settle(plan, note, settings = null) {
   state.planNote = note;
   state.planSettings = settings;
   setPending(false);
+  if (plan) previewPlan(plan);
 }

@@ -22,6 +22,7 @@ function useProject(data, source) {
     return;
   }
   state.project = data;
+  state.projectSerial += 1;
   state.summary = null;
   state.summaryOf = null;
   state.plan = null;
