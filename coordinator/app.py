@@ -113,7 +113,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         farm = await run_in_threadpool(farm_factory)
         orchestrator = farm.orchestrator()
-        await run_in_threadpool(orchestrator.recover)
+        lost = bool(getattr(farm, "queue_is_in_memory", False))
+        await run_in_threadpool(lambda: orchestrator.recover(queue_was_lost=lost))
         farm.pump(orchestrator)
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
         previews = PreviewRenderer()

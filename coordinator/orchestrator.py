@@ -35,6 +35,7 @@ from common.jobs.manifest import ChunkManifest, SegmentManifest
 from common.jobs.messages import (
     AudioReady,
     EncodeSegment,
+    JobFailed,
     Message,
     RenderAudio,
     RenderChunk,
@@ -228,14 +229,20 @@ class Orchestrator:
         self._after(before, new)
         return new
 
-    def recover(self) -> list[JobState]:
-        """After a restart: bring every unfinished job up to date with what is stored."""
+    def recover(self, *, queue_was_lost: bool = False) -> list[JobState]:
+        """After a restart: bring every unfinished job up to date with what is stored. With
+        ``queue_was_lost`` (an in-memory broker: the embedded farm) the commands it held died
+        with the process, so the work not yet stored is asked for again (actors are idempotent:
+        a chunk already committed is only announced)."""
         recovered = []
         for job_id in self.job_ids():
             state = self.state(job_id)
             if state.phase.terminal:
                 continue
-            recovered.append(self.reconcile(job_id))
+            state = self.reconcile(job_id)
+            if queue_was_lost:
+                self._resend_unstored_work(state)
+            recovered.append(state)
         return recovered
 
     def reconcile(self, job_id: str) -> JobState:
@@ -256,6 +263,23 @@ class Orchestrator:
         return state
 
     # --- internals ----------------------------------------------------------------------------
+
+    def _resend_unstored_work(self, state: JobState) -> None:
+        if state.phase not in (Phase.QUEUED, Phase.RENDERING):
+            return
+        try:
+            spec = self.spec(state.job_id)
+        except UnknownJob:
+            self.handle(JobFailed(state.job_id, "its stored plan is gone", "coordinator"))
+            return
+        if state.audio and not state.audio_ready:
+            self.send(RenderAudio(state.job_id))
+        for chunk in spec.chunks:
+            if chunk.index not in state.committed:
+                self.send(
+                    RenderChunk(state.job_id, chunk.index, chunk.first_frame, chunk.frame_count)
+                )
+        log.info("job %s: its lost commands were sent again after a restart", state.job_id)
 
     def _stored_events(self, keys: JobKeys, state: JobState) -> list[Transition]:
         """The commits that the stored manifests and soundtrack record stand for."""

@@ -70,6 +70,13 @@ class Farm:
         broker.add_middleware(FailureReporter(bus))
         return cls(broker, queues, store, bus, SpecCache(store), segment_seconds)
 
+    @property
+    def queue_is_in_memory(self) -> bool:
+        """True for the embedded farm: its commands die with the process (a restart resends)."""
+        from dramatiq.brokers.stub import StubBroker
+
+        return isinstance(self.broker, StubBroker)
+
     def register_renderer(self, name: str | None = None) -> str:
         """The render_chunk actor on this farm's broker; returns its queue."""
         from farm_worker.actors import register_render_actor
