@@ -7,6 +7,7 @@ import { cancelExport, follow, startExport } from "./job.js";
 import { $ } from "./page.js";
 import { refreshPlan, schedulePlan } from "./plan.js";
 import { setupPreview } from "./preview.js";
+import { setupQuality } from "./quality.js";
 import { drawRolls, setupProject } from "./project.js";
 import { refreshRecent, setupRecent } from "./recent.js";
 import { setupSettings } from "./settings.js";
@@ -19,6 +20,7 @@ function main() {
   });
   setupProject({ onChange: schedulePlan });
   setupSettings({ onSubmit: startExport, onRangeChange: drawRolls, onChange: schedulePlan });
+  setupQuality();
   setupRecent(follow);
   setupPreview();
   $("cancel").addEventListener("click", cancelExport);

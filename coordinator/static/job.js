@@ -19,15 +19,22 @@ import {
 import { plannedFps } from "./plan.js";
 import { posterFor } from "./preview.js";
 import { patchRecent, refreshRecent, renderRecent } from "./recent.js";
-import { clearIssues, readSettings, showFormError, showIssues } from "./settings.js";
+import {
+  clearIssues,
+  readSettings,
+  renderEstimate,
+  exportRunning,
+  showFormError,
+  showIssues,
+} from "./settings.js";
 import { askToken } from "./token.js";
 
 /** POST the project and settings; follow the new export, or show what the server refused. */
-export async function startExport() {
-  if (!state.project) return;
+export async function startExport(again = null) {
+  if (!state.project || exportRunning()) return;
   clearIssues();
   $("project-error").hidden = true;
-  const settings = readSettings();
+  const settings = again || readSettings();
   const button = $("start");
   button.disabled = true;
   $("start-label").textContent = "Starting…";
@@ -47,7 +54,8 @@ export async function startExport() {
         frames: response.data.frames_total,
       };
       rememberJob(response.data.job_id, meta);
-      state.submitted = { jobId: response.data.job_id, project: state.project, settings };
+      const fileName = $("file-name").value.trim().replace(/[\\/:*?"<>|]+/g, "-");
+      state.submitted = { jobId: response.data.job_id, project: state.project, settings, fileName };
       follow(response.data.job_id, meta);
       refreshRecent();
     } else if (response.status === 422 && response.data) {
@@ -63,8 +71,8 @@ export async function startExport() {
       showFormError(`Could not start the export: ${error.message}`);
     }
   } finally {
-    button.disabled = !state.project;
     $("start-label").textContent = "Export video";
+    renderEstimate(); // Export stays disabled while the new export runs
   }
 }
 
@@ -99,6 +107,8 @@ export function follow(jobId, meta = jobMeta(jobId), name = null) {
   $("stat-eta").textContent = "—";
   $("export-panel").scrollIntoView({ block: "nearest", behavior: "smooth" });
   announce(`Export of ${title} started`);
+  renderEstimate();
+  watchForStall(job);
   job.follower = new ExportFollower(jobId, {
     onMessage: (message) => state.job === job && onJobMessage(job, message),
     onOpen: () => {
@@ -139,6 +149,8 @@ function setProgress(percent, phase) {
 }
 
 function onJobMessage(job, message) {
+  job.lastChange = Date.now();
+  $("export-panel").classList.remove("stalled");
   if (message.type === "progress") {
     // The server's feed never goes back; a reconnect's first message may: keep the bar's maximum.
     job.percent = Math.max(job.percent || 0, Number(message.percent) || 0);
@@ -181,11 +193,35 @@ function onJobMessage(job, message) {
       $("export-notice").hidden = false;
       $("stat-eta").textContent = "—";
       announce("Export cancelled");
+      renderEstimate();
       refreshRecent();
     } else {
       finishWithError(job, message.message || "the export failed");
     }
   }
+}
+
+const STALL_SECONDS = 30;
+
+/**
+ * Says "stalled" honestly when an export running here has sent nothing for STALL_SECONDS (the
+ * feed reports every change, so silence that long means no worker is moving it).
+ */
+function watchForStall(job) {
+  job.lastChange = Date.now();
+  const timer = window.setInterval(() => {
+    if (state.job !== job || TERMINAL.has(job.phase || "")) {
+      window.clearInterval(timer);
+      return;
+    }
+    const quiet = (Date.now() - job.lastChange) / 1000;
+    if (quiet >= STALL_SECONDS && !$("export-panel").classList.contains("stalled")) {
+      $("export-panel").classList.add("stalled");
+      const text = `Stalled: no progress for ${Math.round(quiet)} s. The farm may have no worker running; it resumes by itself when one picks it up, or you can cancel.`;
+      $("progress-message").textContent = text;
+      announce(text);
+    }
+  }, 1000);
 }
 
 function currentPercent() {
@@ -199,12 +235,44 @@ function finishWithError(job, text) {
   $("running-actions").hidden = true;
   $("stat-eta").textContent = "—";
   const box = $("export-error");
+  const details = el("details", { class: "error-details" }, el("summary", {}, "Details"));
+  details.append(el("span", { class: "message" }, text));
+  const retry = el("button", { type: "button", class: "btn btn-small", id: "retry" }, "Try again");
+  const submitted = state.submitted;
+  retry.hidden = !(submitted && submitted.jobId === job.id);
+  retry.addEventListener("click", () => retryExport(submitted));
   box.replaceChildren(
     el("strong", {}, "The export failed"),
-    el("span", { class: "message" }, text),
+    el("span", { class: "plain" }, plainWords(text)),
+    details,
+    retry,
   );
   box.hidden = false;
+  renderEstimate();
   refreshRecent();
+}
+
+/** What a musician can make of a failure; the server's own words stay under "Details". */
+function plainWords(text) {
+  const lower = String(text).toLowerCase();
+  if (/exit status -9|killed|out of memory|memory/.test(lower)) {
+    return "The farm ran out of memory on this export. Try a smaller size, or try again.";
+  }
+  if (/gl|egl|context|framebuffer|texture|too large|max_texture/.test(lower)) {
+    return "The renderer could not draw frames this large. Choose a smaller size.";
+  }
+  if (/ffmpeg|encode|codec/.test(lower)) {
+    return "Putting the video together failed. Try again, or another format.";
+  }
+  if (/does not exist/.test(lower)) return "The server no longer has this export.";
+  return "Something went wrong on the farm. Trying again often helps.";
+}
+
+/** Start the same export again (the project and settings it was started with). */
+async function retryExport(submitted) {
+  if (!submitted) return;
+  state.project = submitted.project;
+  await startExport(submitted.settings);
 }
 
 async function complete(job, url) {
@@ -222,10 +290,16 @@ async function complete(job, url) {
   download.href = url;
   const label = job.meta?.format ? FORMATS[job.meta.format]?.label : null;
   $("download-label").textContent = label ? `Download ${label}` : "Download";
+  const chosen = state.submitted?.jobId === job.id ? state.submitted.fileName : "";
+  const extension = job.meta?.format || "";
+  if (chosen && extension) download.setAttribute("download", `${chosen}.${extension}`);
+  else download.setAttribute("download", "");
   $("result-info").replaceChildren();
   showPreview(url, job.meta?.format);
   addPoster(job);
   $("export-result").hidden = false;
+  renderEstimate();
+  $("export-result").scrollIntoView({ block: "nearest", behavior: "smooth" });
   announce("Export complete. The download is ready.");
   refreshRecent();
   try {

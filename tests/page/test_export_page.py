@@ -401,7 +401,7 @@ def test_every_input_has_a_label_and_the_form_works_from_the_keyboard(session: S
         if reached[-1] == "start":
             break
     assert reached[0] == "skip-link", reached
-    for expected in ("project-file", "demo", "song60", "resolution", "width", "format", "crf"):
+    for expected in ("project-file", "demo", "song60", "resolution", "width", "format", "quality"):
         assert expected in reached, reached
     assert reached[-1] == "start", reached
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
@@ -490,8 +490,10 @@ def test_the_page_shows_the_server_s_frames_and_length_across_tempo_changes(
     assert f"{frames} frames · {length}" in shown, shown
     assert "1280×720 · 29.97 fps · MP4" in shown, shown
     song = session.shown("clock", float(export.project.tempo_map.beat_to_time(120)))
-    expect(page.locator("#range-hint")).to_have_text(
-        f"Beats 30–110 · {session.shown('clock', float(timeline.end - timeline.start))} of {song}"
+    start, end = (session.shown("clock", float(t)) for t in (timeline.start, timeline.end))
+    expect(page.locator("#range-hint")).to_have_text(  # 4/4: beat 30 is bar 8's third beat
+        f"Beats 30–110 (bar 8:3 to 28:3) · {start}–{end} · "
+        f"{session.shown('clock', float(timeline.end - timeline.start))} of {song}"
     )
     expect(page.locator("#project-duration")).to_contain_text(song)
     expect(page.locator("#project-tempo")).to_contain_text("120 → 128 → 96 BPM · 2 changes")
