@@ -258,7 +258,7 @@ function plainWords(text) {
   if (/exit status -9|killed|out of memory|memory/.test(lower)) {
     return "The farm ran out of memory on this export. Try a smaller size, or try again.";
   }
-  if (/gl|egl|context|framebuffer|texture|too large|max_texture/.test(lower)) {
+  if (/\b(e?gl|opengl)\b|render target|framebuffer|texture|too large/.test(lower)) {
     return "The renderer could not draw frames this large. Choose a smaller size.";
   }
   if (/ffmpeg|encode|codec/.test(lower)) {

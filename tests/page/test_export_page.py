@@ -725,11 +725,21 @@ def test_a_failed_export_shows_its_message_as_an_alert(session: Session) -> None
     expect(alert).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
     expect(alert).to_have_attribute("role", "alert")
     expect(alert).to_contain_text("The export failed")
-    expect(alert).to_contain_text("largest render target")
+    expect(alert).to_contain_text("largest render target")  # the server's words, in Details
+    expect(alert.locator(".plain")).to_contain_text("could not draw frames this large")
+    expect(alert.locator("details .message")).to_be_hidden()  # until Details is opened
     expect(page.locator("#job-phase")).to_have_text("Failed")
     expect(page.get_by_role("button", name="Cancel export")).to_be_hidden()
     expect(page.locator(f'#recent-body tr[data-job="{job_id}"]')).to_contain_text("Failed")
     session.screenshot("failed")
+    with page.expect_request(is_submission) as again:
+        page.get_by_role("button", name="Try again").click()
+    body: Any = again.value.post_data_json
+    assert body["settings"]["width"] == 100000  # the same export
+    page.wait_for_function(
+        "previous => document.querySelector('#export-panel').dataset.jobId !== previous",
+        arg=job_id,
+    )
     assert session.console.unexpected() == []
 
 

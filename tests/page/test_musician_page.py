@@ -5,12 +5,14 @@ violation in each state. Screenshots go to tests/page/artifacts/."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, Request, ViewportSize, expect
 
 from tests.page.test_export_page import (
     ARTIFACTS,
@@ -47,9 +49,10 @@ def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:  #
     opened.on("console", console.on_console)
     opened.on("pageerror", console.on_page_error)
     opened.viewport_name = request.param  # type: ignore[attr-defined]
+    opened.allowed_errors = []  # type: ignore[attr-defined]
     try:
         yield opened
-        assert console.unexpected() == []
+        assert console.unexpected(*opened.allowed_errors) == []  # type: ignore[attr-defined]
     finally:
         context.close()
 
@@ -66,6 +69,11 @@ def check_accessible(page: Page, state: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert violations == [], name
+
+
+def sent_settings(request: Request) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(request.post_data or "{}")
+    return dict(body.get("settings") or {})
 
 
 def no_sideways_scroll(page: Page) -> None:
@@ -140,3 +148,83 @@ def test_a_finished_export_has_a_poster_from_a_bright_moment(
     )
     assert brightness > 8  # not the near-black first frame
     check_accessible(page, "complete")
+
+
+def test_presets_quality_words_and_a_reload_that_keeps_everything(
+    page: Page, coordinator: Coordinator
+) -> None:
+    open_demo(page, coordinator)
+    page.select_option("#resolution", "1080x1920")
+    expect(page.locator("#width")).to_have_value("1080")
+    expect(page.locator("#height")).to_have_value("1920")
+    page.select_option("#resolution", "1080x1080")
+    expect(page.locator("#height")).to_have_value("1080")
+    expect(page.locator("#crf")).to_be_hidden()  # numbers only under Fine-tune
+    expect(page.locator("#quality")).to_have_value("high")
+    with page.expect_request(
+        lambda r: r.url.endswith("/api/exports/plan") and sent_settings(r).get("crf") == 28
+    ) as planned:
+        page.select_option("#quality", "small")
+    assert sent_settings(planned.value)["preset"] == "faster"
+    page.locator('input[name="format"][value="webm"]').check()
+    expect(page.locator("#crf")).to_have_value("40")  # VP9's own scale for "Small file"
+    page.fill("#end-beat", "8")
+    expect(page.locator("#range-hint")).to_contain_text("(bar 1:1 to 3:1)")
+    check_accessible(page, "settings")
+
+    page.reload()
+    expect(page.locator("#project-name")).to_have_text("Neon Drive")  # from IndexedDB
+    expect(page.locator("#end-beat")).to_have_value("8")
+    expect(page.locator("#height")).to_have_value("1080")
+    expect(page.locator("#quality")).to_have_value("small")
+    expect(page.locator("#start")).to_be_enabled()
+
+
+def test_escape_closes_the_token_prompt_and_a_refused_token_says_so(
+    page: Page, coordinator: Coordinator
+) -> None:
+    page.allowed_errors.append("status of 401")  # type: ignore[attr-defined]
+    page.goto(coordinator.url + "/")
+    page.evaluate("() => localStorage.setItem('framefarm.apiToken', 'wrong')")
+    page.route(  # this server has no token: play one that refuses the saved one
+        "**/api/exports/plan",
+        lambda route: route.fulfill(
+            status=401, content_type="application/json", body='{"error": "wrong token"}'
+        ),
+    )
+    page.reload()
+    expect(page.locator("#token-toggle")).to_contain_text("✓")
+    page.locator('[data-example="demo"]').click()
+    form = page.locator("#token-form")
+    expect(form).to_be_visible()
+    expect(page.locator("#token-reason")).to_contain_text("refused")
+    expect(page.locator("#token-toggle")).to_have_text("API token refused")
+    check_accessible(page, "token-refused")
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    expect(page.locator("#token-toggle")).to_be_focused()
+
+
+def test_export_is_disabled_while_one_runs_and_the_phone_never_scrolls_sideways(
+    page: Page, coordinator: Coordinator
+) -> None:
+    open_demo(page, coordinator)
+    page.select_option("#resolution", "custom")
+    page.fill("#width", "160")
+    page.fill("#height", "90")
+    page.select_option("#fps", "custom")
+    page.fill("#fps-custom", "10")
+    page.fill("#end-beat", "4")
+    page.fill("#file-name", "my song")
+    expect(page.locator("#export-summary")).to_contain_text("20 frames")
+    start = page.get_by_role("button", name="Export video")
+    start.click()
+    expect(start).to_be_disabled()  # one export at a time
+    check_accessible(page, "running")
+    download = page.get_by_role("link", name="Download MP4")
+    expect(download).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
+    expect(download).to_have_attribute("download", "my song.mp4")
+    expect(start).to_be_enabled()
+    expect(page.locator("#export-result")).to_be_in_viewport()  # scrolled to the result
+    no_sideways_scroll(page)
+    check_accessible(page, "finished")
