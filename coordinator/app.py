@@ -38,6 +38,7 @@ from common.config import CoordinatorSettings, Limits
 from common.errors import InvalidInput, Issue, LimitExceeded
 from common.format import jsonread
 from common.format.validation import Export, bounded, parse_settings, validate_export
+from common.jobs.estimate import estimate
 from common.jobs.keys import JOB_ID_PATTERN, check_job_id
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
@@ -135,6 +136,7 @@ def create_app(
         ),
         Route("/api/exports/plan", plan_export, methods=["POST"]),
         Route("/api/preview", preview_frame, methods=["POST"]),
+        Route("/api/exports/estimate", estimate_export, methods=["POST"]),
         Route(
             "/api/exports/{job_id:job_id}",
             by_method(GET=get_export, DELETE=cancel_export),
@@ -241,6 +243,32 @@ async def plan_export(request: Request) -> Response:
     if isinstance(export, Response):
         return export
     return JSONResponse(await run_in_threadpool(export_plan, export))
+
+
+async def estimate_export(request: Request) -> Response:
+    """How long the export would take: its frames at the per-frame cost the farm measured on
+    its recent jobs (this size, else the nearest by pixels), and the render workers live now."""
+    export = await _read_export(request)
+    if isinstance(export, Response):
+        return export
+    svc = services(request)
+
+    def measure() -> dict[str, Any]:
+        samples = svc.orchestrator.timing_samples()
+        settings = export.settings
+        found = estimate(samples, settings.width, settings.height, export.frame_count)
+        live = getattr(svc.farm, "live_render_workers", None)
+        workers = live() if callable(live) else None
+        return {
+            "frames": export.frame_count,
+            "seconds": None if found is None else found.seconds,
+            "secondsPerFrame": None if found is None else round(found.seconds_per_frame, 4),
+            "basedOnJobs": 0 if found is None else found.based_on,
+            "sameSize": bool(found and found.same_size),
+            "workers": workers,
+        }
+
+    return JSONResponse(await run_in_threadpool(measure))
 
 
 async def preview_frame(request: Request) -> Response:

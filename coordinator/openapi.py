@@ -349,6 +349,33 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(_ref("ExportPlan"), "the plan"), **refused},
                 },
             },
+            "/api/exports/estimate": {
+                "post": {
+                    "summary": "How long the export would take: its frames at the wall seconds "
+                    "per frame the farm measured on its recent completed jobs (the median of "
+                    "those of this size, else of the nearest size scaled by pixels; null before "
+                    "any), with the render workers live now (RabbitMQ's consumers, or the "
+                    "embedded threads)",
+                    "requestBody": export_body,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "frames": {"type": "integer"},
+                                    "seconds": {"type": ["number", "null"]},
+                                    "secondsPerFrame": {"type": ["number", "null"]},
+                                    "basedOnJobs": {"type": "integer"},
+                                    "sameSize": {"type": "boolean"},
+                                    "workers": {"type": ["integer", "null"]},
+                                },
+                            },
+                            "the estimate",
+                        ),
+                        **refused,
+                    },
+                },
+            },
             "/api/preview": {
                 "post": {
                     "summary": "One frame of the export as a small PNG (longest side at most "

@@ -30,6 +30,7 @@ from common.jobs.chunks import (
     segment_frames_for,
     segments_from_frames,
 )
+from common.jobs.estimate import Sample
 from common.jobs.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
 from common.jobs.manifest import ChunkManifest, SegmentManifest
 from common.jobs.messages import (
@@ -91,6 +92,7 @@ class Orchestrator:
         self.keep_intermediates = keep_intermediates
         self.segment_seconds = segment_seconds
         self._states: dict[str, JobState] = {}
+        self._samples: dict[str, Sample] = {}
         self._saved_at: dict[str, float] = {}
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
@@ -133,6 +135,27 @@ class Orchestrator:
             return records.load(JobSpec, self.store.get(JobKeys(job_id).spec))
         except ObjectNotFound:
             raise UnknownJob(job_id) from None
+
+    def timing_samples(self, limit: int = 20) -> list[Sample]:
+        """What the last ``limit`` completed jobs took (size, frames, wall seconds), for
+        estimates. A finished job never changes, so each is read from the store once."""
+        samples = []
+        for job_id in self.job_ids():
+            state = self.state(job_id)
+            if state.phase is not Phase.COMPLETE:
+                continue
+            if job_id not in self._samples:
+                try:
+                    settings = self.spec(job_id).settings
+                    width, height = int(settings["width"]), int(settings["height"])
+                except (UnknownJob, DecodeError, KeyError, TypeError, ValueError):
+                    continue
+                seconds = state.updated_at - state.created_at
+                self._samples[job_id] = Sample(width, height, state.frame_count, seconds)
+            samples.append(self._samples[job_id])
+            if len(samples) >= limit:
+                break
+        return samples
 
     def job_ids(self) -> list[str]:
         """Every job in the store, newest first by status time."""

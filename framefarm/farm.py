@@ -70,6 +70,23 @@ class Farm:
         broker.add_middleware(FailureReporter(bus))
         return cls(broker, queues, store, bus, SpecCache(store), segment_seconds)
 
+    def live_render_workers(self) -> int | None:
+        """Render threads consuming now: this process's (embedded), or the consumers RabbitMQ
+        counts on the render queue (distributed); None when the broker cannot say."""
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        if isinstance(self.broker, RabbitmqBroker):
+            try:
+                declared = self.broker.channel.queue_declare(queue=self.queues.render, passive=True)
+            except Exception:  # an estimate only loses its worker count
+                return None
+            return int(declared.method.consumer_count)
+        return sum(
+            worker.worker_threads
+            for worker in self.workers
+            if not worker.consumer_whitelist or self.queues.render in worker.consumer_whitelist
+        )
+
     @property
     def queue_is_in_memory(self) -> bool:
         """True for the embedded farm: its commands die with the process (a restart resends)."""

@@ -697,6 +697,7 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
         "/api/exports": {"get", "post"},
         "/api/exports/plan": {"post"},
         "/api/preview": {"post"},
+        "/api/exports/estimate": {"post"},
         "/api/exports/{job_id}": {"get", "delete"},
         "/api/exports/{job_id}/download": {"get"},
         "/api/exports/{job_id}/ticket": {"post"},

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from common.config import CoordinatorSettings, Limits
 from coordinator.app import create_app
 from tests.coordinator.api_client import TINY, TINY_FRAMES, demo
@@ -32,3 +34,31 @@ def test_exports_queued_before_a_restart_finish_after_it(tmp_path: Path) -> None
             assert status["phase"] == "complete", status
             assert status["frames_done"] == TINY_FRAMES
             assert after.api.get(f"/api/exports/{job_id}/download").status == 200
+
+
+def test_the_estimate_comes_from_finished_jobs_and_names_the_live_workers(
+    tmp_path: Path,
+) -> None:
+    with _coordinator(tmp_path, workers=True) as server:
+        reply = server.api.request(
+            "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": TINY}
+        )
+        assert reply.status == 200
+        before = reply.json()
+        assert before["seconds"] is None  # nothing measured yet
+        assert before["workers"] == 2  # the test farm's two threads
+        job_id = server.api.submit_ok(demo(), TINY)["job_id"]
+        done = server.api.wait_for_phase(job_id, ("complete", "failed"))
+        assert done["phase"] == "complete"
+        took = done["updated_at"] - done["created_at"]
+        doubled = {**TINY, "endBeat": 8}  # twice the frames, same size
+        after = server.api.request(
+            "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": doubled}
+        ).json()
+        assert after["frames"] == 2 * TINY_FRAMES
+        assert after["seconds"] == pytest.approx(2 * took, rel=0.01, abs=0.1)
+        assert (after["basedOnJobs"], after["sameSize"]) == (1, True)
+        bad = server.api.request(
+            "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": {"fps": 0}}
+        )
+        assert bad.status == 422
