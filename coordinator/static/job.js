@@ -55,7 +55,13 @@ export async function startExport(again = null) {
       };
       rememberJob(response.data.job_id, meta);
       const fileName = $("file-name").value.trim().replace(/[\\/:*?"<>|]+/g, "-");
-      state.submitted = { jobId: response.data.job_id, project: state.project, settings, fileName };
+      state.submitted = {
+        jobId: response.data.job_id,
+        project: state.project,
+        settings,
+        fileName,
+        estimate: state.estimate?.seconds ?? null,
+      };
       follow(response.data.job_id, meta);
       refreshRecent();
     } else if (response.status === 422 && response.data) {
@@ -315,6 +321,8 @@ async function complete(job, url) {
     if (Number.isFinite(doc.created_at) && Number.isFinite(doc.updated_at)) {
       const took = doc.updated_at - doc.created_at;
       parts.push(` · exported in ${clock(took)}`);
+      const guessed = state.submitted?.jobId === job.id ? state.submitted.estimate : null;
+      if (Number.isFinite(guessed) && guessed > 0) parts.push(` (${howFarOff(guessed, took)})`);
       if (took > 0 && Number.isFinite(doc.frames_total) && !Number.isFinite(doc.render_fps)) {
         const overall = trim(doc.frames_total / took, 1);
         $("stat-fps").replaceChildren(`${overall} fps `, el("small", {}, "overall"));
@@ -331,6 +339,13 @@ async function complete(job, url) {
   } catch (error) {
     if (error instanceof Unauthorized) askToken("This server needs an API token.", null);
   }
+}
+
+/** "estimated 1:00, 17% longer": how far the estimate before the export was off. */
+function howFarOff(guessed, took) {
+  const off = Math.round(((took - guessed) / guessed) * 100);
+  const how = off === 0 ? "spot on" : off > 0 ? `${off}% longer` : `${-off}% quicker`;
+  return `estimated ${clock(guessed)}, ${how}`;
 }
 
 /** The finished video's poster: its brightest moment, when this page started the export. */

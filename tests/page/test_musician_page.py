@@ -217,6 +217,9 @@ def test_export_is_disabled_while_one_runs_and_the_phone_never_scrolls_sideways(
     page.fill("#end-beat", "4")
     page.fill("#file-name", "my song")
     expect(page.locator("#export-summary")).to_contain_text("20 frames")
+    # The exports of the tests before this one were measured: an estimate, and the one worker.
+    expect(page.locator("#export-estimate")).to_contain_text("Takes about")
+    expect(page.locator("#export-estimate")).to_contain_text("on 1 worker")
     start = page.get_by_role("button", name="Export video")
     start.click()
     expect(start).to_be_disabled()  # one export at a time
@@ -225,6 +228,7 @@ def test_export_is_disabled_while_one_runs_and_the_phone_never_scrolls_sideways(
     expect(download).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
     expect(download).to_have_attribute("download", "my song.mp4")
     expect(start).to_be_enabled()
+    expect(page.locator("#result-info")).to_contain_text("estimated")  # and how far off
     expect(page.locator("#export-result")).to_be_in_viewport()  # scrolled to the result
     no_sideways_scroll(page)
     check_accessible(page, "finished")
