@@ -33,13 +33,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from common.adapters.storage import ObjectStore
+from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.config import CoordinatorSettings, Limits
 from common.errors import InvalidInput, Issue, LimitExceeded
 from common.format import jsonread
 from common.format.validation import Export, bounded, parse_settings, validate_export
 from common.jobs.estimate import estimate
-from common.jobs.keys import JOB_ID_PATTERN, check_job_id
+from common.jobs.keys import JOB_ID_PATTERN, JobKeys, check_job_id
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from coordinator.auth import (
@@ -54,7 +54,7 @@ from coordinator.auth import (
 from coordinator.feed import JobFeed
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import Orchestrator, UnknownJob
-from coordinator.preview import PREVIEW_QUEUE, preview_moment
+from coordinator.preview import PREVIEW_QUEUE, preview_moment, small_png
 from coordinator.views import FeedMessages, export_plan, links, status_document
 from farm_worker.preview import PreviewRenderer
 
@@ -144,6 +144,7 @@ def create_app(
         ),
         Route("/api/exports/{job_id:job_id}/download", download_export, methods=["GET"]),
         Route("/api/exports/{job_id:job_id}/ticket", ticket_export, methods=["POST"]),
+        Route("/api/exports/{job_id:job_id}/thumbnail", export_thumbnail, methods=["GET"]),
         WebSocketRoute("/ws/exports/{job_id}", export_feed),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
@@ -410,6 +411,27 @@ async def _chunks(store: ObjectStore, key: str) -> AsyncIterator[bytes]:
             return
         assert isinstance(block, bytes)
         yield block
+
+
+async def export_thumbnail(request: Request) -> Response:
+    """A committed frame of a running export, at most THUMBNAIL_SIDE pixels on its longest
+    side: the live preview the feed's ``thumbnailUrl`` points at. Frames are intermediates, so
+    one may be gone (404) once the video is joined."""
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    state, _ = found
+    text = request.query_params.get("frame", "")
+    if not text.isdigit() or not 0 <= int(text) < state.frame_count:
+        return problem(
+            422, "invalid thumbnail", [Issue("frame", f"expected 0..{state.frame_count - 1}", text)]
+        )
+    store = services(request).farm.store
+    try:
+        png = await run_in_threadpool(small_png, store.get(JobKeys(state.job_id).frame(int(text))))
+    except ObjectNotFound:
+        return problem(404, f"frame {text} of {state.job_id} is not stored (any more)")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
 async def export_feed(websocket: WebSocket) -> None:

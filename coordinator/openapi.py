@@ -245,6 +245,11 @@ def openapi_document() -> dict[str, Any]:
                             "framesTotal": {"type": "integer"},
                             "etaSeconds": {"type": ["number", "null"]},
                             "renderFps": {"type": ["number", "null"]},
+                            "thumbnailUrl": {
+                                "type": ["string", "null"],
+                                "description": "while rendering: GET it for the newest "
+                                "committed frame as a small PNG (the live preview)",
+                            },
                         },
                     },
                     {
@@ -432,6 +437,19 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json(_ref("ExportStatus"), "state after cancelling"),
                         "401": unauthorised,
                         "404": not_found,
+                    },
+                },
+            },
+            "/api/exports/{job_id}/thumbnail": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "A committed frame of a running export (query `frame`), at most "
+                    "320 px on its longest side: what the feed's thumbnailUrl points at",
+                    "responses": {
+                        "200": {"description": "the frame", "content": {"image/png": {}}},
+                        "401": unauthorised,
+                        "404": _json(PROBLEM, "no such export, or the frame is gone"),
+                        "422": _json(PROBLEM, "frame outside the export"),
                     },
                 },
             },

@@ -3,13 +3,19 @@ moment of the range (pure; the rendering is farm_worker.preview's)."""
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from typing import Any
+
+from PIL import Image
 
 from common.errors import Issue
 from common.format.validation import Export
 from common.scene.highlights import brightest_moment
 from common.scene.visuals import SceneModel
+
+THUMBNAIL_SIDE = 320
+"""Longest side of a live thumbnail: small enough to fetch every few seconds on a phone."""
 
 PREVIEW_QUEUE = 4
 """Previews that may wait for the one preview thread; more get 429 (a scrubber sends many)."""
@@ -41,3 +47,12 @@ def preview_moment(export: Export, where: dict[str, Any]) -> Fraction | Issue:
         )
         return Issue(field, f"expected a moment inside the export ({limits})", value)
     return seconds
+
+
+def small_png(png: bytes, side: int = THUMBNAIL_SIDE) -> bytes:
+    """The PNG scaled down to at most ``side`` pixels on its longest side (never up)."""
+    with Image.open(io.BytesIO(png)) as image:
+        image.thumbnail((side, side))
+        out = io.BytesIO()
+        image.save(out, format="PNG", compress_level=1)
+        return out.getvalue()

@@ -98,6 +98,8 @@ export function follow(jobId, meta = jobMeta(jobId), name = null) {
   $("export-notice").hidden = true;
   $("connection").hidden = true;
   $("preview").replaceChildren();
+  $("live-frame-box").hidden = true;
+  $("live-frame").removeAttribute("src");
   const title = meta?.name || name || "Export";
   const details = describeJob(meta);
   const detailsText = details ? el("span", { class: "muted" }, ` · ${details}`) : "";
@@ -169,6 +171,7 @@ function onJobMessage(job, message) {
       const encoded = Math.min(message.framesEncoded ?? 0, message.framesTotal);
       $("stat-encoded").textContent = `${encoded.toLocaleString()} / ${total}`;
     }
+    showLiveFrame(job, message.thumbnailUrl);
     const fps = message.renderFps;
     $("stat-fps").textContent = Number.isFinite(fps) ? `${trim(fps, 1)} fps` : "—";
     const eta = message.etaSeconds;
@@ -205,6 +208,28 @@ function onJobMessage(job, message) {
       finishWithError(job, message.message || "the export failed");
     }
   }
+}
+
+const LIVE_FRAME_EVERY_MS = 3000;
+
+/** The newest committed frame while rendering, fetched at most every few seconds. */
+function showLiveFrame(job, url) {
+  if (!url || url === job.liveUrl) return;
+  const now = Date.now();
+  if (job.liveAt && now - job.liveAt < LIVE_FRAME_EVERY_MS) return;
+  job.liveUrl = url;
+  job.liveAt = now;
+  // fetched with the Authorization header (no token in URLs), shown from a blob
+  request(url)
+    .then((response) => {
+      if (state.job !== job || TERMINAL.has(job.phase || "")) return;
+      if (!response.ok || !(response.data instanceof Blob)) return;
+      const image = $("live-frame");
+      if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
+      image.src = URL.createObjectURL(response.data);
+      $("live-frame-box").hidden = false;
+    })
+    .catch(() => {}); // a missed thumbnail costs nothing: the next one comes in seconds
 }
 
 const STALL_SECONDS = 30;
@@ -301,6 +326,7 @@ async function complete(job, url) {
   if (chosen && extension) download.setAttribute("download", `${chosen}.${extension}`);
   else download.setAttribute("download", "");
   $("result-info").replaceChildren();
+  $("live-frame-box").hidden = true; // the video itself takes its place
   showPreview(url, job.meta?.format);
   addPoster(job);
   $("export-result").hidden = false;

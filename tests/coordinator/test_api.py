@@ -197,6 +197,7 @@ def test_an_export_is_followed_over_the_websocket_and_downloaded(
             "framesTotal": TINY_FRAMES,
             "etaSeconds": None,
             "renderFps": None,
+            "thumbnailUrl": None,
         }
         start_workers(server.services.farm)
         messages = [first, *read_feed(feed)]
@@ -701,6 +702,7 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
         "/api/exports/{job_id}": {"get", "delete"},
         "/api/exports/{job_id}/download": {"get"},
         "/api/exports/{job_id}/ticket": {"post"},
+        "/api/exports/{job_id}/thumbnail": {"get"},
         "/ws/exports/{job_id}": {"get"},
         "/healthz": {"get"},
         "/openapi.json": {"get"},

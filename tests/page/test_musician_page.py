@@ -232,3 +232,22 @@ def test_export_is_disabled_while_one_runs_and_the_phone_never_scrolls_sideways(
     expect(page.locator("#export-result")).to_be_in_viewport()  # scrolled to the result
     no_sideways_scroll(page)
     check_accessible(page, "finished")
+
+
+def test_the_newest_rendered_frame_shows_while_the_export_runs(
+    page: Page, coordinator: Coordinator
+) -> None:
+    open_demo(page, coordinator)
+    page.select_option("#resolution", "640x360")
+    page.select_option("#fps", "24")
+    page.fill("#end-beat", "16")  # 192 frames in several chunks: commits arrive one by one
+    expect(page.locator("#export-summary")).to_contain_text("192 frames")
+    page.get_by_role("button", name="Export video").click()
+    page.wait_for_function(
+        "() => document.querySelector('#live-frame').naturalWidth > 0", timeout=EXPORT_TIMEOUT_MS
+    )
+    size = page.locator("#live-frame").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert size == [320, 180]  # a small picture of a 640x360 frame
+    check_accessible(page, "live-frame")
+    expect(page.get_by_role("link", name="Download MP4")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
+    expect(page.locator("#live-frame-box")).to_be_hidden()  # the video takes its place

@@ -1,6 +1,7 @@
-"""An embedded coordinator restarted with exports under way: its in-memory queue died with it, so
-the work not yet stored is sent again at start and the exports finish (none stays "rendering"
-forever)."""
+"""What an embedded coordinator knows of its farm, over the API: exports under way when it was
+restarted finish (its in-memory queue died with it, so the work not yet stored is sent again at
+start); estimates from the jobs it finished and the workers live now; the newest committed frame
+as a live thumbnail."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from common.config import CoordinatorSettings, Limits
 from coordinator.app import create_app
-from tests.coordinator.api_client import TINY, TINY_FRAMES, demo
+from tests.coordinator.api_client import TINY, TINY_FRAMES, demo, read_feed
 from tests.coordinator.test_api import LiveServer, embedded_farm
 
 
@@ -62,3 +63,28 @@ def test_the_estimate_comes_from_finished_jobs_and_names_the_live_workers(
             "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": {"fps": 0}}
         )
         assert bad.status == 422
+
+
+def test_the_feed_points_at_the_newest_committed_frame_as_a_small_png(tmp_path: Path) -> None:
+    from farm_worker.png import decode_png
+    from tests.coordinator.api_client import LONGER
+
+    with _coordinator(tmp_path, workers=True) as server:
+        job_id = server.api.submit_ok(demo(), {**LONGER, "width": 640, "height": 360})["job_id"]
+        seen: list[str] = []
+        thumbnail = None
+        with server.api.connect(job_id) as feed:
+            for message in read_feed(feed):
+                url = message.get("thumbnailUrl")
+                if url and url not in seen:
+                    seen.append(url)
+                    if thumbnail is None:  # fetched while the frames are still stored
+                        thumbnail = server.api.get(url)
+        assert seen, "no progress message carried a thumbnail"
+        frames = [int(url.rsplit("=", 1)[1]) for url in seen]
+        assert frames == sorted(frames)  # newer and newer
+        assert thumbnail is not None and thumbnail.status == 200, thumbnail
+        assert thumbnail.headers["content-type"] == "image/png"
+        assert decode_png(thumbnail.body).shape == (180, 320, 3)
+        outside = server.api.get(f"/api/exports/{job_id}/thumbnail?frame=999999")
+        assert outside.status == 422
