@@ -57,6 +57,7 @@ export async function refreshPlan() {
     return;
   }
   if (number !== latest) return;
+  state.blocked = response.status === 422;
   if (response.status === 200 && response.data) {
     const plan = response.data;
     clearValidation();

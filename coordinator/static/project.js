@@ -25,6 +25,7 @@ function useProject(data, source, { keep = true } = {}) {
   if (keep) keepProject(data, source);
   state.project = data;
   state.projectSerial += 1;
+  state.blocked = false;
   state.summary = null;
   state.summaryOf = null;
   state.plan = null;

@@ -3,6 +3,7 @@
 // fields they name.
 
 import { clock, trim } from "./format.js";
+import { problemItem } from "./problems.js";
 import {
   $,
   FORMATS,
@@ -138,7 +139,8 @@ export function exportRunning() {
  */
 export function renderEstimate() {
   const summary = $("export-summary");
-  $("start").disabled = !state.project || exportRunning();
+  // Blocked while the server's last word on these settings was a list of problems.
+  $("start").disabled = !state.project || exportRunning() || state.blocked;
   summary.setAttribute("aria-busy", String(Boolean(state.project && state.planPending)));
   const plan = state.plan;
   const custom = $("fps").value === "custom";
@@ -344,7 +346,12 @@ export function showIssues(title, issues, { live = false } = {}) {
     }
   }
   if (projectIssues.length) {
-    showAlert($("project-error"), "The server refused this project:", projectIssues);
+    const box = $("project-error");
+    box.replaceChildren(
+      el("strong", {}, "Fix these in the project to export it:"),
+      el("ul", {}, ...projectIssues.map((issue) => problemItem(issue, state.project))),
+    );
+    box.hidden = false;
     $("project-error").dataset.origin = "validation";
     first = first || $("project-error");
   }

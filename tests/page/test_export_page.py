@@ -427,10 +427,7 @@ def test_a_server_error_appears_next_to_the_field_it_names(session: Session) -> 
     expect(width).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#end-beat")).to_be_focused()  # live issues leave the focus alone
     assert "No estimate" in session.settled_estimate()
-    page.get_by_role("button", name="Export video").click()
-
-    expect(error).to_contain_text("expected an even number for mp4")  # the submission agrees
-    expect(width).to_be_focused()
+    expect(page.get_by_role("button", name="Export video")).to_be_disabled()  # until fixed
     assert "width-error" in (width.get_attribute("aria-describedby") or "").split()
     expect(page.locator("#height-error")).to_be_hidden()
     expect(page.locator("#size-hint")).to_be_hidden()  # the server's word replaced the hint
@@ -452,8 +449,8 @@ def test_a_server_error_appears_next_to_the_field_it_names(session: Session) -> 
     box = page.locator("#project-error")
     expect(box).to_be_visible()  # the plan found it before any export was asked for
     expect(box).to_contain_text("project.tracks[1].notes[0].pitch")
-    page.get_by_role("button", name="Export video").click()
-    expect(box).to_contain_text("project.tracks[1].notes[0].pitch")
+    expect(box).to_contain_text("Kick · note 1's pitch: ")  # in the musician's words
+    expect(page.get_by_role("button", name="Export video")).to_be_disabled()
     assert session.console.unexpected("status of 422 ") == []
 
 
