@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from common.errors import FramefarmError, InvalidInput, Issue
-from framefarm.interrupt import EXIT_INTERRUPTED, InterruptedByUser
+from framefarm.interrupt import InterruptedByUser, exit_interrupted, stop_was_requested
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"framefarm: {issue}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except FramefarmError as error:
+        if stop_was_requested():
+            _end_child_processes()
+            exit_interrupted()
         print(f"framefarm: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
@@ -50,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The job was cancelled and its scratch removed; the soundtrack's process is ended
         # rather than waited for, and threads still letting go are daemons.
         _end_child_processes()
-        return EXIT_INTERRUPTED
+        exit_interrupted()
 
 
 def _end_child_processes() -> None:

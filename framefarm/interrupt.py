@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, what a shell reports for a command stopped by Ctrl-C."""
@@ -69,6 +69,25 @@ class StopRequest:
         self.stream.flush()
 
 
+_STOPPED: list[StopRequest] = []
+
+
+def stop_was_requested() -> bool:
+    """Whether Ctrl-C was pressed: then a failure of the work (ffmpeg gets the terminal's
+    Ctrl-C too) is the stop, not an error to report."""
+    return any(request.requested for request in _STOPPED)
+
+
+def exit_interrupted() -> NoReturn:
+    """End a stopped command now: its scratch removed last, then the process gone at once, so
+    a thread still letting go of the cancelled job has no time to write there again."""
+    for request in _STOPPED:
+        request.remove_scratch()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
 @contextmanager
 def private_tempdir(stop: StopRequest) -> Iterator[Path]:
     """One ``framefarm-*`` folder holds every temporary file of this command (``tempfile``'s
@@ -81,13 +100,14 @@ def private_tempdir(stop: StopRequest) -> Iterator[Path]:
         yield folder
     finally:
         tempfile.tempdir = previous
-        shutil.rmtree(folder, ignore_errors=True)
+        stop.remove_scratch()  # retried: threads letting go of a stopped job may still write
 
 
 @contextmanager
 def handle_ctrl_c(stream: TextIO = sys.stderr) -> Iterator[StopRequest]:
     """Install the two-step Ctrl-C handler for the duration of a command."""
     request = StopRequest(stream)
+    _STOPPED.append(request)
     previous = signal.signal(signal.SIGINT, request.on_signal)
     try:
         yield request
