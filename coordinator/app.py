@@ -33,12 +33,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from common.adapters.storage import ObjectStore
+from common.adapters.storage import ObjectNotFound, ObjectStore
 from common.config import CoordinatorSettings, Limits
 from common.errors import InvalidInput, Issue, LimitExceeded
 from common.format import jsonread
 from common.format.validation import Export, bounded, parse_settings, validate_export
-from common.jobs.keys import JOB_ID_PATTERN, check_job_id
+from common.jobs import records
+from common.jobs.estimate import estimate
+from common.jobs.keys import JOB_ID_PATTERN, JobKeys, check_job_id
+from common.jobs.manifest import ChunkManifest
 from common.jobs.spec import file_stem
 from common.jobs.state import JobState, Phase
 from coordinator.auth import (
@@ -57,7 +60,9 @@ from coordinator.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from coordinator.metrics import FarmMetrics
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import NotStarted, Orchestrator, UnknownJob
+from coordinator.preview import PREVIEW_QUEUE, preview_moment, small_png
 from coordinator.views import FeedMessages, export_plan, links, status_document
+from farm_worker.preview import PreviewRenderer
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,8 @@ class Services:
     settings: CoordinatorSettings
     signer: LinkSigner
     tickets: TicketBook
+    previews: PreviewRenderer
+    previews_waiting: int = 0
 
 
 def create_app(
@@ -116,7 +123,8 @@ def create_app(
         farm = await run_in_threadpool(farm_factory)
         orchestrator = farm.orchestrator()
         orchestrator.cached_jobs = settings.cached_jobs
-        await run_in_threadpool(orchestrator.recover)
+        lost = bool(getattr(farm, "queue_is_in_memory", False))
+        await run_in_threadpool(lambda: orchestrator.recover(queue_was_lost=lost))
         farm.pump(orchestrator)
         # metrics first: a state is counted before a WebSocket can report it
         detach = metrics.attach(orchestrator) if metrics is not None else None
@@ -126,7 +134,10 @@ def create_app(
         if sweeper is not None:
             sweeper.start()
         feed = JobFeed(orchestrator, asyncio.get_running_loop())
-        app.state.services = Services(farm, orchestrator, feed, limits, settings, signer, tickets)
+        previews = PreviewRenderer()
+        app.state.services = Services(
+            farm, orchestrator, feed, limits, settings, signer, tickets, previews
+        )
         redact_access_log()
         try:
             yield
@@ -137,6 +148,7 @@ def create_app(
             housekeeper.stop()
             if sweeper is not None:
                 await run_in_threadpool(sweeper.stop)
+            await run_in_threadpool(previews.close)
             await run_in_threadpool(farm.close)
 
     routes = [
@@ -144,6 +156,8 @@ def create_app(
             "/api/exports", by_method(GET=list_exports, POST=submit_export), methods=["GET", "POST"]
         ),
         Route("/api/exports/plan", plan_export, methods=["POST"]),
+        Route("/api/preview", preview_frame, methods=["POST"]),
+        Route("/api/exports/estimate", estimate_export, methods=["POST"]),
         Route(
             "/api/exports/{job_id:job_id}",
             by_method(GET=get_export, DELETE=cancel_export),
@@ -151,6 +165,7 @@ def create_app(
         ),
         Route("/api/exports/{job_id:job_id}/download", download_export, methods=["GET"]),
         Route("/api/exports/{job_id:job_id}/ticket", ticket_export, methods=["POST"]),
+        Route("/api/exports/{job_id:job_id}/thumbnail", export_thumbnail, methods=["GET"]),
         WebSocketRoute("/ws/exports/{job_id}", export_feed),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
@@ -257,6 +272,62 @@ async def plan_export(request: Request) -> Response:
     if isinstance(export, Response):
         return export
     return JSONResponse(await run_in_threadpool(export_plan, export))
+
+
+async def estimate_export(request: Request) -> Response:
+    """How long the export would take: its frames at the per-frame cost the farm measured on
+    its recent jobs (this size, else the nearest by pixels), and the render workers live now."""
+    export = await _read_export(request)
+    if isinstance(export, Response):
+        return export
+    svc = services(request)
+
+    def measure() -> dict[str, Any]:
+        samples = svc.orchestrator.timing_samples()
+        settings = export.settings
+        found = estimate(samples, settings.width, settings.height, export.frame_count)
+        live = getattr(svc.farm, "live_render_workers", None)
+        workers = live() if callable(live) else None
+        return {
+            "frames": export.frame_count,
+            "seconds": None if found is None else found.seconds,
+            "secondsPerFrame": None if found is None else round(found.seconds_per_frame, 4),
+            "basedOnJobs": 0 if found is None else found.based_on,
+            "sameSize": bool(found and found.same_size),
+            "workers": workers,
+        }
+
+    return JSONResponse(await run_in_threadpool(measure))
+
+
+async def preview_frame(request: Request) -> Response:
+    """One frame of the export as a small PNG (``preview_size``), at ``beat`` or ``seconds``, or
+    at the brightest moment of its range when neither is given (a poster frame)."""
+    read = await _read_export_and(request, ("beat", "seconds"))
+    if isinstance(read, Response):
+        return read
+    export, where = read
+    moment = await run_in_threadpool(preview_moment, export, where)
+    if isinstance(moment, Issue):
+        return problem(422, "invalid preview", [moment])
+    svc = services(request)
+    if svc.previews_waiting >= PREVIEW_QUEUE:
+        return problem(429, f"{PREVIEW_QUEUE} previews are already waiting; try again")
+    svc.previews_waiting += 1
+    try:
+        png = await asyncio.wrap_future(svc.previews.submit(export, moment))
+    except Exception as error:  # no GL here, or the size is beyond it: say so, stay up
+        log.warning("preview failed: %s", error)
+        return problem(503, f"cannot render a preview here: {error}")
+    finally:
+        svc.previews_waiting -= 1
+    tempo = export.project.tempo_map
+    headers = {
+        "X-Preview-Seconds": f"{float(moment):.6f}",
+        "X-Preview-Beat": f"{float(tempo.time_to_beat(moment)):.6f}",
+        "Cache-Control": "no-store",
+    }
+    return Response(png, media_type="image/png", headers=headers)
 
 
 async def list_exports(request: Request) -> Response:
@@ -368,6 +439,39 @@ async def _chunks(store: ObjectStore, key: str) -> AsyncIterator[bytes]:
             return
         assert isinstance(block, bytes)
         yield block
+
+
+async def export_thumbnail(request: Request) -> Response:
+    """A committed frame of a running export, at most THUMBNAIL_SIDE pixels on its longest
+    side: the live preview the feed's ``thumbnailUrl`` points at. Frames are intermediates, so
+    one may be gone (404) once the video is joined."""
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    state, _ = found
+    text = request.query_params.get("frame", "")
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) < state.frame_count:
+        return problem(
+            422, "invalid thumbnail", [Issue("frame", f"expected 0..{state.frame_count - 1}", text)]
+        )
+    svc = services(request)
+    try:
+        data = await run_in_threadpool(_stored_frame, svc.orchestrator, state.job_id, int(text))
+        png = await run_in_threadpool(small_png, data)
+    except (ObjectNotFound, UnknownJob):
+        return problem(404, f"frame {text} of {state.job_id} is not stored (any more)")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+def _stored_frame(orchestrator: Orchestrator, job_id: str, frame: int) -> bytes:
+    """A committed frame's PNG wherever its chunk's manifest says it is: the job's own key, or
+    the cache entry it reused or made (ObjectNotFound when its chunk is not committed)."""
+    keys = JobKeys(job_id)
+    spec = orchestrator.spec(job_id)
+    chunk = next(c for c in spec.chunks if c.first_frame <= frame < c.first_frame + c.frame_count)
+    manifest = records.load(ChunkManifest, orchestrator.store.get(keys.chunk_manifest(chunk.index)))
+    record = next(r for r in manifest.frames if r.index == frame)
+    return orchestrator.store.get(record.key)
 
 
 async def export_feed(websocket: WebSocket) -> None:
@@ -499,12 +603,20 @@ async def _read_export(request: Request) -> Export | Response:
     problem: 413 too large, 422 every issue with its path (not JSON, too deep, wrong fields,
     beyond a limit). Parsing and validation run on a thread: a big bad body keeps the event
     loop free for every other request."""
+    read = await _read_export_and(request, ())
+    return read if isinstance(read, Response) else read[0]
+
+
+async def _read_export_and(
+    request: Request, extra: tuple[str, ...]
+) -> tuple[Export, dict[str, Any]] | Response:
+    """``_read_export`` for a body that may also carry the ``extra`` fields (returned as sent)."""
     limits = services(request).limits
     body = await _read_body(request, limits.max_body_bytes)
     if isinstance(body, Response):
         return body
     try:
-        return await run_in_threadpool(export_from_body, body, limits)
+        return await run_in_threadpool(export_and_extras, body, limits, extra)
     except jsonread.NotJson as error:
         message = error.issues[0].message
         if message.startswith("not JSON: "):
@@ -518,17 +630,28 @@ async def _read_export(request: Request) -> Export | Response:
 
 def export_from_body(body: bytes, limits: Limits) -> Export:
     """A request body (JSON ``{"project": ..., "settings": ...}``) as a validated export."""
+    return export_and_extras(body, limits, ())[0]
+
+
+def export_and_extras(
+    body: bytes, limits: Limits, extras: tuple[str, ...]
+) -> tuple[Export, dict[str, Any]]:
+    """``export_from_body`` for a body that may also carry the ``extras`` fields (returned as
+    sent, for the route to check: a preview's beat or seconds)."""
     data = jsonread.loads(body, limits, "request")
     if not isinstance(data, dict):
         message = 'expected a JSON object {"project": {...}, "settings": {...}}'
         raise jsonread.NotJson([Issue("", message)], "request")
-    unknown = sorted(set(data) - {"project", "settings"})
+    allowed = ("project", "settings", *extras)
+    unknown = sorted(set(data) - set(allowed))
     missing = [Issue("project", "a value is required")] if "project" not in data else []
-    extra = [Issue(key, "unknown field (expected project and settings)") for key in unknown]
+    expected = " and ".join(allowed) if len(allowed) == 2 else ", ".join(allowed)
+    extra = [Issue(key, f"unknown field (expected {expected})") for key in unknown]
     if missing or extra:
         raise InvalidInput(bounded(missing + extra, limits.max_issues), "export")
     settings = data.get("settings")
-    return validate_export(data["project"], {} if settings is None else settings, limits)
+    export = validate_export(data["project"], {} if settings is None else settings, limits)
+    return export, {key: data[key] for key in extras if key in data}
 
 
 def _positive_integer(text: str | None, default: int) -> int | None:

@@ -272,6 +272,11 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                                 "description": "what the cache saved, in words ('reused 1,620 "
                                 "of 1,800 frames, ...'); null when the job bypasses the cache",
                             },
+                            "thumbnailUrl": {
+                                "type": ["string", "null"],
+                                "description": "while rendering: GET it for the newest "
+                                "committed frame as a small PNG (the live preview)",
+                            },
                         },
                     },
                     {
@@ -384,6 +389,73 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                     "responses": {"200": _json(_ref("ExportPlan"), "the plan"), **refused},
                 },
             },
+            "/api/exports/estimate": {
+                "post": {
+                    "summary": "How long the export would take: its frames at the wall seconds "
+                    "per frame the farm measured on its recent completed jobs (the median of "
+                    "those of this size, else of the nearest size scaled by pixels; null before "
+                    "any), with the render workers live now (RabbitMQ's consumers, or the "
+                    "embedded threads)",
+                    "requestBody": export_body,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "frames": {"type": "integer"},
+                                    "seconds": {"type": ["number", "null"]},
+                                    "secondsPerFrame": {"type": ["number", "null"]},
+                                    "basedOnJobs": {"type": "integer"},
+                                    "sameSize": {"type": "boolean"},
+                                    "workers": {"type": ["integer", "null"]},
+                                },
+                            },
+                            "the estimate",
+                        ),
+                        **refused,
+                    },
+                },
+            },
+            "/api/preview": {
+                "post": {
+                    "summary": "One frame of the export as a small PNG (longest side at most "
+                    "480 px, the export's aspect), drawn by the export's own renderer: at `beat` "
+                    "or `seconds`, or at the brightest moment of the range when neither is given "
+                    "(a poster frame). Rendered one at a time; the moment shown is in the "
+                    "X-Preview-Beat and X-Preview-Seconds headers",
+                    "requestBody": {
+                        "required": True,
+                        **_json(
+                            {
+                                "allOf": [
+                                    _ref("ExportRequest"),
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "beat": {"type": "number"},
+                                            "seconds": {"type": "number"},
+                                        },
+                                    },
+                                ]
+                            },
+                            "project, settings, and one of beat or seconds (or neither)",
+                        ),
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "the frame",
+                            "headers": {
+                                "X-Preview-Beat": {"schema": {"type": "number"}},
+                                "X-Preview-Seconds": {"schema": {"type": "number"}},
+                            },
+                            "content": {"image/png": {}},
+                        },
+                        **refused,
+                        "429": _json(PROBLEM, "too many previews waiting"),
+                        "503": _json(PROBLEM, "no renderer (GL) on this server"),
+                    },
+                },
+            },
             "/api/exports/{job_id}": {
                 "parameters": [JOB_ID],
                 "get": {
@@ -400,6 +472,19 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                         "200": _json(_ref("ExportStatus"), "state after cancelling"),
                         "401": unauthorised,
                         "404": not_found,
+                    },
+                },
+            },
+            "/api/exports/{job_id}/thumbnail": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "A committed frame of a running export (query `frame`), at most "
+                    "320 px on its longest side: what the feed's thumbnailUrl points at",
+                    "responses": {
+                        "200": {"description": "the frame", "content": {"image/png": {}}},
+                        "401": unauthorised,
+                        "404": _json(PROBLEM, "no such export, or the frame is gone"),
+                        "422": _json(PROBLEM, "frame outside the export"),
                     },
                 },
             },

@@ -31,6 +31,7 @@ from common.jobs.chunks import (
     segments_from_frames,
     spans_from_sizes,
 )
+from common.jobs.estimate import Sample
 from common.jobs.keys import JOBS_PREFIX, JobKeys, job_id_of, new_job_id
 from common.jobs.manifest import ChunkManifest, SegmentManifest
 from common.jobs.messages import (
@@ -103,6 +104,7 @@ class Orchestrator:
         self.segment_seconds = segment_seconds
         self.cached_jobs = cached_jobs
         self._states: dict[str, JobState] = {}
+        self._samples: dict[str, Sample] = {}
         self._saved_at: dict[str, float] = {}
         self._progress_at: dict[str, float] = {}
         """Job -> when it last changed (or was loaded): the watchdog's clock of each job."""
@@ -154,6 +156,27 @@ class Orchestrator:
             return records.load(JobSpec, self.store.get(JobKeys(job_id).spec))
         except ObjectNotFound:
             raise UnknownJob(job_id) from None
+
+    def timing_samples(self, limit: int = 20) -> list[Sample]:
+        """What the last ``limit`` completed jobs took (size, frames, wall seconds), for
+        estimates. A finished job never changes, so each is read from the store once."""
+        samples = []
+        for job_id in self.job_ids():
+            state = self.state(job_id)
+            if state.phase is not Phase.COMPLETE:
+                continue
+            if job_id not in self._samples:
+                try:
+                    settings = self.spec(job_id).settings
+                    width, height = int(settings["width"]), int(settings["height"])
+                except (UnknownJob, DecodeError, KeyError, TypeError, ValueError):
+                    continue
+                seconds = state.updated_at - state.created_at
+                self._samples[job_id] = Sample(width, height, state.frame_count, seconds)
+            samples.append(self._samples[job_id])
+            if len(samples) >= limit:
+                break
+        return samples
 
     def job_ids(self) -> list[str]:
         """Every job in the store, newest first by status time. Lists the jobs' folders, not
@@ -264,10 +287,13 @@ class Orchestrator:
         self._after(before, new)
         return new
 
-    def recover(self) -> list[JobState]:
+    def recover(self, *, queue_was_lost: bool = False) -> list[JobState]:
         """After a restart: bring every unfinished job up to date with what is stored. A job
         still queued gets its commands again (they may have been lost with a broker, or with a
-        coordinator that died while submitting); commands are idempotent."""
+        coordinator that died while submitting); with ``queue_was_lost`` (an in-memory broker:
+        the embedded farm) the commands of a running job died with the process too, so the work
+        not yet stored is asked for again. Commands are idempotent (a chunk already committed is
+        only announced)."""
         recovered = []
         for job_id in self.job_ids():
             state = self.state(job_id)
@@ -277,6 +303,8 @@ class Orchestrator:
             if state.phase is Phase.QUEUED:
                 for command in _commands(state):
                     self.send(command)
+            elif queue_was_lost:
+                self._resend_unstored_work(state)
             recovered.append(state)
         return recovered
 
@@ -392,6 +420,23 @@ class Orchestrator:
                 keys.job_id,
                 exc_info=True,
             )
+
+    def _resend_unstored_work(self, state: JobState) -> None:
+        if state.phase not in (Phase.QUEUED, Phase.RENDERING):
+            return
+        try:
+            spec = self.spec(state.job_id)
+        except UnknownJob:
+            self.handle(JobFailed(state.job_id, "its stored plan is gone", "coordinator"))
+            return
+        if state.audio and not state.audio_ready:
+            self.send(RenderAudio(state.job_id))
+        for chunk in spec.chunks:
+            if chunk.index not in state.committed:
+                self.send(
+                    RenderChunk(state.job_id, chunk.index, chunk.first_frame, chunk.frame_count)
+                )
+        log.info("job %s: its lost commands were sent again after a restart", state.job_id)
 
     def _stored_events(self, keys: JobKeys, state: JobState) -> list[Transition]:
         """The commits that the stored manifests and soundtrack record stand for."""

@@ -34,11 +34,11 @@ class ReplicaOrchestrator(Orchestrator):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.leading = threading.Event()
 
-    def recover(self) -> list[JobState]:
+    def recover(self, *, queue_was_lost: bool = False) -> list[JobState]:
         """Only the orchestrating replica recovers (it does when it takes the lease)."""
         if not self.leading.is_set():
             return []
-        return super().recover()
+        return super().recover(queue_was_lost=queue_was_lost)
 
     def cancel(self, job_id: str) -> JobState:
         """Cancel here while orchestrating; otherwise ask the orchestrator, and wait a moment

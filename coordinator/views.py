@@ -76,6 +76,22 @@ def cache_document(state: JobState) -> dict[str, Any]:
     }
 
 
+def newest_committed_frame(state: JobState) -> int | None:
+    """The last frame of the highest committed chunk: the newest picture the farm has stored
+    (chunks are numbered in frame order; None before the first commit)."""
+    if not state.committed:
+        return None
+    top = max(state.committed)
+    first = sum(count for index, count in state.chunk_frames.items() if index < top)
+    return first + state.chunk_frames[top] - 1
+
+
+def thumbnail_url(state: JobState) -> str | None:
+    """``GET /api/exports/{job_id}/thumbnail?frame=N`` of the newest committed frame."""
+    frame = newest_committed_frame(state)
+    return None if frame is None else f"/api/exports/{state.job_id}/thumbnail?frame={frame}"
+
+
 def links(job_id: str) -> dict[str, str]:
     return {
         "status_url": f"/api/exports/{job_id}",
@@ -170,6 +186,7 @@ def socket_message(
         "renderFps": render_fps(state),
         "framesReused": state.frames_reused,
         "reuse": reuse_summary(state) if state.cache else None,
+        "thumbnailUrl": thumbnail_url(state) if state.phase is Phase.RENDERING else None,
     }
 
 

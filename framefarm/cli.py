@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from common.errors import FramefarmError, InvalidInput, Issue
+from framefarm.interrupt import InterruptedByUser, exit_interrupted, stop_was_requested
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,11 +50,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"framefarm: {issue}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except FramefarmError as error:
+        if stop_was_requested():
+            _end_child_processes()
+            exit_interrupted()
         print(f"framefarm: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("framefarm: interrupted", file=sys.stderr)
         return 130
+    except InterruptedByUser:
+        # The job was cancelled and its scratch removed; the soundtrack's process is ended
+        # rather than waited for, and threads still letting go are daemons.
+        _end_child_processes()
+        exit_interrupted()
+
+
+def _end_child_processes() -> None:
+    """End the soundtrack's process (if it was started) without waiting for its work."""
+    from stitcher.soundtrack import stop_audio_process
+
+    stop_audio_process()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Export a music project's visualization to video, offline and faster than "
         "real time.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     _add_inspection_commands(commands)
@@ -78,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
             "(default: FRAMEFARM_LOG_FORMAT, else text)",
         )
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("framefarm")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _add_inspection_commands(commands: Commands) -> None:
@@ -141,7 +167,9 @@ def _add_render_command(commands: Commands) -> None:
         "with ffmpeg in segments while they render, then joined. By default everything runs "
         "in this process (no services needed); with --distributed the job goes to the farm "
         "configured by FRAMEFARM_* variables; with --direct one process pipes raw frames into "
-        "ffmpeg (the baseline the farm is measured against).",
+        "ffmpeg (the baseline the farm is measured against). The output path is checked before "
+        "anything renders (its folder must exist). Ctrl-C stops the export and removes its "
+        "temporary files; a second Ctrl-C exits at once.",
     )
     render.add_argument("project", metavar="PROJECT", help="project JSON file")
     render.add_argument("-o", "--output", required=True, metavar="FILE", help="video file to write")
@@ -435,10 +463,15 @@ def _render(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
     from coordinator.views import reuse_summary
-    from framefarm.progress import JobProgress
+    from framefarm.interrupt import handle_ctrl_c, private_tempdir
+    from framefarm.outputs import output_problem
+    from framefarm.progress import JobProgress, format_size
     from framefarm.render import render_video
 
     output = Path(args.output)
+    problem = output_problem(output)
+    if problem is not None:
+        raise InvalidInput([problem], "options")
     fmt = args.format or (output.suffix.lstrip(".").lower() if output.suffix else "mp4")
     if fmt not in ("mp4", "webm", "mov", "gif"):
         raise InvalidInput([Issue("--format", "expected mp4, webm, mov or gif", fmt)], "options")
@@ -452,28 +485,29 @@ def _render(args: argparse.Namespace, config: Config) -> int:
     if args.direct:
         return _render_direct(export, output, quiet=args.quiet)
     bar = None if args.quiet else JobProgress(sys.stderr)
-    try:
-        final = render_video(
-            export,
-            output,
-            workers=args.workers,
-            chunk_frames=args.chunk_frames,
-            distributed=config.service if args.distributed else None,
-            segment_seconds=config.service.segment_seconds,
-            keep_intermediates=args.keep,
-            on_state=None if bar is None else bar.update,
-            cache_dir=None if args.distributed else embedded_cache_dir(config.service),
-            cache_max_bytes=config.service.cache_max_bytes,
-            cache_grace_seconds=config.service.cache_grace_seconds,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
+    with handle_ctrl_c() as stop, private_tempdir(stop):
+        try:
+            final = render_video(
+                export,
+                output,
+                workers=args.workers,
+                chunk_frames=args.chunk_frames,
+                distributed=config.service if args.distributed else None,
+                segment_seconds=config.service.segment_seconds,
+                keep_intermediates=args.keep,
+                on_state=None if bar is None else bar.update,
+                cache_dir=None if args.distributed else embedded_cache_dir(config.service),
+                cache_max_bytes=config.service.cache_max_bytes,
+                cache_grace_seconds=config.service.cache_grace_seconds,
+                stop=stop,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
     seconds = final.duration_seconds or 0.0
+    size = format_size(final.size_bytes or 0)
     reused = f", {reuse_summary(final)}" if final.cache else ""
-    print(
-        f"{output}: {final.frame_count} frames, {seconds:.2f} s, {final.size_bytes} bytes{reused}"
-    )
+    print(f"{output}: {final.frame_count} frames, {seconds:.2f} s, {size}{reused}")
     return EXIT_OK
 
 
@@ -605,14 +639,22 @@ def _audio(args: argparse.Namespace, config: Config) -> int:
 
 def _render_direct(export: Export, output: Path, *, quiet: bool) -> int:
     from framefarm.direct import render_direct
-    from framefarm.progress import ProgressBar
+    from framefarm.interrupt import handle_ctrl_c, private_tempdir
+    from framefarm.progress import ProgressBar, format_size
 
     bar = None if quiet else ProgressBar(export.frame_count, sys.stderr)
-    try:
-        result = render_direct(export, output, on_frame=None if bar is None else bar.update)
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds, size = result.duration_seconds, result.size_bytes
-    print(f"{output}: {result.frame_count} frames, {seconds:.2f} s, {size} bytes")
+    with handle_ctrl_c() as stop, private_tempdir(stop):
+
+        def on_frame(done: int) -> None:
+            stop.check()  # raising here kills ffmpeg and removes the scratch folder
+            if bar is not None:
+                bar.update(done)
+
+        try:
+            result = render_direct(export, output, on_frame=on_frame, stop=stop)
+        finally:
+            if bar is not None:
+                bar.close()
+    seconds, size = result.duration_seconds, format_size(result.size_bytes)
+    print(f"{output}: {result.frame_count} frames, {seconds:.2f} s, {size}")
     return EXIT_OK

@@ -22,6 +22,7 @@ from common.format.export_settings import ExportSettings, wants_audio
 from common.format.validation import Export
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer
+from framefarm.interrupt import StopRequest
 from stitcher.soundtrack import write_soundtrack
 from stitcher.stitch import BASE_TIMEOUT, check_video
 
@@ -47,6 +48,7 @@ def render_direct(
     output: Path,
     *,
     on_frame: Callable[[int], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> DirectResult:
     """Render every frame of a validated export in this process into one ffmpeg, check the
     video, and move it to ``output``. ``on_frame`` gets the number of frames rendered so far
@@ -60,6 +62,8 @@ def render_direct(
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory(prefix="framefarm-direct-") as scratch:
+            if stop is not None:
+                stop.scratch.append(Path(scratch))  # a second Ctrl-C removes it before exiting
             audio = None
             if wants_audio(export.settings):
                 audio = Path(scratch) / "soundtrack.wav"

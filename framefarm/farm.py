@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,30 @@ class Farm:
         FailureReporter.install(broker, bus)
         retry = retry or RetryPolicy()
         return cls(broker, queues, store, bus, SpecCache(store), segment_seconds, retry)
+
+    def live_render_workers(self) -> int | None:
+        """Render threads consuming now: this process's (embedded), or the consumers RabbitMQ
+        counts on the render queue (distributed); None when the broker cannot say."""
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        if isinstance(self.broker, RabbitmqBroker):
+            try:
+                declared = self.broker.channel.queue_declare(queue=self.queues.render, passive=True)
+            except Exception:  # an estimate only loses its worker count
+                return None
+            return int(declared.method.consumer_count)
+        return sum(
+            worker.worker_threads
+            for worker in self.workers
+            if not worker.consumer_whitelist or self.queues.render in worker.consumer_whitelist
+        )
+
+    @property
+    def queue_is_in_memory(self) -> bool:
+        """True for the embedded farm: its commands die with the process (a restart resends)."""
+        from dramatiq.brokers.stub import StubBroker
+
+        return isinstance(self.broker, StubBroker)
 
     def register_renderer(self, name: str | None = None) -> str:
         """The render_chunk actor on this farm's broker; returns its queue."""
@@ -257,9 +282,14 @@ class Farm:
         self.broker.declare_queue(self.queues.events, ensure=True)
         self.broker.channel.queue_declare(queue=self.queues.events, passive=True)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the workers (waiting ``timeout`` seconds at most for the messages in hand; by
+        default until they finish), then the rest."""
         for worker in self.workers:
-            worker.stop()
+            if timeout is None:
+                worker.stop()
+            else:
+                worker.stop(timeout=max(1, int(timeout * 1000)))
         for closer in reversed(self.closers):
             try:
                 closer()
@@ -308,12 +338,17 @@ class JobWatcher:
         if state.phase.terminal:
             self._done.set()
 
-    def wait(self, timeout: float | None = None) -> JobState:
+    def wait(self, timeout: float | None = None, stop: threading.Event | None = None) -> JobState:
+        """The job's final state; returns early (not final) once ``stop`` is set."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            if not self._done.wait(timeout):
-                raise FramefarmError(
-                    f"job {self.job_id} did not finish within {timeout} s ({self.last.phase})"
-                )
+            while not self._done.wait(0.1 if stop is not None else timeout):
+                if stop is not None and stop.is_set():
+                    return self.last
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise FramefarmError(
+                        f"job {self.job_id} did not finish within {timeout} s ({self.last.phase})"
+                    )
             return self.last
         finally:
             self._unsubscribe()

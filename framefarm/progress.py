@@ -17,6 +17,19 @@ def format_eta(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def format_size(size: int) -> str:
+    """Bytes as a person reads them: 812 B, 4.3 KB, 12.5 MB, 1.02 GB (powers of 1000, as file
+    managers show them)."""
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            break
+    return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+
+
 class ProgressBar:
     """Redraws one line in place on a terminal (at most 10 times a second); on a pipe or a log
     file it prints a plain line every ``log_every`` seconds instead, so logs stay readable."""

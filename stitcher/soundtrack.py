@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import multiprocessing
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -124,6 +125,30 @@ def write_soundtrack_apart(export: Export, path: Path) -> int:
     and sharing the interpreter's lock with the renderer's threads (embedded) or the stitcher's
     other actors slowed both; a child process costs one start, once per process."""
     return _audio_process().submit(write_soundtrack, export, path).result(AUDIO_TIMEOUT)
+
+
+def stop_audio_process() -> None:
+    """End the soundtrack's process now, work in hand or not (a stopped command exits at once;
+    the pool's own exit would wait for the work)."""
+    if _audio_process.cache_info().currsize == 0:
+        return
+    pool = _audio_process()
+    for child in multiprocessing.active_children():
+        child.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+    _audio_process.cache_clear()
+
+
+def start_audio_process_deaf_to_ctrl_c() -> None:
+    """Start the soundtrack's process now (from the main thread) with Ctrl-C ignored in it. In a
+    terminal a Ctrl-C reaches the whole process group: the command decides how to stop, and
+    the child must not print a KeyboardInterrupt traceback of its own. A child started with
+    SIGINT ignored keeps it ignored (Python installs its handler only over the default)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _audio_process().submit(int)  # the process is started by this submit
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @functools.cache

@@ -35,7 +35,7 @@ function currentToken() {
   return getToken() || memoryToken;
 }
 
-/** A JSON request: resolves {status, ok, data}; throws Unauthorized on 401, Error when offline. */
+/** A JSON request (an image answer comes as a Blob): resolves {status, ok, data, headers}; throws Unauthorized on 401, Error when offline. */
 export async function request(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   const token = currentToken();
@@ -55,11 +55,12 @@ export async function request(path, { method = "GET", body } = {}) {
   if (response.status === 401) throw new Unauthorized();
   let data = null;
   try {
-    data = await response.json();
+    const image = (response.headers.get("Content-Type") || "").startsWith("image/");
+    data = image ? await response.blob() : await response.json();
   } catch {
     data = null;
   }
-  return { status: response.status, ok: response.ok, data };
+  return { status: response.status, ok: response.ok, data, headers: response.headers };
 }
 
 const DOWNLOAD_PATH = /^\/api\/exports\/([^/]+)\/download$/;

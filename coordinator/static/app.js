@@ -6,6 +6,8 @@
 import { cancelExport, follow, startExport } from "./job.js";
 import { $ } from "./page.js";
 import { refreshPlan, schedulePlan } from "./plan.js";
+import { setupPreview } from "./preview.js";
+import { setupQuality } from "./quality.js";
 import { drawRolls, setupProject } from "./project.js";
 import { refreshRecent, setupRecent } from "./recent.js";
 import { setupSettings } from "./settings.js";
@@ -18,7 +20,9 @@ function main() {
   });
   setupProject({ onChange: schedulePlan });
   setupSettings({ onSubmit: startExport, onRangeChange: drawRolls, onChange: schedulePlan });
+  setupQuality();
   setupRecent(follow);
+  setupPreview();
   $("cancel").addEventListener("click", cancelExport);
   refreshRecent();
   const match = /^#job=([0-9a-f]{8,64})$/i.exec(window.location.hash);

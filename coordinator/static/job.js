@@ -17,16 +17,24 @@ import {
   state,
 } from "./page.js";
 import { plannedFps } from "./plan.js";
+import { posterFor } from "./preview.js";
 import { patchRecent, refreshRecent, renderRecent } from "./recent.js";
-import { clearIssues, readSettings, showFormError, showIssues } from "./settings.js";
+import {
+  clearIssues,
+  readSettings,
+  renderEstimate,
+  exportRunning,
+  showFormError,
+  showIssues,
+} from "./settings.js";
 import { askToken } from "./token.js";
 
 /** POST the project and settings; follow the new export, or show what the server refused. */
-export async function startExport() {
-  if (!state.project) return;
+export async function startExport(again = null) {
+  if (!state.project || exportRunning()) return;
   clearIssues();
   $("project-error").hidden = true;
-  const settings = readSettings();
+  const settings = again || readSettings();
   const button = $("start");
   button.disabled = true;
   $("start-label").textContent = "Starting…";
@@ -46,6 +54,14 @@ export async function startExport() {
         frames: response.data.frames_total,
       };
       rememberJob(response.data.job_id, meta);
+      const fileName = $("file-name").value.trim().replace(/[\\/:*?"<>|]+/g, "-");
+      state.submitted = {
+        jobId: response.data.job_id,
+        project: state.project,
+        settings,
+        fileName,
+        estimate: state.estimate?.seconds ?? null,
+      };
       follow(response.data.job_id, meta);
       refreshRecent();
     } else if (response.status === 422 && response.data) {
@@ -61,8 +77,8 @@ export async function startExport() {
       showFormError(`Could not start the export: ${error.message}`);
     }
   } finally {
-    button.disabled = !state.project;
     $("start-label").textContent = "Export video";
+    renderEstimate(); // Export stays disabled while the new export runs
   }
 }
 
@@ -82,6 +98,8 @@ export function follow(jobId, meta = jobMeta(jobId), name = null) {
   $("export-notice").hidden = true;
   $("connection").hidden = true;
   $("preview").replaceChildren();
+  $("live-frame-box").hidden = true;
+  $("live-frame").removeAttribute("src");
   const title = meta?.name || name || "Export";
   const details = describeJob(meta);
   const detailsText = details ? el("span", { class: "muted" }, ` · ${details}`) : "";
@@ -97,6 +115,8 @@ export function follow(jobId, meta = jobMeta(jobId), name = null) {
   $("stat-eta").textContent = "—";
   $("export-panel").scrollIntoView({ block: "nearest", behavior: "smooth" });
   announce(`Export of ${title} started`);
+  renderEstimate();
+  watchForStall(job);
   job.follower = new ExportFollower(jobId, {
     onMessage: (message) => state.job === job && onJobMessage(job, message),
     onOpen: () => {
@@ -137,6 +157,8 @@ function setProgress(percent, phase) {
 }
 
 function onJobMessage(job, message) {
+  job.lastChange = Date.now();
+  $("export-panel").classList.remove("stalled");
   if (message.type === "progress") {
     // The server's feed never goes back; a reconnect's first message may: keep the bar's maximum.
     job.percent = Math.max(job.percent || 0, Number(message.percent) || 0);
@@ -149,6 +171,7 @@ function onJobMessage(job, message) {
       const encoded = Math.min(message.framesEncoded ?? 0, message.framesTotal);
       $("stat-encoded").textContent = `${encoded.toLocaleString()} / ${total}`;
     }
+    showLiveFrame(job, message.thumbnailUrl);
     const fps = message.renderFps;
     $("stat-fps").textContent = Number.isFinite(fps) ? `${trim(fps, 1)} fps` : "—";
     const eta = message.etaSeconds;
@@ -179,11 +202,57 @@ function onJobMessage(job, message) {
       $("export-notice").hidden = false;
       $("stat-eta").textContent = "—";
       announce("Export cancelled");
+      renderEstimate();
       refreshRecent();
     } else {
       finishWithError(job, message.message || "the export failed");
     }
   }
+}
+
+const LIVE_FRAME_EVERY_MS = 3000;
+
+/** The newest committed frame while rendering, fetched at most every few seconds. */
+function showLiveFrame(job, url) {
+  if (!url || url === job.liveUrl) return;
+  const now = Date.now();
+  if (job.liveAt && now - job.liveAt < LIVE_FRAME_EVERY_MS) return;
+  job.liveUrl = url;
+  job.liveAt = now;
+  // fetched with the Authorization header (no token in URLs), shown from a blob
+  request(url)
+    .then((response) => {
+      if (state.job !== job || TERMINAL.has(job.phase || "")) return;
+      if (!response.ok || !(response.data instanceof Blob)) return;
+      const image = $("live-frame");
+      if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
+      image.src = URL.createObjectURL(response.data);
+      $("live-frame-box").hidden = false;
+    })
+    .catch(() => {}); // a missed thumbnail costs nothing: the next one comes in seconds
+}
+
+const STALL_SECONDS = 30;
+
+/**
+ * Says "stalled" honestly when an export running here has sent nothing for STALL_SECONDS (the
+ * feed reports every change, so silence that long means no worker is moving it).
+ */
+function watchForStall(job) {
+  job.lastChange = Date.now();
+  const timer = window.setInterval(() => {
+    if (state.job !== job || TERMINAL.has(job.phase || "")) {
+      window.clearInterval(timer);
+      return;
+    }
+    const quiet = (Date.now() - job.lastChange) / 1000;
+    if (quiet >= STALL_SECONDS && !$("export-panel").classList.contains("stalled")) {
+      $("export-panel").classList.add("stalled");
+      const text = `Stalled: no progress for ${Math.round(quiet)} s. The farm may have no worker running; it resumes by itself when one picks it up, or you can cancel.`;
+      $("progress-message").textContent = text;
+      announce(text);
+    }
+  }, 1000);
 }
 
 function currentPercent() {
@@ -197,12 +266,44 @@ function finishWithError(job, text) {
   $("running-actions").hidden = true;
   $("stat-eta").textContent = "—";
   const box = $("export-error");
+  const details = el("details", { class: "error-details" }, el("summary", {}, "Details"));
+  details.append(el("span", { class: "message" }, text));
+  const retry = el("button", { type: "button", class: "btn btn-small", id: "retry" }, "Try again");
+  const submitted = state.submitted;
+  retry.hidden = !(submitted && submitted.jobId === job.id);
+  retry.addEventListener("click", () => retryExport(submitted));
   box.replaceChildren(
     el("strong", {}, "The export failed"),
-    el("span", { class: "message" }, text),
+    el("span", { class: "plain" }, plainWords(text)),
+    details,
+    retry,
   );
   box.hidden = false;
+  renderEstimate();
   refreshRecent();
+}
+
+/** What a musician can make of a failure; the server's own words stay under "Details". */
+function plainWords(text) {
+  const lower = String(text).toLowerCase();
+  if (/exit status -9|killed|out of memory|memory/.test(lower)) {
+    return "The farm ran out of memory on this export. Try a smaller size, or try again.";
+  }
+  if (/\b(e?gl|opengl)\b|render target|framebuffer|texture|too large/.test(lower)) {
+    return "The renderer could not draw frames this large. Choose a smaller size.";
+  }
+  if (/ffmpeg|encode|codec/.test(lower)) {
+    return "Putting the video together failed. Try again, or another format.";
+  }
+  if (/does not exist/.test(lower)) return "The server no longer has this export.";
+  return "Something went wrong on the farm. Trying again often helps.";
+}
+
+/** Start the same export again (the project and settings it was started with). */
+async function retryExport(submitted) {
+  if (!submitted) return;
+  state.project = submitted.project;
+  await startExport(submitted.settings);
 }
 
 async function complete(job, url) {
@@ -220,9 +321,17 @@ async function complete(job, url) {
   download.href = url;
   const label = job.meta?.format ? FORMATS[job.meta.format]?.label : null;
   $("download-label").textContent = label ? `Download ${label}` : "Download";
+  const chosen = state.submitted?.jobId === job.id ? state.submitted.fileName : "";
+  const extension = job.meta?.format || "";
+  if (chosen && extension) download.setAttribute("download", `${chosen}.${extension}`);
+  else download.setAttribute("download", "");
   $("result-info").replaceChildren();
+  $("live-frame-box").hidden = true; // the video itself takes its place
   showPreview(url, job.meta?.format);
+  addPoster(job);
   $("export-result").hidden = false;
+  renderEstimate();
+  $("export-result").scrollIntoView({ block: "nearest", behavior: "smooth" });
   announce("Export complete. The download is ready.");
   refreshRecent();
   try {
@@ -238,6 +347,8 @@ async function complete(job, url) {
     if (Number.isFinite(doc.created_at) && Number.isFinite(doc.updated_at)) {
       const took = doc.updated_at - doc.created_at;
       parts.push(` · exported in ${clock(took)}`);
+      const guessed = state.submitted?.jobId === job.id ? state.submitted.estimate : null;
+      if (Number.isFinite(guessed) && guessed > 0) parts.push(` (${howFarOff(guessed, took)})`);
       if (took > 0 && Number.isFinite(doc.frames_total) && !Number.isFinite(doc.render_fps)) {
         const overall = trim(doc.frames_total / took, 1);
         $("stat-fps").replaceChildren(`${overall} fps `, el("small", {}, "overall"));
@@ -254,6 +365,22 @@ async function complete(job, url) {
   } catch (error) {
     if (error instanceof Unauthorized) askToken("This server needs an API token.", null);
   }
+}
+
+/** "estimated 1:00, 17% longer": how far the estimate before the export was off. */
+function howFarOff(guessed, took) {
+  const off = Math.round(((took - guessed) / guessed) * 100);
+  const how = off === 0 ? "spot on" : off > 0 ? `${off}% longer` : `${-off}% quicker`;
+  return `estimated ${clock(guessed)}, ${how}`;
+}
+
+/** The finished video's poster: its brightest moment, when this page started the export. */
+async function addPoster(job) {
+  const submitted = state.submitted;
+  if (!submitted || submitted.jobId !== job.id || job.meta?.format === "gif") return;
+  const poster = await posterFor(submitted.project, submitted.settings);
+  const video = $("preview").querySelector("video");
+  if (poster && video && state.job === job) video.poster = poster;
 }
 
 const NO_PREVIEW = "No preview in this browser: download the file to watch it.";

@@ -29,6 +29,10 @@ const JOBS_KEY = "framefarm.jobs";
  */
 export const state = {
   project: null,
+  projectSerial: 0, // counts loaded projects (the preview starts each at its brightest moment)
+  blocked: false, // the last plan found problems: Export waits until they are fixed
+  estimate: null, // the farm's estimate for the current settings (POST /api/exports/estimate)
+  submitted: null, // {jobId, project, settings} of the export this page started last
   summary: null,
   summaryOf: null,
   plan: null,

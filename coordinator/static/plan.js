@@ -13,6 +13,7 @@ import {
   renderEstimate,
   showIssues,
 } from "./settings.js";
+import { previewPlan } from "./preview.js";
 import { askToken } from "./token.js";
 
 const DEBOUNCE_MS = 250;
@@ -56,11 +57,13 @@ export async function refreshPlan() {
     return;
   }
   if (number !== latest) return;
+  state.blocked = response.status === 422;
   if (response.status === 200 && response.data) {
     const plan = response.data;
     clearValidation();
     if (state.summaryOf !== project) showProjectSummary(project, plan.project);
     settle(plan, "", JSON.stringify(settings));
+    askEstimate(project, settings, number);
   } else if (response.status === 422 && response.data) {
     const issues = response.data.issues || [];
     clearValidation();
@@ -71,6 +74,37 @@ export async function refreshPlan() {
     const why = response.data?.error || `the server answered HTTP ${response.status}`;
     settle(null, `No estimate: ${why}`);
   }
+}
+
+/** The farm's estimate of how long this export takes ("about 2 min on 4 workers"). */
+async function askEstimate(project, settings, number) {
+  const line = $("export-estimate");
+  let response;
+  try {
+    response = await request("/api/exports/estimate", {
+      method: "POST",
+      body: { project, settings },
+    });
+  } catch {
+    return;
+  }
+  if (number !== latest || !response.ok || !response.data) return;
+  const estimate = response.data;
+  state.estimate = estimate;
+  const workers = Number.isFinite(estimate.workers)
+    ? ` on ${estimate.workers} worker${estimate.workers === 1 ? "" : "s"}`
+    : "";
+  line.textContent = Number.isFinite(estimate.seconds)
+    ? `Takes about ${roughly(estimate.seconds)}${workers}.`
+    : `No estimate of the time yet: the farm has not finished an export to measure${workers}.`;
+}
+
+/** "40 s", "about 2 min", "1 h 5 min": as precise as an estimate deserves. */
+export function roughly(seconds) {
+  if (seconds < 60) return `${Math.max(5, Math.round(seconds / 5) * 5)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** The plan's frame rate as a number if it was made for exactly these settings, else null. */
@@ -105,4 +139,5 @@ function settle(plan, note, settings = null) {
   state.planNote = note;
   state.planSettings = settings;
   setPending(false);
+  if (plan) previewPlan(plan);
 }

@@ -1,6 +1,7 @@
 // The project: load it (file picker, drag and drop, or an example) and show the server's
 // summary of it: its length and tempo, its tracks and each track's notes as a small piano roll.
 
+import { keepProject, keptProject } from "./keep.js";
 import { Unauthorized, request } from "./api.js";
 import { clock, trim } from "./format.js";
 import { $, el, showAlert, state } from "./page.js";
@@ -16,12 +17,15 @@ function showProjectIssues(title, issues = []) {
 }
 
 /** Take a project the user chose; its facts wait for the server (`onChange` asks for them). */
-function useProject(data, source) {
+function useProject(data, source, { keep = true } = {}) {
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     showProjectIssues(`${source}: expected a JSON object (a framefarm project)`);
     return;
   }
+  if (keep) keepProject(data, source);
   state.project = data;
+  state.projectSerial += 1;
+  state.blocked = false;
   state.summary = null;
   state.summaryOf = null;
   state.plan = null;
@@ -170,9 +174,13 @@ async function loadExample(name) {
   }
 }
 
-/** Wire loading; `onChange()` runs when another project was loaded. */
+/** Wire loading; `onChange()` runs when another project was loaded. The project of the last
+ * visit comes back first (a reload keeps the project, the settings and the range). */
 export function setupProject({ onChange }) {
   projectChanged = onChange;
+  keptProject().then((kept) => {
+    if (kept && !state.project) useProject(kept.project, kept.source, { keep: false });
+  });
   $("project-file").addEventListener("change", (event) => {
     loadFile(event.target.files[0]);
     event.target.value = "";

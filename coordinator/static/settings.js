@@ -3,7 +3,18 @@
 // fields they name.
 
 import { clock, trim } from "./format.js";
-import { $, FORMATS, announce, el, readJson, showAlert, state, writeJson } from "./page.js";
+import { problemItem } from "./problems.js";
+import {
+  $,
+  FORMATS,
+  TERMINAL,
+  announce,
+  el,
+  readJson,
+  showAlert,
+  state,
+  writeJson,
+} from "./page.js";
 
 const SETTINGS_KEY = "framefarm.settings";
 
@@ -111,13 +122,25 @@ export function updateHints() {
   saveSettings();
 }
 
+/** "3:1" for beat 8 in 4/4: the bar and the beat in it, counted from 1 as a musician does. */
+export function barBeat(beat, meter) {
+  const bar = Math.floor(beat / meter) + 1;
+  return `${bar}:${trim((beat % meter) + 1, 2)}`;
+}
+
+/** True while the export in the panel is neither finished nor failed (one at a time). */
+export function exportRunning() {
+  return Boolean(state.job && !TERMINAL.has(state.job.phase || "queued"));
+}
+
 /**
  * The server's plan, as it stands: the range in seconds, the frames and the video's length.
  * While a newer plan is on its way the last one stays, marked busy.
  */
 export function renderEstimate() {
   const summary = $("export-summary");
-  $("start").disabled = !state.project;
+  // Blocked while the server's last word on these settings was a list of problems.
+  $("start").disabled = !state.project || exportRunning() || state.blocked;
   summary.setAttribute("aria-busy", String(Boolean(state.project && state.planPending)));
   const plan = state.plan;
   const custom = $("fps").value === "custom";
@@ -128,10 +151,13 @@ export function renderEstimate() {
     summary.textContent = "Load a project to export it.";
   } else if (plan) {
     const seconds = plan.endSeconds - plan.startSeconds;
+    const meter = plan.project.timeSignature?.[0];
     setHint(
       "range-hint",
-      `Beats ${trim(plan.startBeat)}–${trim(plan.endBeat)} · ` +
-        `${clock(seconds)} of ${clock(plan.project.seconds)}`,
+      `Beats ${trim(plan.startBeat)}–${trim(plan.endBeat)}` +
+        (meter ? ` (bar ${barBeat(plan.startBeat, meter)} to ${barBeat(plan.endBeat, meter)})` : "") +
+        ` · ${clock(plan.startSeconds)}–${clock(plan.endSeconds)}` +
+        ` · ${clock(seconds)} of ${clock(plan.project.seconds)}`,
     );
     summary.replaceChildren(
       el("strong", {}, `${plan.width}×${plan.height}`),
@@ -156,6 +182,8 @@ function saveSettings() {
     crf: $("crf").value,
     preset: $("preset").value,
     audio: $("audio").checked,
+    startBeat: $("start-beat").value,
+    endBeat: $("end-beat").value,
   });
 }
 
@@ -173,6 +201,8 @@ function restoreSettings() {
   if (typeof saved.fpsCustom === "string") $("fps-custom").value = saved.fpsCustom;
   if (typeof saved.crf === "string") $("crf").value = saved.crf;
   if (typeof saved.audio === "boolean") $("audio").checked = saved.audio;
+  if (typeof saved.startBeat === "string") $("start-beat").value = saved.startBeat;
+  if (typeof saved.endBeat === "string") $("end-beat").value = saved.endBeat;
   const value = CSS.escape(String(saved.format));
   const radio = document.querySelector(`input[name="format"][value="${value}"]`);
   if (radio) radio.checked = true;
@@ -316,7 +346,12 @@ export function showIssues(title, issues, { live = false } = {}) {
     }
   }
   if (projectIssues.length) {
-    showAlert($("project-error"), "The server refused this project:", projectIssues);
+    const box = $("project-error");
+    box.replaceChildren(
+      el("strong", {}, "Fix these in the project to export it:"),
+      el("ul", {}, ...projectIssues.map((issue) => problemItem(issue, state.project))),
+    );
+    box.hidden = false;
     $("project-error").dataset.origin = "validation";
     first = first || $("project-error");
   }

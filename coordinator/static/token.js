@@ -8,7 +8,15 @@ import { $, state } from "./page.js";
 export function askToken(reason, retry) {
   state.pendingRetry = retry;
   const form = $("token-form");
-  $("token-reason").textContent = reason;
+  // Asked again while a token is saved: the server refused that token; say so, drop the ✓.
+  const refused = Boolean(getToken());
+  $("token-reason").textContent = refused
+    ? `The server refused the saved API token. ${reason}`
+    : reason;
+  if (refused) {
+    $("token-toggle").classList.remove("has-token");
+    $("token-toggle").textContent = "API token refused";
+  }
   form.hidden = false;
   $("token-toggle").hidden = false;
   $("token-toggle").setAttribute("aria-expanded", "true");
@@ -54,6 +62,14 @@ export function setupToken(onSaved) {
     state.pendingRetry = null;
     onSaved();
     if (retry) retry();
+  });
+  // Escape closes the prompt, as it does any dialog, and gives focus back to its toggle.
+  $("token-form").addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    $("token-form").hidden = true;
+    $("token-toggle").setAttribute("aria-expanded", "false");
+    $("token-toggle").focus();
   });
   $("token-forget").addEventListener("click", () => {
     setToken("");

@@ -199,6 +199,7 @@ def test_an_export_is_followed_over_the_websocket_and_downloaded(
             "renderFps": None,
             "framesReused": 0,
             "reuse": "reused 0 of 0 frames, 0 of 0 segments (0.0 MB)",
+            "thumbnailUrl": None,
         }
         start_workers(server.services.farm)
         messages = [first, *read_feed(feed)]
@@ -699,9 +700,12 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
     expected = {
         "/api/exports": {"get", "post"},
         "/api/exports/plan": {"post"},
+        "/api/preview": {"post"},
+        "/api/exports/estimate": {"post"},
         "/api/exports/{job_id}": {"get", "delete"},
         "/api/exports/{job_id}/download": {"get"},
         "/api/exports/{job_id}/ticket": {"post"},
+        "/api/exports/{job_id}/thumbnail": {"get"},
         "/ws/exports/{job_id}": {"get"},
         "/healthz": {"get"},
         "/openapi.json": {"get"},

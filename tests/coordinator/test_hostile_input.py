@@ -248,15 +248,15 @@ def test_a_big_bad_body_is_validated_off_the_event_loop(
     """While a body of 30k invalid notes is parsed and validated (its thread held until then),
     another request is answered: the loop is free. On the loop, the cheap request would wait
     for the big one, whose thread waits for the cheap one: the big answer would come first."""
-    real = coordinator.app.export_from_body
+    real = coordinator.app.export_and_extras  # what every export route reads its body with
     started, cheap_answered = threading.Event(), threading.Event()
 
-    def held(body: bytes, limits: Limits) -> Any:
+    def held(body: bytes, limits: Limits, extras: tuple[str, ...]) -> Any:
         started.set()
         cheap_answered.wait(WAIT_S)
-        return real(body, limits)
+        return real(body, limits, extras)
 
-    monkeypatch.setattr(coordinator.app, "export_from_body", held)
+    monkeypatch.setattr(coordinator.app, "export_and_extras", held)
     notes = [note(i / 8, pitch=300) for i in range(BIG_NOTES)]
     project = project_data(track("lead", notes=notes), durationBeats=BIG_NOTES)
     order: list[str] = []
