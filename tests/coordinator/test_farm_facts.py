@@ -11,7 +11,7 @@ import pytest
 
 from common.config import CoordinatorSettings, Limits
 from coordinator.app import create_app
-from tests.coordinator.api_client import TINY, TINY_FRAMES, demo, read_feed
+from tests.coordinator.api_client import TINY, TINY_FRAMES, demo, receive
 from tests.coordinator.test_api import LiveServer, embedded_farm
 
 
@@ -74,12 +74,15 @@ def test_the_feed_points_at_the_newest_committed_frame_as_a_small_png(tmp_path: 
         seen: list[str] = []
         thumbnail = None
         with server.api.connect(job_id) as feed:
-            for message in read_feed(feed):
-                url = message.get("thumbnailUrl")
+            message = receive(feed)
+            while message["type"] == "progress":  # read live: a thumbnail is fetched at once,
+                url = message.get("thumbnailUrl")  # while the job's frames are still stored
                 if url and url not in seen:
                     seen.append(url)
-                    if thumbnail is None:  # fetched while the frames are still stored
+                    if thumbnail is None:
                         thumbnail = server.api.get(url)
+                message = receive(feed)
+            assert message["type"] == "complete", message
         assert seen, "no progress message carried a thumbnail"
         frames = [int(url.rsplit("=", 1)[1]) for url in seen]
         assert frames == sorted(frames)  # newer and newer
