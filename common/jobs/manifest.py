@@ -32,6 +32,7 @@ class FrameRecord:
 class ChunkManifest:
     TYPE: ClassVar[str] = "chunk_manifest"
     VERSION: ClassVar[int] = 3
+    READS: ClassVar[frozenset[int]] = frozenset({2})  # only fields added since
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str
@@ -75,6 +76,7 @@ class SegmentManifest:
 
     TYPE: ClassVar[str] = "segment_manifest"
     VERSION: ClassVar[int] = 2
+    READS: ClassVar[frozenset[int]] = frozenset({1})  # only fields added since
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str

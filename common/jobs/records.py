@@ -4,6 +4,9 @@ the record's type and version, written by ``dump`` and read back by ``load``.
 A record is a dataclass with ``TYPE`` and ``VERSION`` class attributes; pydantic checks every
 field's type on the way in, so whatever ``load`` returns is well-formed, and whatever it cannot
 read is a DecodeError naming the record and the problem.
+
+A record class may also name ``READS``: older versions whose stored fields are a subset of this
+one's (the newer fields take their defaults), so that jobs in flight across an upgrade go on.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def load(cls: type[R], raw: bytes) -> R:
     kind, version = data.pop("type", None), data.pop("version", None)
     if kind != cls.TYPE:
         raise DecodeError(f"{what} is corrupt: it says it is a {kind!r} record")
-    if version != cls.VERSION:
+    if version != cls.VERSION and version not in getattr(cls, "READS", ()):
         raise DecodeError(f"{what} version {version!r} is not {cls.VERSION} (this build's)")
     try:
         return _adapter(cls).validate_python(data)  # type: ignore[no-any-return]

@@ -29,6 +29,7 @@ class SpecError(NotRetryable):
 class JobSpec:
     TYPE: ClassVar[str] = "job_spec"
     VERSION: ClassVar[int] = 3
+    READS: ClassVar[frozenset[int]] = frozenset({2})  # only fields added since
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str

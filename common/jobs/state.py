@@ -73,6 +73,7 @@ class JobState:
 
     TYPE: ClassVar[str] = "job_state"
     VERSION: ClassVar[int] = 3
+    READS: ClassVar[frozenset[int]] = frozenset({2})  # only fields added since
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str

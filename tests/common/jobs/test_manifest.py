@@ -128,3 +128,14 @@ def test_an_error_names_at_most_ten_spans_of_missing_frames(gaps: int, named: st
     manifest = ChunkManifest("job", 0, 0, tuple(record(i) for i in present), 0.1, "gl", "w")
     with pytest.raises(ManifestError, match=named):
         ordered_frames([manifest], 2 * gaps)
+
+
+def test_a_manifest_stored_by_the_previous_build_is_read_as_rendered_frames() -> None:
+    """Version 2 had no cache fields: its frames were all rendered, none reused."""
+    stored = json.loads(records.dump(manifest(0, range(2)))) | {"version": 2}
+    del stored["bytes_written"]
+    for frame in stored["frames"]:
+        del frame["frame_key"], frame["reused"]
+    loaded = records.load(ChunkManifest, json.dumps(stored).encode())
+    assert loaded == manifest(0, range(2))
+    assert not any(frame.reused for frame in loaded.frames)

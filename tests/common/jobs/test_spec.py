@@ -3,6 +3,7 @@ into the same validated Export, or refused with a SpecError."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -117,3 +118,12 @@ def test_a_frame_count_that_does_not_match_the_settings_is_refused() -> None:
 def test_json_that_is_not_an_object_is_a_decode_error(raw: bytes) -> None:
     with pytest.raises(DecodeError):
         records.load(JobSpec, raw)
+
+
+def test_a_spec_stored_by_the_previous_build_is_read_with_no_owner() -> None:
+    """Jobs in flight across an upgrade go on: version 2 had every field but ``owner``."""
+    stored = json.loads(records.dump(spec())) | {"version": 2}
+    del stored["owner"]
+    loaded = records.load(JobSpec, json.dumps(stored).encode())
+    assert loaded.owner is None
+    assert loaded == dataclasses.replace(spec(), owner=None)

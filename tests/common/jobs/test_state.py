@@ -461,3 +461,12 @@ def test_the_soundtrack_arriving_first_is_remembered_until_the_frames_are_done()
     for segment in GRID:
         state = advance(state, encoded(segment), now=103.0)
     assert (state.phase, state.stitching_since) == (Phase.STITCHING, 103.0)
+
+
+def test_a_status_stored_by_the_previous_build_is_read_without_cache_figures() -> None:
+    """Version 2 had every field but the cache's: a job in flight across an upgrade goes on."""
+    cache_fields = {"cache", "frames_reused", "bytes_reused", "bytes_written", "segments_reused"}
+    stored = json.loads(records.dump(job())) | {"version": 2}
+    for name in cache_fields | {"audio_reused"}:
+        stored.pop(name, None)
+    assert records.load(JobState, json.dumps(stored).encode()) == job()
