@@ -793,6 +793,10 @@ def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Pat
         signed = re.compile(rf"^/api/exports/{job_id}/download\?p=musician&exp=\d+&sig=\w+$")
         expect(download).to_have_attribute("href", signed)
         stale = expired_link(download.get_attribute("href") or "")
+        for _ in range(600):  # the result's preview fetches the link it was given: wait for it
+            if any(f"/api/exports/{job_id}/download?p=musician&" in url for url in urls):
+                break
+            page.wait_for_timeout(100)  # lets Playwright deliver the request events meanwhile
         clicked = len(urls)
         with page.expect_download() as downloading:
             download.click()  # re-signed first: the link on screen has expired
