@@ -46,10 +46,10 @@ from common.format.validation import parse_project, read_json_file
 from common.scene.visuals import SceneModel
 from farm_worker.gl import create_context
 from farm_worker.renderer import FrameRenderer, as_image, upload_hdr
+from sandbox.browser import CHROMIUM
 from tests.factories import project
 from tests.farm_worker.reference import border_ties
 from tests.fidelity.visual_page import (
-    CHROMIUM,
     CHROMIUM_ARGS,
     COMPAT_6_37_6,
     CURRENT,

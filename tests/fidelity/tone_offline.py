@@ -20,20 +20,11 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from common.audio.units import FloatArray
 from common.format.validation import parse_project
+from sandbox.browser import CHROMIUM, HEADLESS_ARGS
 
 HERE = Path(__file__).resolve().parent
 MODULES = HERE / "js" / "node_modules"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CHROMIUM_ARGS = [*HEADLESS_ARGS, "--disable-gpu", "--autoplay-policy=no-user-gesture-required"]
 ORIGIN = "http://localhost"
 RENDER_TIMEOUT_MS = 120_000
 STEREO_VOICES = {"NoiseSynth", "PluckSynth"}

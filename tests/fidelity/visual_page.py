@@ -17,20 +17,12 @@ import numpy as np
 import numpy.typing as npt
 from playwright.sync_api import Browser, Page, Route
 
+from sandbox.browser import HEADLESS_ARGS
+
 HERE = Path(__file__).resolve().parent
 MODULES = HERE / "js" / "node_modules"
 ORIGIN = "http://fidelity.test"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = [*HEADLESS_ARGS, "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 READY_TIMEOUT_MS = 60_000
 
 

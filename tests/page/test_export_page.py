@@ -40,22 +40,14 @@ from playwright.sync_api import (
 
 from common.config import Limits
 from common.format.validation import validate_export
+from sandbox.browser import CHROMIUM, HEADLESS_ARGS
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 ARTIFACTS = Path(__file__).with_name("artifacts")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = [*HEADLESS_ARGS, "--disable-gpu"]
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 EXPORT_TIMEOUT_MS = 120_000
