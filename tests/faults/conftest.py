@@ -152,9 +152,11 @@ class Coordinator:
     events: EventLog
     housekeeper: Housekeeper
 
-    def submit(self, settings: dict[str, Any] | None = None) -> JobState:
+    def submit(
+        self, settings: dict[str, Any] | None = None, chunk_frames: int = CHUNK_FRAMES
+    ) -> JobState:
         export = validate_export(DEMO, settings or SETTINGS, Limits())
-        return self.orchestrator.submit(export, chunk_frames=CHUNK_FRAMES)
+        return self.orchestrator.submit(export, chunk_frames=chunk_frames)
 
     def watch(self, job_id: str) -> JobWatcher:
         return JobWatcher(self.orchestrator, job_id)
