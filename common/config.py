@@ -247,8 +247,9 @@ class CoordinatorSettings(BaseSettings):
     stall_seconds: float = Field(
         600.0,
         gt=0,
-        description="a job fails when neither it nor any other job made progress for this long "
-        "(no worker took its work); longer than the quietest step (a soundtrack's encode)",
+        description="a job with no progress for this long that cannot be waiting in line (the "
+        "whole farm made none, or no work waits in the queues) has its work sent again, and "
+        "fails as long again later; longer than the quietest step (a soundtrack's encode)",
     )
     sweep_seconds: float = Field(
         600.0, gt=0, description="how often the coordinator sweeps the store for orphaned keys"

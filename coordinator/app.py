@@ -82,6 +82,8 @@ class FarmRuntime(Protocol):
 
     def ping_broker(self) -> None: ...
 
+    def waiting_work(self) -> int | None: ...
+
     def close(self) -> None: ...
 
 
@@ -128,7 +130,7 @@ def create_app(
         farm.pump(orchestrator)
         # metrics first: a state is counted before a WebSocket can report it
         detach = metrics.attach(orchestrator) if metrics is not None else None
-        housekeeper = Housekeeper(orchestrator, settings)
+        housekeeper = Housekeeper(orchestrator, settings, waiting_work=farm.waiting_work)
         housekeeper.start()
         sweeper = CacheSweeper(farm.store, orchestrator, cache) if cache is not None else None
         if sweeper is not None:

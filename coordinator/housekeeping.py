@@ -3,10 +3,12 @@ orphaned keys, saving states the store refused, and evicting ended jobs from mem
 
 Every job ends: a job whose messages were dead-lettered is failed by the workers'
 ``FailureReporter``; a job that no worker takes at all (none running, or none that can reach
-the store) has nobody to report it. So when neither a job nor any other job made progress for
-``stall_seconds``, the watchdog first sends the job's remaining work again (a command lost with
-a broker outage is sent anew), and if another ``stall_seconds`` pass without progress it fails
-the job, naming the stage it was stuck in and the likely cause.
+the store) has nobody to report it. So when a job made no progress for ``stall_seconds`` and
+cannot be waiting in line (the whole farm made none either, or nothing waits in the work
+queues: its work was lost, or a worker holding it hangs), the watchdog first sends the job's
+remaining work again (a command lost with a broker outage is sent anew), and if another
+``stall_seconds`` pass without progress it fails the job, naming the stage it was stuck in and
+the likely cause.
 """
 
 from __future__ import annotations
@@ -59,8 +61,12 @@ class Housekeeper:
         *,
         keep_intermediates: bool = False,
         clock: Callable[[], float] = time.time,
+        waiting_work: Callable[[], int | None] | None = None,
     ) -> None:
+        """``waiting_work`` counts the messages waiting in the work queues (None: unknown);
+        without it a job is stalled only when the whole farm is."""
         self.orchestrator = orchestrator
+        self.waiting_work = waiting_work
         self.settings = settings
         self.keep_intermediates = keep_intermediates
         self.clock = clock
@@ -94,7 +100,7 @@ class Housekeeper:
         self.orchestrator.flush()
         seconds = self.settings.stall_seconds
         failed = []
-        stalled = self.orchestrator.stalled(seconds)
+        stalled = self.orchestrator.stalled(seconds, work_waiting=self._work_waiting())
         now = self.clock()
         for state in stalled:
             if state.job_id not in self._nudged:
@@ -127,3 +133,15 @@ class Housekeeper:
             )
         self.orchestrator.evict(self.settings.cached_jobs)
         return failed
+
+    def _work_waiting(self) -> bool:
+        """Whether any work waits in the queues; True when that cannot be told (no count, or
+        the broker did not answer), which leaves only the whole-farm rule."""
+        if self.waiting_work is None:
+            return True
+        try:
+            waiting = self.waiting_work()
+        except Exception:
+            log.warning("could not count the waiting work", exc_info=True)
+            return True
+        return waiting is None or waiting > 0

@@ -327,13 +327,15 @@ class Orchestrator:
 
     # --- housekeeping (the coordinator's watchdog calls these on a schedule) ------------------
 
-    def stalled(self, seconds: float) -> list[JobState]:
-        """Unfinished jobs that made no progress for ``seconds`` while the whole farm made
-        none either (no event at all): no worker is taking their work. A queued job waiting
-        behind other jobs' chunks is not stalled, since those jobs progress."""
+    def stalled(self, seconds: float, *, work_waiting: bool = True) -> list[JobState]:
+        """Unfinished jobs that made no progress for ``seconds`` and cannot be waiting in line:
+        either the whole farm made none either (no event at all: no worker is taking work), or
+        nothing waits in the work queues (``work_waiting`` False), so no job's work is ahead of
+        theirs and theirs was lost or is held by a worker that hangs. A queued job waiting
+        behind other jobs' chunks is not stalled while those jobs progress."""
         now = self.clock()
         with self._lock:
-            if now - self._active_at < seconds:
+            if work_waiting and now - self._active_at < seconds:
                 return []
             return [
                 state

@@ -247,6 +247,27 @@ class Farm:
             depths[name], depths[f"{name}.XQ"] = ready, dead
         return depths
 
+    def waiting_work(self) -> int | None:
+        """Messages waiting in the work queues (render, audio, encode, stitch) and their delay
+        queues, not yet taken by any worker; the watchdog's test that a job cannot be waiting
+        in line. None when the broker cannot say."""
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+        from dramatiq.brokers.stub import StubBroker
+        from dramatiq.common import dq_name
+
+        work = (self.queues.render, self.queues.audio, self.queues.encode, self.queues.stitch)
+        if isinstance(self.broker, RabbitmqBroker):
+            try:
+                counts = [self.broker.get_queue_message_counts(name) for name in work]
+            except Exception:  # the broker is away: the watchdog keeps its whole-farm rule
+                return None
+            return sum(ready + delayed for ready, delayed, _dead in counts)
+        if isinstance(self.broker, StubBroker):
+            queues = self.broker.queues
+            names = [name for q in work for name in (q, dq_name(q)) if name in queues]
+            return sum(int(queues[name].qsize()) for name in names)
+        return None
+
     def _replicate(self, orchestrator: ReplicaOrchestrator, url: str) -> Replication:
         from common.adapters.replicas import ExclusiveLease, FanoutPublisher, FanoutSubscriber
 

@@ -176,6 +176,46 @@ def test_a_job_waiting_in_line_behind_a_busy_farm_is_not_failed(farm: Farm) -> N
     assert farm.orchestrator.state(waiting).phase is Phase.QUEUED
 
 
+def test_a_job_whose_work_was_lost_fails_while_other_jobs_progress(farm: Farm) -> None:
+    """Nothing waits in the queues, so the silent job cannot be in line behind the busy one:
+    its work was lost (or a worker holding it hangs). Sent again first, then failed."""
+    lost = farm.submit().job_id
+    busy = farm.submit().job_id
+    waiting: list[int | None] = [0]
+    housekeeper = farm.housekeeper()
+    housekeeper.waiting_work = lambda: waiting[0]
+    farm.sent.clear()
+    failed: list[JobState] = []
+    for step in range(1, 5):
+        farm.clock.now += STALL / 2
+        farm.orchestrator.handle(ChunkProgress(busy, 0, step, 10, "w"))
+        failed += housekeeper.tick()
+    assert [m.job_id for m in farm.sent if isinstance(m, RenderChunk)] == [lost] * 3
+    assert [s.job_id for s in failed] == [lost]
+    assert farm.orchestrator.state(busy).phase is Phase.RENDERING
+
+
+@pytest.mark.parametrize("count", [1, None, "broken"])
+def test_while_work_waits_or_cannot_be_counted_a_busy_farm_fails_no_job(
+    farm: Farm, count: int | str | None
+) -> None:
+    waiting = farm.submit().job_id
+    busy = farm.submit().job_id
+    housekeeper = farm.housekeeper()
+
+    def counted() -> int | None:
+        if count == "broken":
+            raise ConnectionError("the broker is down")
+        return count if isinstance(count, int) else None
+
+    housekeeper.waiting_work = counted
+    for step in range(1, 5):
+        farm.clock.now += STALL / 2
+        farm.orchestrator.handle(ChunkProgress(busy, 0, step, 10, "w"))
+        assert housekeeper.tick() == []
+    assert farm.orchestrator.state(waiting).phase is Phase.QUEUED
+
+
 def test_the_stall_error_names_each_stage(farm: Farm) -> None:
     state = farm.submit(audio=True)
     rendering = farm.orchestrator.handle(ChunkProgress(state.job_id, 0, 3, 10, "w"))

@@ -186,7 +186,9 @@ def open_coordinator(rig: Rig, **settings: float) -> Iterator[Coordinator]:
         pump = EventPump(farm.broker, farm.queues, events)
         pump.start()
         farm.closers.append(pump.stop)
-        housekeeper = Housekeeper(orchestrator, coordinator_settings)
+        housekeeper = Housekeeper(
+            orchestrator, coordinator_settings, waiting_work=farm.waiting_work
+        )
         housekeeper.start()
         farm.closers.append(housekeeper.stop)
         yield Coordinator(farm, orchestrator, events, housekeeper)

@@ -145,7 +145,16 @@ def test_a_submit_with_the_broker_down_is_refused_and_stores_nothing(
 
 def test_a_job_no_worker_takes_is_failed_by_the_watchdog(rig: Rig) -> None:
     with open_coordinator(rig, stall_seconds=1.5) as active:
-        job_id = active.submit().job_id
+        submitted = active.submit()
+        job_id = submitted.job_id
+        # every command waits in the queues, counted through the broker (the line it is in;
+        # RabbitMQ's counts catch up with a publish a moment later)
+        wait_for(
+            lambda: active.farm.waiting_work() == submitted.chunk_count + submitted.audio,
+            JOB_TIMEOUT_S,
+            "the waiting commands to be counted",
+            interval=0.1,
+        )
         final = active.watch(job_id).wait(JOB_TIMEOUT_S)
     assert final.phase is Phase.FAILED
     assert final.error is not None
