@@ -303,13 +303,24 @@ def _store_video(
     ready = VideoReady(keys.job_id, output_key, frame_count, float(frame_count / fps), size)
     store.put(keys.output_metadata, records.dump(ready), "application/json")
     if store.exists(keys.stop_marker):
-        # Cancelled while the video was being stored: the cancel's clean-up may have run before
-        # these objects existed. A marker written after this check is followed by a clean-up
-        # that sees them.
-        store.delete(keys.output_metadata)
-        store.delete(output_key)
+        # Ended while the video was being stored. Cancelled or failed: the clean-up may have run
+        # before these objects existed (a marker written after this check is followed by a
+        # clean-up that sees them), so take them back. Complete: another stitcher (this one was
+        # frozen past its heartbeat) finished the job first, with the same video at the same
+        # keys; they are the job's result now, and stay.
+        if _stop_reason(store, keys) != b"complete":
+            store.delete(keys.output_metadata)
+            store.delete(output_key)
         raise _Cancelled
     return ready
+
+
+def _stop_reason(store: ObjectStore, keys: JobKeys) -> bytes | None:
+    """What the job's stop marker says (cancelled, failed, complete); None once it is gone."""
+    try:
+        return store.get(keys.stop_marker)
+    except ObjectNotFound:
+        return None
 
 
 def check_video(video: Path, settings: ExportSettings, frame_count: int) -> None:

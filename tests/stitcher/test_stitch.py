@@ -199,6 +199,47 @@ def test_cancelling_during_the_stitch_stops_it_and_stores_nothing(
     assert list((tmp_path / "w").iterdir()) == []  # the temporary video is gone too
 
 
+class EndedElsewhere(RecordingStore):
+    """While this stitcher stores its video the job ends: completed by another stitcher (this
+    one was frozen) with the same video and its record, or cancelled."""
+
+    def __init__(self, root: Path, reason: bytes, record: bytes) -> None:
+        super().__init__(root)
+        self.reason, self.record = reason, record
+
+    def put_file(
+        self, key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None:
+        super().put_file(key, path, content_type)
+        if key.startswith(KEYS.output_prefix) and not self.exists(KEYS.stop_marker):
+            if self.reason == b"complete":
+                self.put(KEYS.output_metadata, self.record, "application/json")
+            self.put(KEYS.stop_marker, self.reason)
+
+
+@pytest.mark.parametrize("reason", [b"complete", b"cancelled"])
+def test_a_stitcher_that_loses_the_race_takes_back_only_a_stopped_jobs_video(
+    tmp_path: Path, reason: bytes
+) -> None:
+    """Completed by another stitcher: the video and its record are the job's and stay (deleting
+    them would lose the result). Cancelled: this stitcher's objects are taken back."""
+    reference_store = RecordingStore(tmp_path / "reference")
+    store_job(reference_store, settings_data("mp4"))
+    reference = stitch_job(reference_store, JOB_ID, lambda _: None, workdir=tmp_path / "r")
+    assert reference is not None
+    store = EndedElsewhere(tmp_path / "store", reason, records.dump(reference))
+    store_job(store, settings_data("mp4"))
+
+    assert stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path / "w") is None
+    kept = set(store.list(KEYS.output_prefix))
+    if reason == b"complete":
+        assert kept == {reference.output_key, KEYS.output_metadata}
+        assert records.load(VideoReady, store.get(KEYS.output_metadata)) == reference
+        assert store.get(reference.output_key) == reference_store.get(reference.output_key)
+    else:
+        assert kept == set()
+
+
 def test_a_missing_chunk_manifest_is_named(store: RecordingStore, tmp_path: Path) -> None:
     spec = store_spec(store, settings_data("mp4"))
     store_chunk(store, spec.chunks[0])
