@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,8 @@ pytestmark = pytest.mark.integration
 
 SETTINGS_BIG = {"width": 64, "height": 36, "fps": 24, "endBeat": 8}
 """96 frames: long enough to stop a chunk half way."""
+BROKER_OUTAGE_S = 6.0
+"""Four times the retries' whole span (3 attempts, 0.3-0.6 s apart) in the rig."""
 WHOLE_JOB = 96
 """One chunk for all of SETTINGS_BIG's frames: a worker frozen at its first progress hint is
 frozen with 95 frames still to render, so the freeze always lands mid-chunk."""
@@ -79,6 +82,22 @@ def test_a_short_outage_ends_with_the_clean_runs_video(
     proxy.cut()
     threading.Event().wait(2.0)  # the outage lasts this long: the fault itself, not a sync
     proxy.restore()
+    finished_identically(rig, coordinator, job_id, reference_video)
+    assert not rig.scratch_files()
+
+
+def test_a_broker_outage_longer_than_the_retries_still_ends_with_the_clean_video(
+    rig: Rig, coordinator: Coordinator, reference_video: bytes
+) -> None:
+    """Outlasting every retry (3 attempts within ~1.5 s here) costs no attempt: a message in
+    hand when the connection drops goes back to its queue, and every process reconnects."""
+    start_farm(rig)
+    committed, _ = first_commit(coordinator)
+    job_id = coordinator.submit().job_id
+    assert committed.wait(JOB_TIMEOUT_S), "no chunk committed"
+    rig.broker.cut()
+    threading.Event().wait(BROKER_OUTAGE_S)  # the fault itself, not a sync
+    rig.broker.restore()
     finished_identically(rig, coordinator, job_id, reference_video)
     assert not rig.scratch_files()
 
@@ -215,6 +234,85 @@ def test_a_killed_worker_and_stitcher_give_the_clean_video_and_leave_no_scratch(
     rig.processes.start("stitcher", "stitcher-again")
     finished_identically(rig, coordinator, job_id, reference_video)
     assert not stale.exists()  # the new stitcher swept the dead one's scratch
+
+
+def test_a_stitcher_frozen_past_its_heartbeat_leaves_the_finished_job_alone(
+    rig: Rig, coordinator: Coordinator, reference_video: bytes
+) -> None:
+    """Frozen while the job's soundtrack and stitch are sent to it: the broker drops it after
+    its missed heartbeats and gives them to another stitcher. Thawed, it reconnects; what it
+    had in hand finds the job ended and writes nothing (the video stays the clean one)."""
+    rig.processes.start("worker", "worker")
+    frozen = rig.processes.start("stitcher", "frozen")
+    wait_for_consumers(rig.config, "stitch", 1)
+    wait_for_consumers(rig.config, "audio", 1)
+    os.kill(frozen.pid, signal.SIGSTOP)
+    try:
+        job_id = coordinator.submit().job_id
+        wait_for(
+            lambda: consumers(rig, "audio") == 0,
+            JOB_TIMEOUT_S,
+            "the broker to drop the frozen stitcher",
+            interval=0.3,
+        )
+        rig.processes.start("stitcher", "second")
+        final = coordinator.watch(job_id).wait(JOB_TIMEOUT_S)
+        assert final.phase is Phase.COMPLETE, final.error
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
+    wait_for_consumers(rig.config, "stitch", 2, timeout=JOB_TIMEOUT_S)  # thawed and back
+    assert final.output_key is not None
+    assert rig.store.get(final.output_key) == reference_video
+    rig.wait_until_clean(job_id)
+    assert records.load(JobState, rig.store.get(JobKeys(job_id).status)).phase is Phase.COMPLETE
+    assert not rig.scratch_files()
+
+
+def consumers(rig: Rig, kind: str) -> int:
+    counts = queue_counts(rig.config.vhost).get(rig.config.queue(kind))
+    return 0 if counts is None else counts.consumers
+
+
+def blocking_join(folder: Path) -> tuple[dict[str, str], Path]:
+    """A PATH whose ffmpeg is the real one, except that the join of segments (the concat
+    demuxer) writes its pid to a file and then hangs: a stitcher caught mid-stitch."""
+    folder.mkdir()
+    started = folder / "join-started"
+    real = shutil.which("ffmpeg")
+    assert real is not None
+    ffmpeg = folder / "ffmpeg"
+    ffmpeg.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do\n'
+        f'  if [ "$arg" = concat ]; then echo $$ > {started}; exec sleep 600; fi\n'
+        "done\n"
+        f'exec {real} "$@"\n'
+    )
+    ffmpeg.chmod(0o755)
+    return {"PATH": f"{folder}:{os.environ['PATH']}"}, started
+
+
+def test_a_stitcher_killed_mid_stitch_gives_the_clean_video_and_no_scratch(
+    rig: Rig, coordinator: Coordinator, reference_video: bytes, tmp_path: Path
+) -> None:
+    path, started = blocking_join(tmp_path / "hanging-ffmpeg")
+    rig.processes.start("worker", "worker")
+    stitcher = rig.processes.start("stitcher", "stitcher", env=path)
+    wait_for_consumers(rig.config, "stitch", 1)
+    job_id = coordinator.submit().job_id
+    wait_for(
+        lambda: started.exists() and started.read_text().strip() != "",
+        JOB_TIMEOUT_S,
+        "the stitch to start",
+        interval=0.2,
+    )
+    stitcher.kill()  # mid-stitch: its join hangs, its scratch holds the soundtrack and segments
+    os.kill(int(started.read_text()), signal.SIGKILL)  # its ffmpeg, orphaned
+    dead = [p for p in rig.scratch.iterdir() if p.is_dir() and any(p.rglob("*"))]
+    assert dead, "the killed stitcher left nothing in its scratch to sweep"
+    rig.processes.start("stitcher", "stitcher-again")
+    finished_identically(rig, coordinator, job_id, reference_video)
+    assert not rig.scratch_files()  # the new stitcher swept the dead one's scratch
 
 
 # --- the machine ----------------------------------------------------------------------------------
