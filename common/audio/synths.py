@@ -156,6 +156,11 @@ class Voice(ABC):
         """``note``, its oscillators going on from where ``previous``'s are ``elapsed`` in."""
         return note
 
+    def seamless(self, note: NoteEvent) -> bool:
+        """Whether ``note`` (from :meth:`continue_phases`) goes on sample-exactly from the note
+        it cuts: then nothing needs cross-fading, and a fade would blunt the new attack."""
+        return False
+
     def count(self, note: NoteEvent) -> int:
         return math.ceil(self.length(note) * self.sample_rate) + 1
 
@@ -212,6 +217,12 @@ class EnvelopedVoice(Voice):
             for index, (options, track) in enumerate(tracks)
         )
         return replace(note, phases=tuple(p % 1.0 for p in phases))
+
+    def seamless(self, note: NoteEvent) -> bool:
+        """Continued phases, and every oscillator a plain wave that starts at its phase (envelopes
+        already go on from their levels): the new rendering is Tone's one signal going on."""
+        kinds = [options for options, _ in self.oscillators(note, 1)]
+        return bool(note.phases) and all(_plain(options) for options in kinds)
 
     def frequency(self, note: NoteEvent, count: int, hertz: FloatArray | float) -> FloatArray:
         """``hertz`` (a value or one per sample) with the note's ``lead`` at ``lead_hertz``."""

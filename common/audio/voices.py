@@ -3,9 +3,11 @@
 A ``PolySynth`` gives every note a voice of its own until ``maxPolyphony`` voices are busy; a
 note beyond that is dropped, as Tone.js drops it (a voice is busy until its release ends). Any
 other instrument is one monophonic voice: a new note-on takes the voice over and continues its
-envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Envelope does);
-the two renderings cross-fade over ``Voice.fade`` (the oscillators' phases differ), and of notes
-starting together the last in the track's order sounds, as the last ``triggerAttack`` wins.
+envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Envelope does) and
+its oscillators from their phases. Where that continuation is exact (``Voice.seamless``: plain
+waves) the new note's rendering simply replaces the old one at the note-on, so a fast attack keeps
+its edge; otherwise the two renderings cross-fade over ``Voice.fade``. Of notes starting together
+the last in the track's order sounds, as the last ``triggerAttack`` wins.
 
 Notes start on the nearest sample to their exact time on the tempo map. A PolySynth's voices
 start their oscillators at 0 Hz until the next render quantum, as measured in Chromium (see
@@ -105,7 +107,10 @@ def schedule(
                 note = voice.continue_phases(
                     replace(note, lead=0), previous[1], onset - previous[0]
                 )
-                fade_in = fade
+                if voice.seamless(note):  # the new rendering goes on from the old one's sample
+                    out[-1] = replace(out[-1], end=onset, cut=onset)
+                else:
+                    fade_in = fade
             else:  # it starts again where the last note left its frequency
                 note = replace(note, lead_hertz=midi_to_hz(previous[1].pitch))
         previous = (onset, note)

@@ -399,6 +399,20 @@ def test_a_monophonic_retrigger_continues_the_envelope_from_its_level() -> None:
     assert min(after) >= 0.95 * before
 
 
+def test_a_monophonic_retrigger_keeps_the_edge_of_a_fast_attack() -> None:
+    """The new note goes on from the old one's phase and level, so nothing is cross-faded: a
+    0.2 ms attack is at full level 0.5 ms in, as in Tone (a 1 ms fade-in would still be rising)."""
+    fast = synth("sine", attack=0.0002, decay=0.1, sustain=1.0, release=1.0)
+    notes = [note(0, 0.25, pitch=107), note(1, 1, pitch=107)]  # ~3.95 kHz; 2nd in the release
+    audio = render(project(track("a", notes=notes, instrument=fast)), 0.4, 0.6)[:, 0]
+    onset = round(0.1 * RATE)  # 0.5 s
+    before = _rms(audio[onset - 48 : onset])
+    early = _rms(audio[onset + 24 : onset + 48])  # 0.5-1 ms in: two periods
+    held = _rms(audio[onset + 480 : onset + 960])
+    assert before < 0.2 * held  # the first note had faded: the second really attacks
+    assert early >= 0.97 * held
+
+
 def test_a_noise_synth_retriggered_in_its_release_keeps_the_old_noise() -> None:
     """Tone's Noise restarts without stopping the buffer it plays: two sources add (+3 dB)."""
     hits = {"type": "NoiseSynth", "params": {"envelope": {"sustain": 1.0, "release": 0.5}}}

@@ -44,10 +44,6 @@ LEVEL_DB = 0.5
 SPECTRUM_DB = 2.0
 PITCH_CENTS = 2.0
 KNOWN_GAPS: dict[str, str] = {
-    "FMSynth, partial modulationEnvelope": (
-        "with a fast modulation envelope the carrier's phase drifts from Tone's over a note, so "
-        "the re-triggered second note starts at another phase (spectrum ~2.3 dB off)"
-    ),
     "MetalSynth": (
         "the six square FM pairs and the envelope-driven highpass are not Tone's exactly: "
         "level and envelope match, the 1/3-octave spectrum is ~4 dB off"
@@ -58,14 +54,6 @@ KNOWN_GAPS: dict[str, str] = {
         "note's level comes from a one-period pink-noise burst at a random offset: our seeded "
         "draw differs from Tone's runs more than 4 runs sharing one noise buffer differ among "
         "themselves (envelope r ~0.975 against 0.995)"
-    ),
-    "Reverb": (
-        "our impulse response is our own seeded noise; its spectrum is as close to Tone's as "
-        "Tone's runs are to each other only to within a few hundredths of a dB"
-    ),
-    "MembraneSynth, compat tone 15.2.7": (
-        "the sweep (f * octaves) matches sample for sample at the start, but tone 15.2.7 "
-        "leaves more energy above 3 kHz than we render (spectrum ~7 dB off); cause not found"
     ),
 }
 """Cases that do not meet the targets yet, with why (each is an xfail, strict: fixing it fails)."""
