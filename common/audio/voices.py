@@ -9,12 +9,14 @@ waves) the new note's rendering simply replaces the old one at the note-on, so a
 its edge; otherwise the two renderings cross-fade over ``Voice.fade``. Of notes starting together
 the last in the track's order sounds, as the last ``triggerAttack`` wins.
 
-Notes start on the nearest sample to their exact time on the tempo map. A PolySynth's voices
-start their oscillators at 0 Hz until the next render quantum, as measured in Chromium (see
-``NoteEvent.lead``); Tone reuses a finished voice at its last frequency, which is not followed.
-Renderings are cached by ``Voice.key`` while later notes can reuse them, within
-``CACHE_SAMPLES`` (beyond it, those not sounding now are dropped and rendered again if needed:
-the same input gives the same samples, so this changes nothing but time).
+Notes start on the nearest sample to their exact time on the tempo map. An oscillator started
+mid-quantum plays its frequency input delayed by its offset in the quantum until the next one,
+as Chromium renders it; a PolySynth's new voices start theirs at 0 Hz until a sample into the
+next render quantum, as measured (see ``NoteEvent.lead``); Tone reuses a finished voice at its
+last frequency, which is not followed. Renderings are cached by ``Voice.key`` while later notes
+can reuse them, within ``CACHE_SAMPLES`` (beyond it, those not sounding now are dropped and
+rendered again if needed: the same input gives the same samples, so this changes nothing but
+time).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def schedule(
     poly = isinstance(track.instrument, PolySynthSpec)
     initial = 0.0 if poly else voice.initial_hertz
     events = [
-        (onset, replace(note, lead_hertz=initial))
+        (onset, replace(note, lead_hertz=initial, lead_delayed=not poly))
         for onset, note in note_events(project, track, sample_rate, until_beat)
     ]
     out: list[Scheduled] = []

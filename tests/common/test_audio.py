@@ -88,6 +88,51 @@ def test_waves_are_band_limited(base: str) -> None:
     assert 10 * math.log10(spectrum[~near].sum() / spectrum[near].sum()) < -90
 
 
+def test_the_top_third_octave_below_nyquist_fades_as_in_chromium() -> None:
+    """Chromium keeps 2048 * 2^(-r/3) partials in table r and blends the two tables of a
+    pitch's range: at 7 kHz (range 28.67) a square keeps its 3rd partial (21 kHz) at a third."""
+    hertz, count = 7000.0, RATE
+    spectrum = np.abs(np.fft.rfft(render_wave(Wave("square"), hertz, count, RATE)))  # 1 Hz bins
+    blend = 1 + 3 * math.log2(hertz / (RATE / 4096)) - 28
+    assert spectrum[21000] / spectrum[7000] == pytest.approx((1 - blend) / 3, rel=1e-3)
+
+
+def test_a_frequency_past_nyquist_is_clamped_and_silent() -> None:
+    """Web Audio clamps an oscillator's frequency to +-Nyquist: there it plays nothing and moves
+    half a cycle per sample, so 11 samples swung far past it flip the phase of what follows."""
+    swung = np.concatenate([np.full(100, 1000.0), np.full(11, 90000.0), np.full(200, 1000.0)])
+    wave = render_wave(Wave("sine"), swung, len(swung), RATE)
+    assert np.abs(wave[101:111]).max() < 1e-9
+    after = np.arange(111, 311)
+    expected = np.sin(2 * np.pi * ((after - 11) * 1000.0 / RATE + 5.5))
+    assert np.allclose(wave[111:], expected, atol=1e-3)
+
+
+def _rising_zero_crossings(x: FloatArray) -> list[int]:
+    return [i for i in range(1, len(x)) if (x[i - 1] < 0) != (x[i] < 0)]
+
+
+@pytest.mark.parametrize(
+    ("poly", "crossings"), [(False, [44, 71, 98, 126]), (True, [125])], ids=["Synth", "PolySynth"]
+)
+def test_an_oscillator_started_mid_quantum_plays_its_input_late(
+    poly: bool, crossings: list[int]
+) -> None:
+    """As measured in Chromium (Tone 15.5, a sine at 880 Hz started 32 samples into a quantum):
+    a Synth plays its earlier frequency (440 Hz) for those 32 samples, then the note's; a
+    PolySynth's new voice stays at 0 Hz until a sample into the next quantum (sign changes as
+    measured)."""
+    flat = {"attack": 0.0, "decay": 0.0, "sustain": 1.0, "release": 0.001}
+    instrument: dict[str, Any] = synth("sine", **flat)
+    if poly:
+        instrument = {"type": "PolySynth", "params": {"voice": "Synth", **instrument}}
+        instrument["params"]["options"] = instrument["params"].pop("params")
+        del instrument["params"]["type"]
+    notes = [note(1.5, 0.25, pitch=81)]  # 0.75 s: sample 36000, 32 into its quantum
+    audio = render(project(track("a", notes=notes, instrument=instrument, volume=-12)), 0.75, 0.8)
+    assert _rising_zero_crossings(audio[:128, 0])[:4] == crossings
+
+
 def test_partial_count_and_phase_follow_tone() -> None:
     sine4 = render_wave(Wave.parse("sine4"), 1000.0, 480, RATE)
     assert np.allclose(sine4, np.sin(2 * np.pi * 1000 * np.arange(480) / RATE), atol=1e-3)

@@ -44,11 +44,6 @@ LEVEL_DB = 0.5
 SPECTRUM_DB = 2.0
 PITCH_CENTS = 2.0
 KNOWN_GAPS: dict[str, str] = {
-    "MetalSynth": (
-        "the six square FM pairs and the envelope-driven highpass are not Tone's exactly: "
-        "level and envelope match, the 1/3-octave spectrum is ~4 dB off"
-    ),
-    "MetalSynth, partial envelope": "as MetalSynth: the spectrum is ~6 dB off",
     "PluckSynth": (
         "the comb has Tone's length (pitch within 0.1 cent) and the ring decays alike, but each "
         "note's level comes from a one-period pink-noise burst at a random offset: our seeded "
