@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from common.audio import render_soundtrack, soundtrack_blocks
-from common.audio.biquad import ba
-from common.audio.iir import LinearFilter
+from common.audio.biquad import ba, coefficients
+from common.audio.iir import LinearFilter, biquad_lockstep
 from common.audio.oscillators import Wave, render_wave
 from common.audio.render import BLOCK
 from common.audio.units import FloatArray
@@ -500,6 +500,22 @@ def test_block_filter_equals_the_direct_recursion(kind: Any, hertz: float, q: fl
         direct[n] = b[0] * x[n] + s1
         s1, s2 = b[1] * x[n] - a[1] * direct[n] + s2, b[2] * x[n] - a[2] * direct[n]
     assert np.allclose(y, direct, atol=1e-12)
+
+
+def test_a_swept_biquad_goes_on_from_its_state() -> None:
+    """What a re-triggered MetalSynth relies on: two calls, the state carried, equal one."""
+    x = np.random.default_rng(2).standard_normal((2, 900))
+    cutoff = np.linspace(300.0, 9000.0, 900)[None].repeat(2, axis=0)
+
+    def highpass(part: slice) -> Any:
+        return coefficients("highpass", cutoff[:, part], 0.0, 0.0, RATE)
+
+    whole, _ = biquad_lockstep(x, highpass(slice(None)))
+    first, state = biquad_lockstep(x[:, :400], highpass(slice(None, 400)))
+    rest, _ = biquad_lockstep(x[:, 400:], highpass(slice(400, None)), state)
+    fresh, _ = biquad_lockstep(x[:, 400:], highpass(slice(400, None)))
+    assert np.allclose(np.concatenate([first, rest], axis=1), whole, atol=1e-12)
+    assert not np.allclose(rest, fresh)  # the state matters
 
 
 def test_wav_files_hold_the_samples(tmp_path: Path) -> None:
