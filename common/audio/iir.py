@@ -105,21 +105,24 @@ class LinearFilter:
 def biquad_lockstep(
     x: FloatArray,
     coefficients: tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray],
-) -> FloatArray:
+    state: tuple[FloatArray, FloatArray] | None = None,
+) -> tuple[FloatArray, tuple[FloatArray, FloatArray]]:
     """A biquad whose coefficients change every sample, for many signals at once.
 
     ``x`` and each of ``b0, b1, b2, a1, a2`` have shape (signals, samples); the loop runs over
-    samples (direct form II transposed), each step vectorised across the signals.
+    samples (direct form II transposed), each step vectorised across the signals. ``state``:
+    each signal's (s1, s2) to start from (zeros by default); the state after the last sample
+    comes back with the output, so a filter that runs on across calls can be continued.
     """
     b0, b1, b2, a1, a2 = (np.ascontiguousarray(c.T) for c in coefficients)
     xt = np.ascontiguousarray(x.T)
     out = np.empty_like(xt)
-    s1 = np.zeros(xt.shape[1])
-    s2 = np.zeros(xt.shape[1])
+    s1 = np.zeros(xt.shape[1]) if state is None else np.array(state[0], dtype=np.float64)
+    s2 = np.zeros(xt.shape[1]) if state is None else np.array(state[1], dtype=np.float64)
     for n in range(xt.shape[0]):
         xn = xt[n]
         yn = b0[n] * xn + s1
         s1 = b1[n] * xn - a1[n] * yn + s2
         s2 = b2[n] * xn - a2[n] * yn
         out[n] = yn
-    return np.ascontiguousarray(out.T)
+    return np.ascontiguousarray(out.T), (s1, s2)

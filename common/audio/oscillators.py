@@ -4,14 +4,16 @@ Phases are in cycles and start at 0 on the note-on (Tone.js starts a fresh oscil
 Every wave is what a browser plays for Tone.js: the Fourier series of the Web Audio definitions
 (square and sawtooth rise from 0, the triangle peaks at a quarter cycle), ``partials`` or a
 partial count (``"square4"``), shifted by ``phase`` and normalised to peak 1 like a
-PeriodicWave, read from band-limited single-cycle tables chosen per sample by the instantaneous
-frequency, so even a swept or frequency-modulated wave has no partial above Nyquist. Pulse and
-PWM waves (thresholded, not tabulated in Tone.js either) use PolyBLEP.
+PeriodicWave, read as Chromium reads them: from its band-limited single-cycle tables (three per
+octave) chosen per sample by the instantaneous frequency, clamped to +-Nyquist, so even a swept
+or frequency-modulated wave has no partial above Nyquist. Pulse and PWM waves (thresholded, not
+tabulated in Tone.js either) use PolyBLEP.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ _TYPE = re.compile(
     r"^(?P<prefix>am|fm|fat)?(?P<base>sine|square|sawtooth|triangle|custom)(?P<count>\d+)?$"
 )
 MAX_PARTIALS = 2047
-TABLE = 4096
+OCTAVE_BANDS = 3
+"""Chromium's PeriodicWave keeps a band-limited table per third of an octave."""
 
 Frequency = float | FloatArray
 """Hz: a constant, or one value per sample (sweeps, FM)."""
@@ -51,8 +54,21 @@ class Wave:
         return cls(base, count, tuple(partials), phase)
 
 
+def nominal(frequency: Frequency, sample_rate: int) -> Frequency:
+    """``frequency`` clamped to an OscillatorNode's nominal range, -Nyquist..Nyquist.
+
+    Web Audio clamps every a-rate param's computed value (its own plus what is connected to
+    it) to that range, so an FM carrier swung past Nyquist advances half a cycle per sample.
+    """
+    nyquist = sample_rate / 2
+    if isinstance(frequency, float | int):
+        return min(max(float(frequency), -nyquist), nyquist)
+    return np.clip(np.asarray(frequency, dtype=np.float64), -nyquist, nyquist)
+
+
 def phase_cycles(frequency: Frequency, count: int, sample_rate: int) -> FloatArray:
-    """Accumulated phase in cycles at each sample, 0 at sample 0."""
+    """Accumulated phase in cycles at each sample, 0 at sample 0 (at the clamped frequency)."""
+    frequency = nominal(frequency, sample_rate)
     if isinstance(frequency, float | int):
         return np.arange(count, dtype=np.float64) * (frequency / sample_rate)
     steps = np.asarray(frequency, dtype=np.float64)[: count - 1] / sample_rate
@@ -60,8 +76,8 @@ def phase_cycles(frequency: Frequency, count: int, sample_rate: int) -> FloatArr
 
 
 def _increment(frequency: Frequency, count: int, sample_rate: int) -> FloatArray:
-    """|cycles per sample| at each sample."""
-    dt = np.abs(np.asarray(frequency, dtype=np.float64)) / sample_rate
+    """|cycles per sample| at each sample (at the clamped frequency)."""
+    dt = np.abs(np.asarray(nominal(frequency, sample_rate), dtype=np.float64)) / sample_rate
     return np.broadcast_to(dt, (count,))
 
 
@@ -105,61 +121,125 @@ def partial_amplitudes(wave: Wave) -> FloatArray:
     raise ValueError(f"unknown wave {wave.base!r}")
 
 
+def wave_size(sample_rate: int) -> int:
+    """Chromium's ``PeriodicWaveImpl::PeriodicWaveSize``: the table length at a sample rate."""
+    if sample_rate <= 24000:
+        return 2048
+    return 4096 if sample_rate <= 88200 else 16384
+
+
 @functools.lru_cache(maxsize=64)
 def _tables(
-    base: str, partial_count: int, partials: tuple[float, ...]
+    base: str, partial_count: int, partials: tuple[float, ...], size: int
 ) -> tuple[FloatArray, FloatArray]:
-    """Band-limited single-cycle tables, a few per octave, like a browser's PeriodicWave.
+    """Chromium's band-limited tables of a ``PeriodicWave``: 3 pitch ranges per octave.
 
-    Returns (partial counts ascending, tables of shape (bands, TABLE + 1)); table j holds the
-    partials up to counts[j], and its last sample repeats the first for interpolation. All are
-    scaled by the peak of the full-band wave (Web Audio normalises a PeriodicWave to peak 1).
+    Range r keeps partials 1..floor(size/2 * 2^(-r/3)) (none in the top ones); all are scaled
+    by the peak of range 0, the full-band wave (Web Audio normalises a PeriodicWave to peak 1).
+    Shape (ranges, size + 1): the last sample repeats the first, for interpolation. Returned
+    with each sample's step to the next (the interpolation's slope; 0 in the last column).
     """
-    amplitudes = partial_amplitudes(Wave(base, partial_count, partials))
-    counts = np.unique(np.minimum(np.floor(2.0 ** (np.arange(4 * 12) / 4)), TABLE // 2 - 1))
-    counts = np.concatenate([[0.0], counts])
-    spectrum = np.zeros(TABLE // 2 + 1, dtype=np.complex128)
-    usable = amplitudes[: TABLE // 2 - 1]
-    spectrum[1 : len(usable) + 1] = -0.5j * TABLE * usable
-    full = np.fft.irfft(spectrum, TABLE)
-    peak = float(np.max(np.abs(full)))
-    scale = 1.0 / peak if peak > 0 else 0.0
-    stack = np.zeros((len(counts), TABLE + 1))
-    for j, limit in enumerate(counts):
+    half = size // 2
+    amplitudes = partial_amplitudes(Wave(base, partial_count, partials))[: half - 1]
+    spectrum = np.zeros(half + 1, dtype=np.complex128)
+    spectrum[1 : len(amplitudes) + 1] = -0.5j * size * amplitudes
+    stack = np.zeros((_ranges(size), size + 1))
+    scale = 0.0
+    for r in range(len(stack)):
         band = spectrum.copy()
-        band[int(limit) + 1 :] = 0
-        cycle = np.fft.irfft(band, TABLE) * scale
-        stack[j, :TABLE] = cycle
-        stack[j, TABLE] = cycle[0]
-    return counts, stack
+        band[int(2.0 ** (-r / OCTAVE_BANDS) * half) + 1 :] = 0
+        cycle = np.fft.irfft(band, size)
+        if r == 0:
+            peak = float(np.max(np.abs(cycle)))
+            scale = 1.0 / peak if peak > 0 else 0.0
+        stack[r, :size] = cycle * scale
+        stack[r, size] = cycle[0] * scale
+    slopes = np.zeros_like(stack)
+    slopes[:, :-1] = np.diff(stack, axis=1)
+    return stack, slopes
+
+
+def _ranges(size: int) -> int:
+    return int(0.5 + OCTAVE_BANDS * math.log2(size))
+
+
+def _pitch_ranges(
+    frequency: Frequency, count: int, sample_rate: int, size: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
+    """``WaveDataForFundamentalFrequency``: per sample, the tables with more and fewer partials
+    and the weight of the latter. The range is rounded up by one, so a partial fades out over
+    the third of an octave before it would reach Nyquist (a clamped carrier is silent)."""
+    hertz = np.abs(np.broadcast_to(np.asarray(nominal(frequency, sample_rate)), (count,)))
+    lowest = sample_rate / 2 / (size // 2)
+    with np.errstate(divide="ignore"):
+        ratio = np.where(hertz > 0, hertz / lowest, 0.5)
+    top = _ranges(size) - 1
+    pitch = np.clip(1 + OCTAVE_BANDS * np.log2(ratio), 0.0, top)
+    higher = pitch.astype(np.intp)
+    return higher, np.minimum(higher + 1, top), pitch - higher
+
+
+def _pitch_range(hertz: float, sample_rate: int, size: int) -> tuple[int, int, float]:
+    """:func:`_pitch_ranges` for one frequency."""
+    hertz = abs(float(nominal(hertz, sample_rate)))
+    ratio = hertz / (sample_rate / 2 / (size // 2)) if hertz > 0 else 0.5
+    top = _ranges(size) - 1
+    pitch = min(max(1 + OCTAVE_BANDS * math.log2(ratio), 0.0), float(top))
+    higher = int(pitch)
+    return higher, min(higher + 1, top), pitch - higher
 
 
 def render_wave(wave: Wave, frequency: Frequency, count: int, sample_rate: int) -> FloatArray:
-    """One Tone.js ``Oscillator`` at ``frequency`` for ``count`` samples.
+    """One Tone.js ``Oscillator`` at ``frequency`` for ``count`` samples, as Chromium plays it.
 
-    Reads the band-limited table whose partials all lie below Nyquist at each sample's
-    (instantaneous) frequency, with linear interpolation.
+    Reads the two band-limited tables of each sample's (instantaneous) pitch range, each with
+    linear interpolation, and blends them by where the pitch lies in its range. Stretches of
+    constant frequency (most notes) read one blended row; swept or modulated ones, per sample.
     """
-    counts, stack = _tables(wave.base, wave.partial_count, wave.partials)
+    size = wave_size(sample_rate)
+    stack, slopes = _tables(wave.base, wave.partial_count, wave.partials, size)
     phase = phase_cycles(frequency, count, sample_rate) - wave.phase / 360.0
-    position = _frac(phase) * TABLE
-    index = np.minimum(position.astype(np.intp), TABLE - 1)
+    position = _frac(phase) * size
+    index = np.minimum(position.astype(np.intp), size - 1)
     weight = position - index
-    out: FloatArray
     if isinstance(frequency, float | int):
-        row = stack[_band(counts, np.array([abs(frequency) / sample_rate]))[0]]
-        out = row[index] * (1 - weight) + row[index + 1] * weight
-    else:
-        band = _band(counts, _increment(frequency, count, sample_rate))
-        out = stack[band, index] * (1 - weight) + stack[band, index + 1] * weight
-    return out
+        return _read_row(stack, frequency, sample_rate, index, weight)
+    hertz = np.asarray(frequency, dtype=np.float64)[:count]
+    changes = np.flatnonzero(hertz[1:] != hertz[:-1]) + 1
+    if len(changes) <= count // _RUN:
+        out = np.empty(count)
+        bounds = [0, *changes.tolist(), count]
+        for start, stop in itertools.pairwise(bounds):
+            run = slice(start, stop)
+            out[run] = _read_row(stack, float(hertz[start]), sample_rate, index[run], weight[run])
+        return out
+    higher, lower, blend = _pitch_ranges(hertz, count, sample_rate, size)
+    flat, slope = stack.ravel(), slopes.ravel()
+    rich = higher * (size + 1) + index
+    poor = lower * (size + 1) + index
+    rich_value = flat[rich] + weight * slope[rich]
+    poor_value = flat[poor] + weight * slope[poor]
+    return np.asarray(rich_value + blend * (poor_value - rich_value), dtype=np.float64)
 
 
-def _band(counts: FloatArray, dt: FloatArray) -> npt.NDArray[np.intp]:
-    """The table with the most partials that all stay below Nyquist at ``dt`` cycles/sample."""
-    with np.errstate(divide="ignore"):
-        fits = np.floor(0.5 / dt)
-    return np.searchsorted(counts, fits, side="right") - 1
+_RUN = 256
+"""Average samples per stretch of constant frequency above which stretches are read row-wise."""
+
+
+def _read_row(
+    stack: FloatArray,
+    hertz: float,
+    sample_rate: int,
+    index: npt.NDArray[np.intp],
+    weight: FloatArray,
+) -> FloatArray:
+    """Samples at one frequency: its two tables blended once, then read with interpolation."""
+    size = stack.shape[1] - 1
+    higher, lower, blend = _pitch_range(hertz, sample_rate, size)
+    row = stack[higher]
+    if blend > 0:
+        row = row + blend * (stack[lower] - row)
+    return np.asarray(row[index] + weight * (row[index + 1] - row[index]), dtype=np.float64)
 
 
 def render_oscillator(

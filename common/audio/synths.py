@@ -26,7 +26,8 @@ import numpy as np
 from common.audio.biquad import coefficients
 from common.audio.iir import LinearFilter, biquad_lockstep
 from common.audio.noise import looped, noise_buffer
-from common.audio.oscillators import Wave, render_oscillator, render_wave
+from common.audio.oscillators import Wave, nominal, render_oscillator, render_wave
+from common.audio.processors import RENDER_QUANTUM
 from common.audio.units import FloatArray, cents_to_ratio, db_to_gain, midi_to_hz
 from common.format.compat import CURRENT_TONE, Release, parse_release
 from common.format.envelope import Envelope
@@ -67,10 +68,14 @@ class NoteEvent:
     this note-on, samples they still play after it).
 
     ``lead``: samples from the note-on to the next Web Audio render quantum. In Chromium an
-    oscillator that Tone starts mid-quantum plays that stretch at the frequency its signal had
-    at the quantum's start, ``lead_hertz`` (the previous note's, or the synth's initial value),
-    and takes the note's frequency from the next quantum on. ``phases``: where the voice's
-    oscillators are (cycles) when a re-trigger finds them running, as Tone keeps them running.
+    oscillator that Tone starts mid-quantum plays that stretch with its frequency input delayed
+    by its offset in the quantum: first ``lead_hertz`` (the frequency before the note: the
+    previous note's, or the synth's initial value), then the note's, on time from the next
+    quantum (:meth:`EnvelopedVoice.frequency`). Where not ``lead_delayed`` (a PolySynth's new
+    voice) it holds ``lead_hertz`` (0) through the stretch and one sample more, as measured.
+    ``phases``: where the voice's oscillators are (cycles) when a re-trigger finds them running,
+    as Tone keeps them running; ``filter_state``: likewise the state of a filter in the voice
+    (MetalSynth's highpass).
     """
 
     pitch: int
@@ -82,7 +87,9 @@ class NoteEvent:
     held: tuple[tuple[int, int, int], ...] = ()
     lead: int = 0
     lead_hertz: float = 0.0
+    lead_delayed: bool = True
     phases: tuple[float, ...] = ()
+    filter_state: tuple[float, ...] = ()
 
 
 def _plain(options: OscillatorOptions) -> bool:
@@ -142,7 +149,9 @@ class Voice(ABC):
             note.held,
             note.lead,
             note.lead_hertz,
+            note.lead_delayed,
             note.phases,
+            note.filter_state,
         )
         if self.velocity == "render" or note.carry > 0:
             return (note.pitch, note.gate, note.velocity, continued)
@@ -155,6 +164,11 @@ class Voice(ABC):
     def continue_phases(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
         """``note``, its oscillators going on from where ``previous``'s are ``elapsed`` in."""
         return note
+
+    def seamless(self, note: NoteEvent) -> bool:
+        """Whether ``note`` (from :meth:`continue_phases`) goes on sample-exactly from the note
+        it cuts: then nothing needs cross-fading, and a fade would blunt the new attack."""
+        return False
 
     def count(self, note: NoteEvent) -> int:
         return math.ceil(self.length(note) * self.sample_rate) + 1
@@ -207,16 +221,41 @@ class EnvelopedVoice(Voice):
         tracks = self.oscillators(previous, elapsed)
         if not tracks:
             return note
+        rate = self.sample_rate
         phases = tuple(
-            _start_phase(previous, index, options) + float(track.sum()) / self.sample_rate
+            _start_phase(previous, index, options) + float(np.sum(nominal(track, rate))) / rate
             for index, (options, track) in enumerate(tracks)
         )
         return replace(note, phases=tuple(p % 1.0 for p in phases))
 
-    def frequency(self, note: NoteEvent, count: int, hertz: FloatArray | float) -> FloatArray:
-        """``hertz`` (a value or one per sample) with the note's ``lead`` at ``lead_hertz``."""
+    def seamless(self, note: NoteEvent) -> bool:
+        """Continued phases, and every oscillator a plain wave that starts at its phase (envelopes
+        already go on from their levels): the new rendering is Tone's one signal going on."""
+        kinds = [options for options, _ in self.oscillators(note, 1)]
+        return bool(note.phases) and all(_plain(options) for options in kinds)
+
+    def frequency(
+        self, note: NoteEvent, count: int, hertz: FloatArray | float, scale: float = 1.0
+    ) -> FloatArray:
+        """The frequency an oscillator started at the note-on plays, from its input ``hertz``
+        (a value or one per sample; ``scale`` times the note's own frequency before it).
+
+        Chromium renders the quantum an oscillator starts in with the frequency input from the
+        quantum's start (``OscillatorHandler::Process`` reads ``phase_increments`` from index 0
+        but writes from the start offset): over the ``lead`` samples to the next quantum it plays
+        its input delayed by the start offset, ``lead_hertz * scale`` (the frequency before the
+        note, a modulator's output still 0) until the delay has passed. A PolySynth's new
+        voice (not ``lead_delayed``) gets its input one sample after the next quantum starts, as
+        measured: it holds ``lead_hertz`` for ``lead + 1`` samples, even when it starts on one.
+        """
         track = np.array(np.broadcast_to(hertz, (count,)), dtype=np.float64)
-        track[: note.lead] = note.lead_hertz * self.tune
+        before = note.lead_hertz * self.tune * scale
+        if not note.lead_delayed:
+            track[: note.lead + 1] = before
+        elif note.lead > 0:
+            offset, lead = RENDER_QUANTUM - note.lead, min(note.lead, count)
+            held = np.full(min(offset, lead), before)
+            track[:lead] = np.concatenate([held, track[: max(lead - offset, 0)]])
         return track
 
     def level(self, note: NoteEvent, count: int) -> FloatArray:
@@ -268,34 +307,40 @@ class ModulationVoice(EnvelopedVoice):
         return replace(continued, carry_modulation=float(level) * previous.velocity)
 
     def _modulator(self, note: NoteEvent, count: int) -> tuple[FloatArray, FloatArray]:
-        """(the carrier's base frequency, the modulator's output) at every sample."""
+        """(the carrier's input frequency, the modulator's output) at every sample."""
         options, rate = self.options, self.sample_rate
-        hertz = self.frequency(note, count, self.hertz(note))
+        hertz = np.full(count, self.hertz(note))
         modulation = at_phase(note, 1, options.modulation)
-        modulator = render_oscillator(modulation, hertz * options.harmonicity, count, rate)
+        harmonicity = options.harmonicity
+        played = self.frequency(note, count, hertz * harmonicity, harmonicity)
+        modulator = render_oscillator(modulation, played, count, rate)
         modulator *= self.modulation_level(note).level(self.times(count), np.asarray(note.gate))
-        return hertz, modulator * note.velocity * self.inner
+        modulator *= note.velocity * self.inner
+        if isinstance(options, FMSynthOptions):
+            return hertz * (1.0 + options.modulation_index * modulator), modulator
+        return hertz, modulator
 
     def oscillators(
         self, note: NoteEvent, count: int
     ) -> list[tuple[OscillatorOptions, FloatArray]]:
         options = self.options
-        hertz, modulator = self._modulator(note, count)
-        carrier = hertz
-        if isinstance(options, FMSynthOptions):
-            carrier = hertz * (1.0 + options.modulation_index * modulator)
-        return [(options.oscillator, carrier), (options.modulation, hertz * options.harmonicity)]
+        carrier, _ = self._modulator(note, count)
+        harmonicity = options.harmonicity
+        modulator = self.frequency(note, count, self.hertz(note) * harmonicity, harmonicity)
+        return [
+            (options.oscillator, self.frequency(note, count, carrier)),
+            (options.modulation, modulator),
+        ]
 
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
         options, rate = self.options, self.sample_rate
-        hertz, modulator = self._modulator(note, count)
+        carrier, modulator = self._modulator(note, count)
         carrier_level = self.level(note, count) * note.velocity * self.inner * self.gain
         oscillator = at_phase(note, 0, options.oscillator)
+        wave = render_oscillator(oscillator, self.frequency(note, count, carrier), count, rate)
         if isinstance(options, FMSynthOptions):
-            swept = hertz * (1.0 + options.modulation_index * modulator)
-            return (render_oscillator(oscillator, swept, count, rate) * carrier_level)[:, None]
-        carrier = render_oscillator(oscillator, hertz, count, rate)
-        return (carrier * carrier_level * (modulator + 1) / 2)[:, None]
+            return (wave * carrier_level)[:, None]
+        return (wave * carrier_level * (modulator + 1) / 2)[:, None]
 
 
 class MembraneVoice(EnvelopedVoice):
@@ -339,7 +384,9 @@ class MetalVoice(EnvelopedVoice):
     """Six square FM pairs, highpassed at resonance..resonance * 2^octaves by the envelope.
 
     The envelope (velocity included) also drives the filter, so velocity changes the timbre.
-    The swept biquad runs sample by sample, all notes of a batch at once.
+    The swept biquad runs sample by sample, all notes of a batch at once. A re-trigger while
+    the voice sounds goes on seamlessly, as Tone restarts nothing: the twelve oscillators from
+    their phases and the highpass from its state where the cut note left them.
     """
 
     velocity: VelocityUse = "render"
@@ -350,15 +397,58 @@ class MetalVoice(EnvelopedVoice):
         self.options = options
         self.square = Wave("square")
 
-    def partials(self, hertz: FloatArray, count: int) -> FloatArray:
+    def _square(self, note: NoteEvent, index: int) -> Wave:
+        """Oscillator ``index`` (modulator 2i, carrier 2i + 1 of pair i), at its phase."""
+        if not note.phases:
+            return self.square
+        return replace(self.square, phase=-360.0 * note.phases[index])
+
+    def _pairs(
+        self, note: NoteEvent, count: int
+    ) -> list[tuple[FloatArray, FloatArray, FloatArray]]:
+        """(modulator Hz, carrier Hz, carrier wave) of each FM pair at every sample."""
         options, rate = self.options, self.sample_rate
-        out = np.zeros(count)
-        for ratio in METAL_RATIOS:
-            base = hertz * ratio
-            modulator = render_wave(self.square, base * options.harmonicity, count, rate)
-            swept = base * (1.0 + options.modulation_index * modulator)
-            out += render_wave(self.square, swept, count, rate)
+        hertz = self.hertz(note)
+        out = []
+        for i, ratio in enumerate(METAL_RATIOS):
+            scale = ratio * options.harmonicity
+            played = self.frequency(note, count, hertz * scale, scale)
+            modulator = render_wave(self._square(note, 2 * i), played, count, rate)
+            swept = hertz * ratio * (1.0 + options.modulation_index * modulator)
+            swept = self.frequency(note, count, swept, ratio)
+            carrier = render_wave(self._square(note, 2 * i + 1), swept, count, rate)
+            out.append((played, swept, carrier))
         return out
+
+    def _source(self, pairs: list[tuple[FloatArray, FloatArray, FloatArray]]) -> FloatArray:
+        """The six carriers summed: what the highpass hears."""
+        return np.asarray(np.sum([carrier for _, _, carrier in pairs], axis=0), dtype=np.float64)
+
+    def _cutoff(self, level: FloatArray) -> FloatArray:
+        """The highpass's frequency: Tone's Scale from resonance to resonance * 2^octaves."""
+        low = self.options.resonance
+        return np.asarray(low + level * (low * 2.0**self.options.octaves - low), dtype=np.float64)
+
+    def continue_phases(self, note: NoteEvent, previous: NoteEvent, elapsed: int) -> NoteEvent:
+        """``note`` going on from ``previous`` ``elapsed`` samples in: phases and filter state."""
+        rate = self.sample_rate
+        pairs = self._pairs(previous, elapsed)
+        phases = []
+        for index in range(2 * len(METAL_RATIOS)):
+            start = previous.phases[index] if previous.phases else 0.0
+            hertz = pairs[index // 2][index % 2]
+            phases.append((start + float(np.sum(nominal(hertz, rate))) / rate) % 1.0)
+        source = self._source(pairs)
+        level = self.note_envelope(previous).level(self.times(elapsed), np.asarray(previous.gate))
+        level = level * previous.velocity
+        start_state = np.array(previous.filter_state or (0.0, 0.0))[:, None]
+        highpass = coefficients("highpass", self._cutoff(level)[None], 0.0, 0.0, rate)
+        _, state = biquad_lockstep(source[None], highpass, (start_state[0], start_state[1]))
+        return replace(note, phases=tuple(phases), filter_state=tuple(float(s[0]) for s in state))
+
+    def seamless(self, note: NoteEvent) -> bool:
+        """Continued phases and filter state: the note goes on sample-exactly."""
+        return bool(note.phases)
 
     def render_one(self, note: NoteEvent, count: int) -> FloatArray:
         return self.render([note], [count])[0]
@@ -369,17 +459,17 @@ class MetalVoice(EnvelopedVoice):
         longest = max(counts)
         source = np.zeros((len(notes), longest))
         level = np.zeros((len(notes), longest))
+        s1, s2 = np.zeros(len(notes)), np.zeros(len(notes))
         t = self.times(longest)
         for row, (note, count) in enumerate(zip(notes, counts, strict=True)):
-            source[row, :count] = self.partials(
-                self.frequency(note, count, self.hertz(note)), count
-            )
+            source[row, :count] = self._source(self._pairs(note, count))
             level[row] = self.note_envelope(note).level(t, np.asarray(note.gate)) * note.velocity
-        low = self.options.resonance
-        high = low * 2.0**self.options.octaves
-        cutoff = low + level * (high - low)
-        filtered = biquad_lockstep(
-            source, coefficients("highpass", cutoff, 0.0, 0.0, self.sample_rate)
+            if note.filter_state:
+                s1[row], s2[row] = note.filter_state
+        filtered, _ = biquad_lockstep(
+            source,
+            coefficients("highpass", self._cutoff(level), 0.0, 0.0, self.sample_rate),
+            (s1, s2),
         )
         out = filtered * level * self.gain
         return [out[row, :count, None].copy() for row, count in enumerate(counts)]

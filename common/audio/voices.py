@@ -3,16 +3,20 @@
 A ``PolySynth`` gives every note a voice of its own until ``maxPolyphony`` voices are busy; a
 note beyond that is dropped, as Tone.js drops it (a voice is busy until its release ends). Any
 other instrument is one monophonic voice: a new note-on takes the voice over and continues its
-envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Envelope does);
-the two renderings cross-fade over ``Voice.fade`` (the oscillators' phases differ), and of notes
-starting together the last in the track's order sounds, as the last ``triggerAttack`` wins.
+envelopes from their level at that moment (``Voice.retrigger``, as Tone.js's Envelope does) and
+its oscillators from their phases. Where that continuation is exact (``Voice.seamless``: plain
+waves) the new note's rendering simply replaces the old one at the note-on, so a fast attack keeps
+its edge; otherwise the two renderings cross-fade over ``Voice.fade``. Of notes starting together
+the last in the track's order sounds, as the last ``triggerAttack`` wins.
 
-Notes start on the nearest sample to their exact time on the tempo map. A PolySynth's voices
-start their oscillators at 0 Hz until the next render quantum, as measured in Chromium (see
-``NoteEvent.lead``); Tone reuses a finished voice at its last frequency, which is not followed.
-Renderings are cached by ``Voice.key`` while later notes can reuse them, within
-``CACHE_SAMPLES`` (beyond it, those not sounding now are dropped and rendered again if needed:
-the same input gives the same samples, so this changes nothing but time).
+Notes start on the nearest sample to their exact time on the tempo map. An oscillator started
+mid-quantum plays its frequency input delayed by its offset in the quantum until the next one,
+as Chromium renders it; a PolySynth's new voices start theirs at 0 Hz until a sample into the
+next render quantum, as measured (see ``NoteEvent.lead``); Tone reuses a finished voice at its
+last frequency, which is not followed. Renderings are cached by ``Voice.key`` while later notes
+can reuse them, within ``CACHE_SAMPLES`` (beyond it, those not sounding now are dropped and
+rendered again if needed: the same input gives the same samples, so this changes nothing but
+time).
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ def schedule(
     poly = isinstance(track.instrument, PolySynthSpec)
     initial = 0.0 if poly else voice.initial_hertz
     events = [
-        (onset, replace(note, lead_hertz=initial))
+        (onset, replace(note, lead_hertz=initial, lead_delayed=not poly))
         for onset, note in note_events(project, track, sample_rate, until_beat)
     ]
     out: list[Scheduled] = []
@@ -105,7 +109,10 @@ def schedule(
                 note = voice.continue_phases(
                     replace(note, lead=0), previous[1], onset - previous[0]
                 )
-                fade_in = fade
+                if voice.seamless(note):  # the new rendering goes on from the old one's sample
+                    out[-1] = replace(out[-1], end=onset, cut=onset)
+                else:
+                    fade_in = fade
             else:  # it starts again where the last note left its frequency
                 note = replace(note, lead_hertz=midi_to_hz(previous[1].pitch))
         previous = (onset, note)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from common.audio import render_soundtrack, soundtrack_blocks
-from common.audio.biquad import ba
-from common.audio.iir import LinearFilter
+from common.audio.biquad import ba, coefficients
+from common.audio.iir import LinearFilter, biquad_lockstep
 from common.audio.oscillators import Wave, render_wave
 from common.audio.render import BLOCK
 from common.audio.units import FloatArray
@@ -86,6 +86,51 @@ def test_waves_are_band_limited(base: str) -> None:
     harmonic = np.fft.rfftfreq(count, 1 / RATE) / hertz
     near = np.abs(harmonic - np.round(harmonic)) * hertz < 8
     assert 10 * math.log10(spectrum[~near].sum() / spectrum[near].sum()) < -90
+
+
+def test_the_top_third_octave_below_nyquist_fades_as_in_chromium() -> None:
+    """Chromium keeps 2048 * 2^(-r/3) partials in table r and blends the two tables of a
+    pitch's range: at 7 kHz (range 28.67) a square keeps its 3rd partial (21 kHz) at a third."""
+    hertz, count = 7000.0, RATE
+    spectrum = np.abs(np.fft.rfft(render_wave(Wave("square"), hertz, count, RATE)))  # 1 Hz bins
+    blend = 1 + 3 * math.log2(hertz / (RATE / 4096)) - 28
+    assert spectrum[21000] / spectrum[7000] == pytest.approx((1 - blend) / 3, rel=1e-3)
+
+
+def test_a_frequency_past_nyquist_is_clamped_and_silent() -> None:
+    """Web Audio clamps an oscillator's frequency to +-Nyquist: there it plays nothing and moves
+    half a cycle per sample, so 11 samples swung far past it flip the phase of what follows."""
+    swung = np.concatenate([np.full(100, 1000.0), np.full(11, 90000.0), np.full(200, 1000.0)])
+    wave = render_wave(Wave("sine"), swung, len(swung), RATE)
+    assert np.abs(wave[101:111]).max() < 1e-9
+    after = np.arange(111, 311)
+    expected = np.sin(2 * np.pi * ((after - 11) * 1000.0 / RATE + 5.5))
+    assert np.allclose(wave[111:], expected, atol=1e-3)
+
+
+def _rising_zero_crossings(x: FloatArray) -> list[int]:
+    return [i for i in range(1, len(x)) if (x[i - 1] < 0) != (x[i] < 0)]
+
+
+@pytest.mark.parametrize(
+    ("poly", "crossings"), [(False, [44, 71, 98, 126]), (True, [125])], ids=["Synth", "PolySynth"]
+)
+def test_an_oscillator_started_mid_quantum_plays_its_input_late(
+    poly: bool, crossings: list[int]
+) -> None:
+    """As measured in Chromium (Tone 15.5, a sine at 880 Hz started 32 samples into a quantum):
+    a Synth plays its earlier frequency (440 Hz) for those 32 samples, then the note's; a
+    PolySynth's new voice stays at 0 Hz until a sample into the next quantum (sign changes as
+    measured)."""
+    flat = {"attack": 0.0, "decay": 0.0, "sustain": 1.0, "release": 0.001}
+    instrument: dict[str, Any] = synth("sine", **flat)
+    if poly:
+        instrument = {"type": "PolySynth", "params": {"voice": "Synth", **instrument}}
+        instrument["params"]["options"] = instrument["params"].pop("params")
+        del instrument["params"]["type"]
+    notes = [note(1.5, 0.25, pitch=81)]  # 0.75 s: sample 36000, 32 into its quantum
+    audio = render(project(track("a", notes=notes, instrument=instrument, volume=-12)), 0.75, 0.8)
+    assert _rising_zero_crossings(audio[:128, 0])[:4] == crossings
 
 
 def test_partial_count_and_phase_follow_tone() -> None:
@@ -399,6 +444,20 @@ def test_a_monophonic_retrigger_continues_the_envelope_from_its_level() -> None:
     assert min(after) >= 0.95 * before
 
 
+def test_a_monophonic_retrigger_keeps_the_edge_of_a_fast_attack() -> None:
+    """The new note goes on from the old one's phase and level, so nothing is cross-faded: a
+    0.2 ms attack is at full level 0.5 ms in, as in Tone (a 1 ms fade-in would still be rising)."""
+    fast = synth("sine", attack=0.0002, decay=0.1, sustain=1.0, release=1.0)
+    notes = [note(0, 0.25, pitch=107), note(1, 1, pitch=107)]  # ~3.95 kHz; 2nd in the release
+    audio = render(project(track("a", notes=notes, instrument=fast)), 0.4, 0.6)[:, 0]
+    onset = round(0.1 * RATE)  # 0.5 s
+    before = _rms(audio[onset - 48 : onset])
+    early = _rms(audio[onset + 24 : onset + 48])  # 0.5-1 ms in: two periods
+    held = _rms(audio[onset + 480 : onset + 960])
+    assert before < 0.2 * held  # the first note had faded: the second really attacks
+    assert early >= 0.97 * held
+
+
 def test_a_noise_synth_retriggered_in_its_release_keeps_the_old_noise() -> None:
     """Tone's Noise restarts without stopping the buffer it plays: two sources add (+3 dB)."""
     hits = {"type": "NoiseSynth", "params": {"envelope": {"sustain": 1.0, "release": 0.5}}}
@@ -441,6 +500,22 @@ def test_block_filter_equals_the_direct_recursion(kind: Any, hertz: float, q: fl
         direct[n] = b[0] * x[n] + s1
         s1, s2 = b[1] * x[n] - a[1] * direct[n] + s2, b[2] * x[n] - a[2] * direct[n]
     assert np.allclose(y, direct, atol=1e-12)
+
+
+def test_a_swept_biquad_goes_on_from_its_state() -> None:
+    """What a re-triggered MetalSynth relies on: two calls, the state carried, equal one."""
+    x = np.random.default_rng(2).standard_normal((2, 900))
+    cutoff = np.linspace(300.0, 9000.0, 900)[None].repeat(2, axis=0)
+
+    def highpass(part: slice) -> Any:
+        return coefficients("highpass", cutoff[:, part], 0.0, 0.0, RATE)
+
+    whole, _ = biquad_lockstep(x, highpass(slice(None)))
+    first, state = biquad_lockstep(x[:, :400], highpass(slice(None, 400)))
+    rest, _ = biquad_lockstep(x[:, 400:], highpass(slice(400, None)), state)
+    fresh, _ = biquad_lockstep(x[:, 400:], highpass(slice(400, None)))
+    assert np.allclose(np.concatenate([first, rest], axis=1), whole, atol=1e-12)
+    assert not np.allclose(rest, fresh)  # the state matters
 
 
 def test_wav_files_hold_the_samples(tmp_path: Path) -> None:

@@ -126,6 +126,7 @@ RETRIGGERS = [
     _retrigger("re-trigger, Synth", {"type": "Synth"}),
     _retrigger("re-trigger, AMSynth", {"type": "AMSynth"}),
     _retrigger("re-trigger, FMSynth", {"type": "FMSynth"}),
+    _retrigger("re-trigger, MetalSynth", {"type": "MetalSynth"}),
     _retrigger(
         "re-trigger, NoiseSynth",
         {"type": "NoiseSynth", "params": {"envelope": {"sustain": 0.5, "release": 0.3}}},
