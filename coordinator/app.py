@@ -39,7 +39,6 @@ from common.errors import InvalidInput, Issue, LimitExceeded
 from common.format import jsonread
 from common.format.validation import Export, bounded, parse_settings, validate_export
 from common.jobs import records
-from common.jobs.estimate import estimate
 from common.jobs.keys import JOB_ID_PATTERN, JobKeys, check_job_id
 from common.jobs.manifest import ChunkManifest
 from common.jobs.spec import file_stem
@@ -54,6 +53,7 @@ from coordinator.auth import (
     redact_query,
 )
 from coordinator.cache_sweeper import CachePolicy, CacheSweeper
+from coordinator.estimates import estimate_document, estimated_seconds, farm_estimate
 from coordinator.feed import JobFeed
 from coordinator.housekeeping import Housekeeper
 from coordinator.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -242,12 +242,14 @@ async def submit_export(request: Request) -> Response:
     if isinstance(export, Response):
         return export
     svc = services(request)
+    expected = await run_in_threadpool(estimated_seconds, svc.orchestrator, svc.farm, export)
     try:
         state = await run_in_threadpool(
             svc.orchestrator.submit,
             export,
             name=file_stem(export.project.name),
             owner=principal_of(request).name,
+            estimated_seconds=expected,
         )
     except NotStarted as error:
         response = problem(503, str(error))
@@ -275,29 +277,15 @@ async def plan_export(request: Request) -> Response:
 
 
 async def estimate_export(request: Request) -> Response:
-    """How long the export would take: its frames at the per-frame cost the farm measured on
-    its recent jobs (this size, else the nearest by pixels), and the render workers live now."""
+    """How long the export would take: its frames at the worker-seconds per frame the farm
+    measured on its recent jobs (this size, else the nearest by pixels) shared by the render
+    workers live now, plus the tail after rendering (the join)."""
     export = await _read_export(request)
     if isinstance(export, Response):
         return export
     svc = services(request)
-
-    def measure() -> dict[str, Any]:
-        samples = svc.orchestrator.timing_samples()
-        settings = export.settings
-        found = estimate(samples, settings.width, settings.height, export.frame_count)
-        live = getattr(svc.farm, "live_render_workers", None)
-        workers = live() if callable(live) else None
-        return {
-            "frames": export.frame_count,
-            "seconds": None if found is None else found.seconds,
-            "secondsPerFrame": None if found is None else round(found.seconds_per_frame, 4),
-            "basedOnJobs": 0 if found is None else found.based_on,
-            "sameSize": bool(found and found.same_size),
-            "workers": workers,
-        }
-
-    return JSONResponse(await run_in_threadpool(measure))
+    found, workers = await run_in_threadpool(farm_estimate, svc.orchestrator, svc.farm, export)
+    return JSONResponse(estimate_document(export, found, workers))
 
 
 async def preview_frame(request: Request) -> Response:

@@ -197,6 +197,11 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                     "updated_at": {"type": "number"},
                     "duration_seconds": {"type": ["number", "null"]},
                     "size_bytes": {"type": ["integer", "null"]},
+                    "estimated_seconds": {
+                        "type": ["number", "null"],
+                        "description": "what the farm estimated at submit (null: nothing "
+                        "measured yet); compare with updated_at - created_at once complete",
+                    },
                     "cache": {
                         "type": "object",
                         "description": "what the cache saved so far (settings.cache): frames "
@@ -391,11 +396,12 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
             },
             "/api/exports/estimate": {
                 "post": {
-                    "summary": "How long the export would take: its frames at the wall seconds "
-                    "per frame the farm measured on its recent completed jobs (the median of "
-                    "those of this size, else of the nearest size scaled by pixels; null before "
-                    "any), with the render workers live now (RabbitMQ's consumers, or the "
-                    "embedded threads)",
+                    "summary": "How long the export would take: its frames times the "
+                    "worker-seconds per frame its chunks took to render on the farm's recent "
+                    "completed jobs, divided by the render workers live now (RabbitMQ's "
+                    "consumers, or the embedded threads), plus the tail after rendering (the "
+                    "join) per frame; medians of the jobs of this size, else of the nearest "
+                    "size scaled by pixels; null before any job rendered frames",
                     "requestBody": export_body,
                     "responses": {
                         "200": _json(
@@ -404,7 +410,14 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                                 "properties": {
                                     "frames": {"type": "integer"},
                                     "seconds": {"type": ["number", "null"]},
-                                    "secondsPerFrame": {"type": ["number", "null"]},
+                                    "secondsPerFrame": {
+                                        "type": ["number", "null"],
+                                        "description": "worker-seconds of rendering per frame",
+                                    },
+                                    "tailSeconds": {
+                                        "type": ["number", "null"],
+                                        "description": "the part after rendering (the join)",
+                                    },
                                     "basedOnJobs": {"type": "integer"},
                                     "sameSize": {"type": "boolean"},
                                     "workers": {"type": ["integer", "null"]},

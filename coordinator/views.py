@@ -151,6 +151,7 @@ def status_document(
         "updated_at": state.updated_at,
         "duration_seconds": state.duration_seconds,
         "size_bytes": state.size_bytes,
+        "estimated_seconds": state.estimated_seconds,
         "cache": cache_document(state),
         **links(state.job_id),
         "download_url": (download_url or links(state.job_id)["download_url"])

@@ -60,7 +60,6 @@ export async function startExport(again = null) {
         project: state.project,
         settings,
         fileName,
-        estimate: state.estimate?.seconds ?? null,
       };
       follow(response.data.job_id, meta);
       refreshRecent();
@@ -347,7 +346,7 @@ async function complete(job, url) {
     if (Number.isFinite(doc.created_at) && Number.isFinite(doc.updated_at)) {
       const took = doc.updated_at - doc.created_at;
       parts.push(` · exported in ${clock(took)}`);
-      const guessed = state.submitted?.jobId === job.id ? state.submitted.estimate : null;
+      const guessed = doc.estimated_seconds; // kept with the job at submit, however sent
       if (Number.isFinite(guessed) && guessed > 0) parts.push(` (${howFarOff(guessed, took)})`);
       if (took > 0 && Number.isFinite(doc.frames_total) && !Number.isFinite(doc.render_fps)) {
         const overall = trim(doc.frames_total / took, 1);
