@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,8 +35,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from common.adapters.storage import ObjectNotFound, ObjectStore
-from common.config import CoordinatorSettings, Limits
-from common.errors import InvalidInput, Issue, LimitExceeded
+from common.config import UNLIMITED, CoordinatorSettings, Limits
+from common.errors import DecodeError, InvalidInput, Issue, LimitExceeded
 from common.format import jsonread
 from common.format.validation import Export, bounded, parse_settings, validate_export
 from common.jobs import records
@@ -166,6 +167,8 @@ def create_app(
         Route("/api/exports/{job_id:job_id}/download", download_export, methods=["GET"]),
         Route("/api/exports/{job_id:job_id}/ticket", ticket_export, methods=["POST"]),
         Route("/api/exports/{job_id:job_id}/thumbnail", export_thumbnail, methods=["GET"]),
+        Route("/api/exports/{job_id:job_id}/retry", retry_export, methods=["POST"]),
+        Route("/api/exports/{job_id:job_id}/poster", export_poster, methods=["GET"]),
         WebSocketRoute("/ws/exports/{job_id}", export_feed),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
@@ -241,13 +244,19 @@ async def submit_export(request: Request) -> Response:
     export = await _read_export(request)
     if isinstance(export, Response):
         return export
+    return await _submit(request, export, file_stem(export.project.name))
+
+
+async def _submit(request: Request, export: Export, name: str) -> Response:
+    """Start ``export`` for the caller (with the farm's estimate of its time): 202 with the
+    job's URLs, or 503 when the broker or the store cannot take it."""
     svc = services(request)
     expected = await run_in_threadpool(estimated_seconds, svc.orchestrator, svc.farm, export)
     try:
         state = await run_in_threadpool(
             svc.orchestrator.submit,
             export,
-            name=file_stem(export.project.name),
+            name=name,
             owner=principal_of(request).name,
             estimated_seconds=expected,
         )
@@ -265,6 +274,56 @@ async def submit_export(request: Request) -> Response:
     return JSONResponse(
         document, status_code=202, headers={"Location": links(state.job_id)["status_url"]}
     )
+
+
+async def retry_export(request: Request) -> Response:
+    """The same export again as a new job of the caller's: the project and settings stored
+    with the job (whoever started it, page or API), validated again under today's limits. A
+    job still running is not started twice (409)."""
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    state, _ = found
+    if not state.phase.terminal:
+        return problem(409, f"export {state.job_id} is {state.phase.value}: cancel it first")
+    svc = services(request)
+    stored = await run_in_threadpool(_stored_export, svc.orchestrator, state.job_id, svc.limits)
+    if isinstance(stored, Response):
+        return stored
+    export, name = stored
+    return await _submit(request, export, name)
+
+
+async def export_poster(request: Request) -> Response:
+    """A poster for the export (any phase): the brightest moment of its range, from the
+    project and settings stored with the job, as a small PNG drawn by the export's renderer."""
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    svc = services(request)
+    stored = await run_in_threadpool(_stored_export, svc.orchestrator, found[0].job_id, UNLIMITED)
+    if isinstance(stored, Response):
+        return stored
+    export, _ = stored
+    moment = await run_in_threadpool(preview_moment, export, {})
+    assert not isinstance(moment, Issue)  # no beat or seconds asked: never an issue
+    return await _preview_png(svc, export, moment, cache="private, max-age=3600")
+
+
+def _stored_export(
+    orchestrator: Orchestrator, job_id: str, limits: Limits
+) -> tuple[Export, str] | Response:
+    """The job's stored project and settings as an export, and its file name; the problem if
+    they are gone (409) or no longer validate (422, every issue)."""
+    try:
+        spec = orchestrator.spec(job_id)
+        return validate_export(spec.project, spec.settings, limits), spec.name
+    except (UnknownJob, DecodeError):
+        return problem(409, f"export {job_id} has no readable spec stored (any more)")
+    except LimitExceeded as error:
+        return problem(422, "export beyond the service limits", list(error.issues))
+    except InvalidInput as error:
+        return problem(422, "invalid export", list(error.issues))
 
 
 async def plan_export(request: Request) -> Response:
@@ -298,7 +357,12 @@ async def preview_frame(request: Request) -> Response:
     moment = await run_in_threadpool(preview_moment, export, where)
     if isinstance(moment, Issue):
         return problem(422, "invalid preview", [moment])
-    svc = services(request)
+    return await _preview_png(services(request), export, moment, cache="no-store")
+
+
+async def _preview_png(svc: Services, export: Export, moment: Fraction, cache: str) -> Response:
+    """The frame at ``moment`` as a small PNG from the one preview thread (429 when too many
+    wait, 503 when this machine cannot render it); the moment in the X-Preview-* headers."""
     if svc.previews_waiting >= PREVIEW_QUEUE:
         return problem(429, f"{PREVIEW_QUEUE} previews are already waiting; try again")
     svc.previews_waiting += 1
@@ -313,7 +377,7 @@ async def preview_frame(request: Request) -> Response:
     headers = {
         "X-Preview-Seconds": f"{float(moment):.6f}",
         "X-Preview-Beat": f"{float(tempo.time_to_beat(moment)):.6f}",
-        "Cache-Control": "no-store",
+        "Cache-Control": cache,
     }
     return Response(png, media_type="image/png", headers=headers)
 

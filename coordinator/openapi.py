@@ -501,6 +501,38 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                     },
                 },
             },
+            "/api/exports/{job_id}/retry": {
+                "parameters": [JOB_ID],
+                "post": {
+                    "summary": "The same export again, as a new job of the caller's: the project "
+                    "and settings stored with the job (started from the page or the API), "
+                    "validated again under today's limits; answered as POST /api/exports is",
+                    "responses": {
+                        "202": _json(_ref("Accepted"), "the new export was accepted"),
+                        "401": unauthorised,
+                        "404": _json(PROBLEM, "no such export"),
+                        "409": _json(PROBLEM, "the export is still running, or its spec is gone"),
+                        "422": _json(PROBLEM, "its project or settings no longer validate"),
+                        "503": _json(PROBLEM, "the broker or the store is unavailable"),
+                    },
+                },
+            },
+            "/api/exports/{job_id}/poster": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "A poster for the export: the brightest moment of its range as a "
+                    "PNG of at most 480 px, drawn from the project and settings stored with the "
+                    "job (the moment in X-Preview-Beat and X-Preview-Seconds)",
+                    "responses": {
+                        "200": {"description": "the poster", "content": {"image/png": {}}},
+                        "401": unauthorised,
+                        "404": _json(PROBLEM, "no such export"),
+                        "409": _json(PROBLEM, "the export's spec is gone"),
+                        "429": _json(PROBLEM, "too many previews are waiting"),
+                        "503": _json(PROBLEM, "no renderer here"),
+                    },
+                },
+            },
             "/api/exports/{job_id}/download": {
                 "parameters": [JOB_ID],
                 "get": {

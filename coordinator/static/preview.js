@@ -37,16 +37,6 @@ export function previewPlan(plan) {
   }
 }
 
-/** A poster for a finished export: its brightest moment, or null when it cannot be had. */
-export async function posterFor(project, settings) {
-  try {
-    const response = await request("/api/preview", { method: "POST", body: { project, settings } });
-    return response.ok && response.data instanceof Blob ? URL.createObjectURL(response.data) : null;
-  } catch {
-    return null;
-  }
-}
-
 export function setupPreview() {
   const scrubber = $("scrubber");
   scrubber.addEventListener("input", () => {

@@ -706,6 +706,8 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
         "/api/exports/{job_id}/download": {"get"},
         "/api/exports/{job_id}/ticket": {"post"},
         "/api/exports/{job_id}/thumbnail": {"get"},
+        "/api/exports/{job_id}/retry": {"post"},
+        "/api/exports/{job_id}/poster": {"get"},
         "/ws/exports/{job_id}": {"get"},
         "/healthz": {"get"},
         "/openapi.json": {"get"},

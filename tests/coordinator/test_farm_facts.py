@@ -129,3 +129,38 @@ def test_the_feed_points_at_the_newest_committed_frame_as_a_small_png(tmp_path: 
         assert decode_png(thumbnail.body).shape == (180, 320, 3)
         outside = server.api.get(f"/api/exports/{job_id}/thumbnail?frame=999999")
         assert outside.status == 422
+
+
+def test_any_export_can_be_retried_and_has_a_poster_from_its_stored_spec(tmp_path: Path) -> None:
+    """Sent through the API (not the page): the retry and the poster come from the project and
+    settings stored with the job."""
+    from farm_worker.png import decode_png
+
+    with _coordinator(tmp_path / "idle", workers=False) as idle:
+        queued = idle.api.submit_ok(demo(), TINY)["job_id"]
+        running = idle.api.request("POST", f"/api/exports/{queued}/retry")
+        assert running.status == 409, running.body  # not started twice
+        assert "cancel it first" in running.json()["error"]
+    with _coordinator(tmp_path / "farm", workers=True) as server:
+        settings = {**TINY, "format": "webm"}
+        first = server.api.submit_ok(demo(), settings)["job_id"]
+        assert server.api.wait_for_phase(first, ("complete", "failed"))["phase"] == "complete"
+
+        poster = server.api.get(f"/api/exports/{first}/poster")
+        assert poster.status == 200, poster.body
+        assert poster.headers["content-type"] == "image/png"
+        pixels = decode_png(poster.body)
+        assert pixels.shape == (54, 96, 3)  # the export's own size (under the preview's 480)
+        assert pixels.mean() > 8  # a bright moment, not the near-black first frame
+        assert float(poster.headers["x-preview-beat"]) > 0
+
+        again = server.api.request("POST", f"/api/exports/{first}/retry")
+        assert again.status == 202, again.body
+        second = again.json()["job_id"]
+        assert second != first
+        assert again.headers["location"] == f"/api/exports/{second}"
+        done = server.api.wait_for_phase(second, ("complete", "failed"))
+        assert done["phase"] == "complete"
+        assert (done["format"], done["width"], done["height"]) == ("webm", 96, 54)
+        assert done["frames_total"] == TINY_FRAMES
+        assert server.api.request("POST", f"/api/exports/{'0' * 32}/retry").status == 404
