@@ -264,13 +264,12 @@ function finishWithError(job, text, retryable = true) {
   const details = el("details", { class: "error-details" }, el("summary", {}, "Details"));
   details.append(el("span", { class: "message" }, text));
   const retry = el("button", { type: "button", class: "btn btn-small", id: "retry" }, "Try again");
-  retry.hidden = !retryable; // nothing stored to start again from
   retry.addEventListener("click", () => retryExport(job));
   box.replaceChildren(
     el("strong", {}, "The export failed"),
     el("span", { class: "plain" }, plainWords(text)),
     details,
-    retry,
+    ...(retryable ? [retry] : []), // an export the server does not have: nothing to start again
   );
   box.hidden = false;
   renderEstimate();

@@ -6,12 +6,13 @@ violation in each state. Screenshots go to tests/page/artifacts/."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, ViewportSize, expect
+from playwright.sync_api import Browser, Page, Request, ViewportSize, WebSocketRoute, expect
 
 from tests.page.axe import check_accessible as accessible
 from tests.page.test_export_page import (
@@ -68,6 +69,16 @@ def sent_settings(request: Request) -> dict[str, Any]:
 def no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"] if page.viewport_size else True, width
+
+
+def small_export(page: Page, end_beat: str) -> None:
+    """160×90 at 10 fps from beat 0 to ``end_beat`` (5 frames a beat): quick to render."""
+    page.select_option("#resolution", "custom")
+    page.fill("#width", "160")
+    page.fill("#height", "90")
+    page.select_option("#fps", "custom")
+    page.fill("#fps-custom", "10")
+    page.fill("#end-beat", end_beat)
 
 
 def open_demo(page: Page, coordinator: Coordinator) -> None:
@@ -234,3 +245,66 @@ def test_the_newest_rendered_frame_shows_while_the_export_runs(
     check_accessible(page, "live-frame")
     expect(page.get_by_role("link", name="Download MP4")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
     expect(page.locator("#live-frame-box")).to_be_hidden()  # the video takes its place
+
+
+def test_an_export_whose_progress_stops_says_stalled_until_progress_comes_back(
+    page: Page, coordinator: Coordinator
+) -> None:
+    """The page's clock is Playwright's, and the export's feed is held (as a farm with no
+    worker is silent): after 31 s of silence the page says "stalled"; the first message let
+    through brings the progress back, and the rest take the export to its end."""
+    page.clock.install()
+    held: list[str | bytes] = []
+    sockets: list[WebSocketRoute] = []
+    released: list[bool] = []
+    closed: list[tuple[int | None, str | None]] = []
+
+    def route(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+        sockets.append(socket)
+
+        def relay(message: str | bytes) -> None:
+            if released:
+                socket.send(message)
+            else:
+                held.append(message)
+
+        def on_close(code: int | None, reason: str | None) -> None:
+            if released:
+                socket.close(code=code, reason=reason)
+            else:  # the server ended the feed: the page hears of it once the feed is released
+                closed.append((code, reason))
+
+        server.on_message(relay)
+        server.on_close(on_close)
+
+    page.route_web_socket("**/ws/exports/*", route)
+    open_demo(page, coordinator)
+    small_export(page, end_beat="8")
+    page.get_by_role("button", name="Export video").click()
+    panel, message = page.locator("#export-panel"), page.locator("#progress-message")
+    expect(panel).to_have_attribute("data-job-id", NOT_EMPTY)
+    stalled = re.compile(r"\bstalled\b")
+    expect(panel).not_to_have_class(stalled)
+    page.clock.fast_forward(31_000)
+    expect(panel).to_have_class(stalled)
+    expect(message).to_contain_text("Stalled: no progress for 3")  # 30 or 31 s
+    check_accessible(page, "stalled")
+
+    while not held:  # the server's first message (the job's state at connect) waits
+        page.wait_for_timeout(50)  # lets Playwright hand it to the route meanwhile
+    first = json.loads(held.pop(0))
+    assert first["type"] == "progress", first  # the job cannot be done before its feed opens
+    sockets[-1].send(json.dumps(first))
+    expect(panel).not_to_have_class(stalled)
+    expect(message).to_have_text(first["message"])
+    shown = math.floor(first["percent"] * 10) / 10
+    expect(page.locator("#progress")).to_have_attribute("aria-valuenow", f"{shown:g}")
+
+    released.append(True)  # the rest, as it comes, up to the end
+    while held:
+        sockets[-1].send(held.pop(0))
+    if closed:
+        sockets[-1].close(code=closed[0][0], reason=closed[0][1])
+    expect(page.get_by_role("link", name="Download MP4")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
+    expect(panel).not_to_have_class(stalled)
