@@ -218,13 +218,18 @@ function showLiveFrame(job, url) {
   request(url)
     .then((response) => {
       if (state.job !== job || TERMINAL.has(job.phase || "")) return;
-      if (!response.ok || !(response.data instanceof Blob)) return;
+      if (!response.ok || !(response.data instanceof Blob)) {
+        job.liveAt = 0; // the next frame is asked for at once, not in a few seconds
+        return;
+      }
       const image = $("live-frame");
       if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
       image.src = URL.createObjectURL(response.data);
       $("live-frame-box").hidden = false;
     })
-    .catch(() => {}); // a missed thumbnail costs nothing: the next one comes in seconds
+    .catch(() => {
+      job.liveAt = 0; // a missed thumbnail costs nothing: the next one is asked for at once
+    });
 }
 
 const STALL_SECONDS = 30;
