@@ -62,6 +62,7 @@ from coordinator.metrics import FarmMetrics
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import NotStarted, Orchestrator, UnknownJob
 from coordinator.preview import PREVIEW_QUEUE, preview_moment, small_png
+from coordinator.ranges import with_range
 from coordinator.views import FeedMessages, export_plan, links, status_document
 from farm_worker.preview import PreviewRenderer
 
@@ -694,15 +695,17 @@ def export_and_extras(
     if not isinstance(data, dict):
         message = 'expected a JSON object {"project": {...}, "settings": {...}}'
         raise jsonread.NotJson([Issue("", message)], "request")
-    allowed = ("project", "settings", *extras)
+    allowed = ("project", "settings", "range", *extras)
     unknown = sorted(set(data) - set(allowed))
     missing = [Issue("project", "a value is required")] if "project" not in data else []
-    expected = " and ".join(allowed) if len(allowed) == 2 else ", ".join(allowed)
+    expected = ", ".join(allowed)
     extra = [Issue(key, f"unknown field (expected {expected})") for key in unknown]
     if missing or extra:
         raise InvalidInput(bounded(missing + extra, limits.max_issues), "export")
     settings = data.get("settings")
     export = validate_export(data["project"], {} if settings is None else settings, limits)
+    if data.get("range") is not None:
+        export = with_range(export, data["range"], limits)
     return export, {key: data[key] for key in extras if key in data}
 
 

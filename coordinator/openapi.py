@@ -52,7 +52,26 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                 "type": "object",
                 "required": ["project"],
                 "additionalProperties": False,
-                "properties": {"project": _ref("Project"), "settings": _ref("ExportSettings")},
+                "properties": {
+                    "project": _ref("Project"),
+                    "settings": _ref("ExportSettings"),
+                    "range": {
+                        "type": "object",
+                        "description": "the export's start and end as a musician writes them, "
+                        "read by the server into settings.startBeat and endBeat (give one or "
+                        "the other): `bars` is bar:beat in the project's meter, counted from 1 "
+                        "(`9:1`, `9:2.5`; the beat in the meter's unit), `time` is m:ss on the "
+                        "song's clock through the tempo map (`1:30`, `0:12.5`); an end left out "
+                        "is the song's own",
+                        "additionalProperties": False,
+                        "required": ["unit"],
+                        "properties": {
+                            "unit": {"enum": ["beats", "bars", "time"]},
+                            "start": {"type": "string", "maxLength": 32},
+                            "end": {"type": "string", "maxLength": 32},
+                        },
+                    },
+                },
             },
             "Issue": {
                 "type": "object",
@@ -98,6 +117,10 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                     "endBeat": {"type": "number"},
                     "startSeconds": {"type": "number"},
                     "endSeconds": {"type": "number"},
+                    "startBar": {"type": "string", "description": "bar:beat, e.g. 8:3"},
+                    "endBar": {"type": "string"},
+                    "startTime": {"type": "string", "description": "m:ss.fff, e.g. 0:15"},
+                    "endTime": {"type": "string"},
                     "durationSeconds": {
                         "type": "number",
                         "description": "the video's length: frames / fps",
