@@ -21,6 +21,7 @@ import { plannedFps } from "./plan.js";
 import { patchRecent, refreshRecent, renderRecent } from "./recent.js";
 import {
   clearIssues,
+  exportBody,
   readSettings,
   renderEstimate,
   exportRunning,
@@ -41,7 +42,7 @@ export async function startExport() {
   try {
     const response = await request("/api/exports", {
       method: "POST",
-      body: { project: state.project, settings },
+      body: exportBody(state.project, settings),
     });
     if (response.status === 202 && response.data) {
       const meta = {

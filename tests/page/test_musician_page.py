@@ -315,3 +315,54 @@ def test_an_export_whose_progress_stops_says_stalled_until_progress_comes_back(
         sockets[-1].close(code=closed[0][0], reason=closed[0][1])
     expect(page.get_by_role("link", name="Download MP4")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
     expect(panel).not_to_have_class(stalled)
+
+
+def test_the_range_is_typed_in_bars_and_beats_or_minutes_and_seconds(
+    page: Page, coordinator: Coordinator
+) -> None:
+    """The server reads the range as typed (the request's ``range``) and writes it back in the
+    other units: the page converts nothing itself. Neon Drive: 4/4 at 120 bpm, 2 s a bar."""
+    open_demo(page, coordinator)
+    summary, start, end = (page.locator(s) for s in ("#export-summary", "#start-beat", "#end-beat"))
+    expect(summary).to_contain_text("480 frames")  # 60 fps, the whole 8 s
+    page.select_option("#range-unit", "bars")
+    expect(page.get_by_label("Start (bar:beat)")).to_be_visible()
+    start.fill("2:1")
+    with page.expect_request(
+        lambda r: is_plan_of(r, {"unit": "bars", "start": "2:1", "end": "4:1"})
+    ) as asked:
+        end.fill("4:1")
+    assert "startBeat" not in sent_settings(asked.value) and "endBeat" not in sent_settings(
+        asked.value
+    )
+    expect(summary).to_contain_text("240 frames")  # bars 2 and 3: 4 s
+    expect(page.locator("#range-hint")).to_contain_text("Beats 4–12 (bar 2:1 to 4:1) · 0:02–0:06")
+    check_accessible(page, "range-bars")
+
+    page.select_option("#range-unit", "time")  # rewritten from the server's reading
+    expect(start).to_have_value("0:02")
+    expect(end).to_have_value("0:06")
+    end.fill("0:07")
+    expect(summary).to_contain_text("300 frames")
+    page.allowed_errors.append("status of 422")  # type: ignore[attr-defined]
+    start.fill("two")
+    error = page.locator("#start-beat-error")
+    expect(error).to_contain_text("expected minutes:seconds like 1:30")
+    expect(start).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("button", name="Export video")).to_be_disabled()
+    check_accessible(page, "range-time-error")
+    start.fill("0:01.5")
+    expect(error).to_be_hidden()
+    expect(summary).to_contain_text("330 frames")  # 1.5 s to 7 s
+
+    page.select_option("#range-unit", "beats")
+    expect(start).to_have_value("3")
+    expect(end).to_have_value("14")
+    expect(page.get_by_label("Start beat")).to_be_visible()
+
+
+def is_plan_of(request: Request, range_: dict[str, str]) -> bool:
+    if not request.url.endswith("/api/exports/plan"):
+        return False
+    body: dict[str, Any] = json.loads(request.post_data or "{}")
+    return body.get("range") == range_
