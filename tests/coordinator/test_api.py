@@ -751,7 +751,7 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
     example = export_plan(validate_export(demo(), None, Limits()))  # every field is described
     assert properties(schemas["ExportPlan"]) == set(example)
     assert properties(schemas["ProjectSummary"]) == set(example["project"])
-    assert {"project", "settings"} == properties(schemas["ExportRequest"])
+    assert {"project", "settings", "range"} == properties(schemas["ExportRequest"])
     project = properties(schemas["Project"])
     assert {"format", "name", "bpm", "durationBeats", "tracks", "tempoChanges"} <= project
     settings = properties(schemas["ExportSettings"])
