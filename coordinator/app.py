@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,12 +35,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from common.adapters.storage import ObjectNotFound, ObjectStore
-from common.config import CoordinatorSettings, Limits
-from common.errors import InvalidInput, Issue, LimitExceeded
+from common.config import UNLIMITED, CoordinatorSettings, Limits
+from common.errors import DecodeError, InvalidInput, Issue, LimitExceeded
 from common.format import jsonread
 from common.format.validation import Export, bounded, parse_settings, validate_export
 from common.jobs import records
-from common.jobs.estimate import estimate
 from common.jobs.keys import JOB_ID_PATTERN, JobKeys, check_job_id
 from common.jobs.manifest import ChunkManifest
 from common.jobs.spec import file_stem
@@ -54,6 +54,7 @@ from coordinator.auth import (
     redact_query,
 )
 from coordinator.cache_sweeper import CachePolicy, CacheSweeper
+from coordinator.estimates import estimate_document, estimated_seconds, farm_estimate
 from coordinator.feed import JobFeed
 from coordinator.housekeeping import Housekeeper
 from coordinator.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -61,6 +62,7 @@ from coordinator.metrics import FarmMetrics
 from coordinator.openapi import openapi_document
 from coordinator.orchestrator import NotStarted, Orchestrator, UnknownJob
 from coordinator.preview import PREVIEW_QUEUE, preview_moment, small_png
+from coordinator.ranges import with_range
 from coordinator.views import FeedMessages, export_plan, links, status_document
 from farm_worker.preview import PreviewRenderer
 
@@ -168,6 +170,8 @@ def create_app(
         Route("/api/exports/{job_id:job_id}/download", download_export, methods=["GET"]),
         Route("/api/exports/{job_id:job_id}/ticket", ticket_export, methods=["POST"]),
         Route("/api/exports/{job_id:job_id}/thumbnail", export_thumbnail, methods=["GET"]),
+        Route("/api/exports/{job_id:job_id}/retry", retry_export, methods=["POST"]),
+        Route("/api/exports/{job_id:job_id}/poster", export_poster, methods=["GET"]),
         WebSocketRoute("/ws/exports/{job_id}", export_feed),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
@@ -243,13 +247,21 @@ async def submit_export(request: Request) -> Response:
     export = await _read_export(request)
     if isinstance(export, Response):
         return export
+    return await _submit(request, export, file_stem(export.project.name))
+
+
+async def _submit(request: Request, export: Export, name: str) -> Response:
+    """Start ``export`` for the caller (with the farm's estimate of its time): 202 with the
+    job's URLs, or 503 when the broker or the store cannot take it."""
     svc = services(request)
+    expected = await run_in_threadpool(estimated_seconds, svc.orchestrator, svc.farm, export)
     try:
         state = await run_in_threadpool(
             svc.orchestrator.submit,
             export,
-            name=file_stem(export.project.name),
+            name=name,
             owner=principal_of(request).name,
+            estimated_seconds=expected,
         )
     except NotStarted as error:
         response = problem(503, str(error))
@@ -267,6 +279,56 @@ async def submit_export(request: Request) -> Response:
     )
 
 
+async def retry_export(request: Request) -> Response:
+    """The same export again as a new job of the caller's: the project and settings stored
+    with the job (whoever started it, page or API), validated again under today's limits. A
+    job still running is not started twice (409)."""
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    state, _ = found
+    if not state.phase.terminal:
+        return problem(409, f"export {state.job_id} is {state.phase.value}: cancel it first")
+    svc = services(request)
+    stored = await run_in_threadpool(_stored_export, svc.orchestrator, state.job_id, svc.limits)
+    if isinstance(stored, Response):
+        return stored
+    export, name = stored
+    return await _submit(request, export, name)
+
+
+async def export_poster(request: Request) -> Response:
+    """A poster for the export (any phase): the brightest moment of its range, from the
+    project and settings stored with the job, as a small PNG drawn by the export's renderer."""
+    found = await _owned_job(request)
+    if isinstance(found, Response):
+        return found
+    svc = services(request)
+    stored = await run_in_threadpool(_stored_export, svc.orchestrator, found[0].job_id, UNLIMITED)
+    if isinstance(stored, Response):
+        return stored
+    export, _ = stored
+    moment = await run_in_threadpool(preview_moment, export, {})
+    assert not isinstance(moment, Issue)  # no beat or seconds asked: never an issue
+    return await _preview_png(svc, export, moment, cache="private, max-age=3600")
+
+
+def _stored_export(
+    orchestrator: Orchestrator, job_id: str, limits: Limits
+) -> tuple[Export, str] | Response:
+    """The job's stored project and settings as an export, and its file name; the problem if
+    they are gone (409) or no longer validate (422, every issue)."""
+    try:
+        spec = orchestrator.spec(job_id)
+        return validate_export(spec.project, spec.settings, limits), spec.name
+    except (UnknownJob, DecodeError):
+        return problem(409, f"export {job_id} has no readable spec stored (any more)")
+    except LimitExceeded as error:
+        return problem(422, "export beyond the service limits", list(error.issues))
+    except InvalidInput as error:
+        return problem(422, "invalid export", list(error.issues))
+
+
 async def plan_export(request: Request) -> Response:
     """What ``submit_export`` would make of the same body (frames, seconds, the project's
     summary), validated the same way; nothing is stored or queued."""
@@ -277,29 +339,15 @@ async def plan_export(request: Request) -> Response:
 
 
 async def estimate_export(request: Request) -> Response:
-    """How long the export would take: its frames at the per-frame cost the farm measured on
-    its recent jobs (this size, else the nearest by pixels), and the render workers live now."""
+    """How long the export would take: its frames at the worker-seconds per frame the farm
+    measured on its recent jobs (this size, else the nearest by pixels) shared by the render
+    workers live now, plus the tail after rendering (the join)."""
     export = await _read_export(request)
     if isinstance(export, Response):
         return export
     svc = services(request)
-
-    def measure() -> dict[str, Any]:
-        samples = svc.orchestrator.timing_samples()
-        settings = export.settings
-        found = estimate(samples, settings.width, settings.height, export.frame_count)
-        live = getattr(svc.farm, "live_render_workers", None)
-        workers = live() if callable(live) else None
-        return {
-            "frames": export.frame_count,
-            "seconds": None if found is None else found.seconds,
-            "secondsPerFrame": None if found is None else round(found.seconds_per_frame, 4),
-            "basedOnJobs": 0 if found is None else found.based_on,
-            "sameSize": bool(found and found.same_size),
-            "workers": workers,
-        }
-
-    return JSONResponse(await run_in_threadpool(measure))
+    found, workers = await run_in_threadpool(farm_estimate, svc.orchestrator, svc.farm, export)
+    return JSONResponse(estimate_document(export, found, workers))
 
 
 async def preview_frame(request: Request) -> Response:
@@ -312,7 +360,12 @@ async def preview_frame(request: Request) -> Response:
     moment = await run_in_threadpool(preview_moment, export, where)
     if isinstance(moment, Issue):
         return problem(422, "invalid preview", [moment])
-    svc = services(request)
+    return await _preview_png(services(request), export, moment, cache="no-store")
+
+
+async def _preview_png(svc: Services, export: Export, moment: Fraction, cache: str) -> Response:
+    """The frame at ``moment`` as a small PNG from the one preview thread (429 when too many
+    wait, 503 when this machine cannot render it); the moment in the X-Preview-* headers."""
     if svc.previews_waiting >= PREVIEW_QUEUE:
         return problem(429, f"{PREVIEW_QUEUE} previews are already waiting; try again")
     svc.previews_waiting += 1
@@ -327,7 +380,7 @@ async def preview_frame(request: Request) -> Response:
     headers = {
         "X-Preview-Seconds": f"{float(moment):.6f}",
         "X-Preview-Beat": f"{float(tempo.time_to_beat(moment)):.6f}",
-        "Cache-Control": "no-store",
+        "Cache-Control": cache,
     }
     return Response(png, media_type="image/png", headers=headers)
 
@@ -644,15 +697,17 @@ def export_and_extras(
     if not isinstance(data, dict):
         message = 'expected a JSON object {"project": {...}, "settings": {...}}'
         raise jsonread.NotJson([Issue("", message)], "request")
-    allowed = ("project", "settings", *extras)
+    allowed = ("project", "settings", "range", *extras)
     unknown = sorted(set(data) - set(allowed))
     missing = [Issue("project", "a value is required")] if "project" not in data else []
-    expected = " and ".join(allowed) if len(allowed) == 2 else ", ".join(allowed)
+    expected = ", ".join(allowed)
     extra = [Issue(key, f"unknown field (expected {expected})") for key in unknown]
     if missing or extra:
         raise InvalidInput(bounded(missing + extra, limits.max_issues), "export")
     settings = data.get("settings")
     export = validate_export(data["project"], {} if settings is None else settings, limits)
+    if data.get("range") is not None:
+        export = with_range(export, data["range"], limits)
     return export, {key: data[key] for key in extras if key in data}
 
 

@@ -52,7 +52,26 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                 "type": "object",
                 "required": ["project"],
                 "additionalProperties": False,
-                "properties": {"project": _ref("Project"), "settings": _ref("ExportSettings")},
+                "properties": {
+                    "project": _ref("Project"),
+                    "settings": _ref("ExportSettings"),
+                    "range": {
+                        "type": "object",
+                        "description": "the export's start and end as a musician writes them, "
+                        "read by the server into settings.startBeat and endBeat (give one or "
+                        "the other): `bars` is bar:beat in the project's meter, counted from 1 "
+                        "(`9:1`, `9:2.5`; the beat in the meter's unit), `time` is m:ss on the "
+                        "song's clock through the tempo map (`1:30`, `0:12.5`); an end left out "
+                        "is the song's own",
+                        "additionalProperties": False,
+                        "required": ["unit"],
+                        "properties": {
+                            "unit": {"enum": ["beats", "bars", "time"]},
+                            "start": {"type": "string", "maxLength": 32},
+                            "end": {"type": "string", "maxLength": 32},
+                        },
+                    },
+                },
             },
             "Issue": {
                 "type": "object",
@@ -98,6 +117,10 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                     "endBeat": {"type": "number"},
                     "startSeconds": {"type": "number"},
                     "endSeconds": {"type": "number"},
+                    "startBar": {"type": "string", "description": "bar:beat, e.g. 8:3"},
+                    "endBar": {"type": "string"},
+                    "startTime": {"type": "string", "description": "m:ss.fff, e.g. 0:15"},
+                    "endTime": {"type": "string"},
                     "durationSeconds": {
                         "type": "number",
                         "description": "the video's length: frames / fps",
@@ -197,6 +220,11 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                     "updated_at": {"type": "number"},
                     "duration_seconds": {"type": ["number", "null"]},
                     "size_bytes": {"type": ["integer", "null"]},
+                    "estimated_seconds": {
+                        "type": ["number", "null"],
+                        "description": "what the farm estimated at submit (null: nothing "
+                        "measured yet); compare with updated_at - created_at once complete",
+                    },
                     "cache": {
                         "type": "object",
                         "description": "what the cache saved so far (settings.cache): frames "
@@ -391,11 +419,12 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
             },
             "/api/exports/estimate": {
                 "post": {
-                    "summary": "How long the export would take: its frames at the wall seconds "
-                    "per frame the farm measured on its recent completed jobs (the median of "
-                    "those of this size, else of the nearest size scaled by pixels; null before "
-                    "any), with the render workers live now (RabbitMQ's consumers, or the "
-                    "embedded threads)",
+                    "summary": "How long the export would take: its frames times the "
+                    "worker-seconds per frame its chunks took to render on the farm's recent "
+                    "completed jobs, divided by the render workers live now (RabbitMQ's "
+                    "consumers, or the embedded threads), plus the tail after rendering (the "
+                    "join) per frame; medians of the jobs of this size, else of the nearest "
+                    "size scaled by pixels; null before any job rendered frames",
                     "requestBody": export_body,
                     "responses": {
                         "200": _json(
@@ -404,7 +433,14 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                                 "properties": {
                                     "frames": {"type": "integer"},
                                     "seconds": {"type": ["number", "null"]},
-                                    "secondsPerFrame": {"type": ["number", "null"]},
+                                    "secondsPerFrame": {
+                                        "type": ["number", "null"],
+                                        "description": "worker-seconds of rendering per frame",
+                                    },
+                                    "tailSeconds": {
+                                        "type": ["number", "null"],
+                                        "description": "the part after rendering (the join)",
+                                    },
                                     "basedOnJobs": {"type": "integer"},
                                     "sameSize": {"type": "boolean"},
                                     "workers": {"type": ["integer", "null"]},
@@ -485,6 +521,38 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                         "401": unauthorised,
                         "404": _json(PROBLEM, "no such export, or the frame is gone"),
                         "422": _json(PROBLEM, "frame outside the export"),
+                    },
+                },
+            },
+            "/api/exports/{job_id}/retry": {
+                "parameters": [JOB_ID],
+                "post": {
+                    "summary": "The same export again, as a new job of the caller's: the project "
+                    "and settings stored with the job (started from the page or the API), "
+                    "validated again under today's limits; answered as POST /api/exports is",
+                    "responses": {
+                        "202": _json(_ref("Accepted"), "the new export was accepted"),
+                        "401": unauthorised,
+                        "404": _json(PROBLEM, "no such export"),
+                        "409": _json(PROBLEM, "the export is still running, or its spec is gone"),
+                        "422": _json(PROBLEM, "its project or settings no longer validate"),
+                        "503": _json(PROBLEM, "the broker or the store is unavailable"),
+                    },
+                },
+            },
+            "/api/exports/{job_id}/poster": {
+                "parameters": [JOB_ID],
+                "get": {
+                    "summary": "A poster for the export: the brightest moment of its range as a "
+                    "PNG of at most 480 px, drawn from the project and settings stored with the "
+                    "job (the moment in X-Preview-Beat and X-Preview-Seconds)",
+                    "responses": {
+                        "200": {"description": "the poster", "content": {"image/png": {}}},
+                        "401": unauthorised,
+                        "404": _json(PROBLEM, "no such export"),
+                        "409": _json(PROBLEM, "the export's spec is gone"),
+                        "429": _json(PROBLEM, "too many previews are waiting"),
+                        "503": _json(PROBLEM, "no renderer here"),
                     },
                 },
             },

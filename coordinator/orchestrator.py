@@ -158,12 +158,15 @@ class Orchestrator:
             raise UnknownJob(job_id) from None
 
     def timing_samples(self, limit: int = 20) -> list[Sample]:
-        """What the last ``limit`` completed jobs took (size, frames, wall seconds), for
-        estimates. A finished job never changes, so each is read from the store once."""
+        """What the last ``limit`` completed jobs that rendered frames cost (size, frames
+        rendered, their worker-seconds, the tail after rendering), for estimates. A finished
+        job never changes, so each is read from the store once."""
         samples = []
         for job_id in self.job_ids():
             state = self.state(job_id)
-            if state.phase is not Phase.COMPLETE:
+            if state.phase is not Phase.COMPLETE or state.frames_rendered < 1:
+                continue  # a job stored before version 4 measured no render seconds: skipped
+            if state.render_seconds <= 0:
                 continue
             if job_id not in self._samples:
                 try:
@@ -171,8 +174,15 @@ class Orchestrator:
                     width, height = int(settings["width"]), int(settings["height"])
                 except (UnknownJob, DecodeError, KeyError, TypeError, ValueError):
                     continue
-                seconds = state.updated_at - state.created_at
-                self._samples[job_id] = Sample(width, height, state.frame_count, seconds)
+                tail = state.updated_at - (state.stitching_since or state.updated_at)
+                self._samples[job_id] = Sample(
+                    width,
+                    height,
+                    state.frames_rendered,
+                    state.render_seconds,
+                    state.frame_count,
+                    tail,
+                )
             samples.append(self._samples[job_id])
             if len(samples) >= limit:
                 break
@@ -200,9 +210,10 @@ class Orchestrator:
         workers: int = 1,
         name: str = "video",
         owner: str | None = None,
+        estimated_seconds: float | None = None,
     ) -> JobState:
-        """Store the spec (with the submitting principal, ``owner``) and status, then publish
-        one render command per chunk.
+        """Store the spec (with the submitting principal, ``owner``) and status (with the
+        farm's estimate of its time), then publish one render command per chunk.
 
         NotStarted when the store or the broker fails on the way; what was stored is removed
         again (and, if some commands went out, the job is marked stopped so that a worker
@@ -234,6 +245,7 @@ class Orchestrator:
             audio=audio,
             segment_frames=segments_from_frames(segments),
             cache=export.settings.cache,
+            estimated_seconds=estimated_seconds,
         )
         sent = 0
         try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from common.format.instruments import PolySynthSpec
 from common.format.notation import notation_to_beats
+from common.format.positions import write_bar_beat, write_clock
 from common.format.project import Project, Track
 from common.format.validation import Export
 from common.jobs.state import JobState, Phase
@@ -151,6 +152,7 @@ def status_document(
         "updated_at": state.updated_at,
         "duration_seconds": state.duration_seconds,
         "size_bytes": state.size_bytes,
+        "estimated_seconds": state.estimated_seconds,
         "cache": cache_document(state),
         **links(state.job_id),
         "download_url": (download_url or links(state.job_id)["download_url"])
@@ -212,12 +214,18 @@ def export_plan(export: Export) -> dict[str, Any]:
     """``POST /api/exports/plan``: what the export would make, read off the exact timeline the
     farm renders, so that a client shows the server's frames and seconds, never its own."""
     settings, timeline, tempo = export.settings, export.timeline, export.project.tempo_map
+    start, end = tempo.time_to_beat(timeline.start), tempo.time_to_beat(timeline.end)
+    meter = export.project.time_signature
     return {
         "frames": timeline.count,
         "fps": settings.fps,
         "fpsValue": _number(timeline.fps),
-        "startBeat": _number(tempo.time_to_beat(timeline.start)),
-        "endBeat": _number(tempo.time_to_beat(timeline.end)),
+        "startBeat": _number(start),
+        "endBeat": _number(end),
+        "startBar": write_bar_beat(start, meter),
+        "endBar": write_bar_beat(end, meter),
+        "startTime": write_clock(timeline.start),
+        "endTime": write_clock(timeline.end),
         "startSeconds": _number(timeline.start),
         "endSeconds": _number(timeline.end),
         "durationSeconds": _number(timeline.duration),

@@ -72,8 +72,8 @@ class JobState:
     """A job as the orchestrator sees it, stored at ``status.json``."""
 
     TYPE: ClassVar[str] = "job_state"
-    VERSION: ClassVar[int] = 3
-    READS: ClassVar[frozenset[int]] = frozenset({2})  # only fields added since
+    VERSION: ClassVar[int] = 4
+    READS: ClassVar[frozenset[int]] = frozenset({2, 3})  # only fields added since
     __pydantic_config__ = STRICT_FIELDS
 
     job_id: str
@@ -102,6 +102,12 @@ class JobState:
     bytes_written: int = 0  # PNG bytes rendered and stored by committed chunks
     segments_reused: frozenset[int] = frozenset()  # segments taken from the cache
     audio_reused: bool = False
+    render_seconds: float = 0.0
+    """Worker-seconds the committed chunks took to render (their sum, not wall time): with the
+    frames rendered, the farm's cost per frame whatever the number of workers (version 4)."""
+    estimated_seconds: float | None = None
+    """What the farm estimated at submit (None: nothing measured yet), to say how far off it
+    was when the job ends (version 4)."""
 
     @property
     def frames_rendered(self) -> int:
@@ -153,9 +159,11 @@ def new_job(
     audio: bool = False,
     segment_frames: Mapping[int, int] | None = None,
     cache: bool = False,
+    estimated_seconds: float | None = None,
 ) -> JobState:
     """A queued job; with ``audio`` its stitch waits for the soundtrack too, with
-    ``segment_frames`` for every segment of that grid; ``cache``: it uses the cache."""
+    ``segment_frames`` for every segment of that grid; ``cache``: it uses the cache;
+    ``estimated_seconds``: what the farm expected it to take."""
     return JobState(
         job_id,
         sum(chunk_frames.values()),
@@ -165,6 +173,7 @@ def new_job(
         audio=audio,
         segment_frames=dict(segment_frames or {}),
         cache=cache,
+        estimated_seconds=estimated_seconds,
     )
 
 
@@ -256,6 +265,7 @@ def advance(state: JobState, event: Transition, now: float) -> JobState:
                 frames_reused=state.frames_reused + event.frames_reused,
                 bytes_reused=state.bytes_reused + event.bytes_reused,
                 bytes_written=state.bytes_written + event.bytes_written,
+                render_seconds=state.render_seconds + event.render_seconds,
             ),
             now,
         )

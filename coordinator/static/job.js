@@ -13,14 +13,15 @@ import {
   describeJob,
   el,
   jobMeta,
+  metaOf,
   rememberJob,
   state,
 } from "./page.js";
 import { plannedFps } from "./plan.js";
-import { posterFor } from "./preview.js";
 import { patchRecent, refreshRecent, renderRecent } from "./recent.js";
 import {
   clearIssues,
+  exportBody,
   readSettings,
   renderEstimate,
   exportRunning,
@@ -30,18 +31,18 @@ import {
 import { askToken } from "./token.js";
 
 /** POST the project and settings; follow the new export, or show what the server refused. */
-export async function startExport(again = null) {
+export async function startExport() {
   if (!state.project || exportRunning()) return;
   clearIssues();
   $("project-error").hidden = true;
-  const settings = again || readSettings();
+  const settings = readSettings();
   const button = $("start");
   button.disabled = true;
   $("start-label").textContent = "Starting…";
   try {
     const response = await request("/api/exports", {
       method: "POST",
-      body: { project: state.project, settings },
+      body: exportBody(state.project, settings),
     });
     if (response.status === 202 && response.data) {
       const meta = {
@@ -55,13 +56,7 @@ export async function startExport(again = null) {
       };
       rememberJob(response.data.job_id, meta);
       const fileName = $("file-name").value.trim().replace(/[\\/:*?"<>|]+/g, "-");
-      state.submitted = {
-        jobId: response.data.job_id,
-        project: state.project,
-        settings,
-        fileName,
-        estimate: state.estimate?.seconds ?? null,
-      };
+      state.submitted = { jobId: response.data.job_id, fileName };
       follow(response.data.job_id, meta);
       refreshRecent();
     } else if (response.status === 422 && response.data) {
@@ -87,6 +82,7 @@ export function follow(jobId, meta = jobMeta(jobId), name = null) {
   if (state.job?.follower) state.job.follower.close();
   const job = { id: jobId, meta, phase: null, lastQuarter: 0, follower: null, name };
   state.job = job;
+  job.metaReady = meta ? Promise.resolve() : learnMeta(job);
   history.replaceState(null, "", `#job=${jobId}`);
   $("export-idle").hidden = true;
   $("export-job").hidden = false;
@@ -132,7 +128,7 @@ export function follow(jobId, meta = jobMeta(jobId), name = null) {
       askToken("Following the export needs an API token.", () => follow(jobId, meta, name)),
     onMissing: () => {
       if (state.job !== job) return;
-      finishWithError(job, "This export does not exist on the server (any more).");
+      finishWithError(job, "This export does not exist on the server (any more).", false);
     },
   });
   renderRecent();
@@ -223,13 +219,18 @@ function showLiveFrame(job, url) {
   request(url)
     .then((response) => {
       if (state.job !== job || TERMINAL.has(job.phase || "")) return;
-      if (!response.ok || !(response.data instanceof Blob)) return;
+      if (!response.ok || !(response.data instanceof Blob)) {
+        job.liveAt = 0; // the next frame is asked for at once, not in a few seconds
+        return;
+      }
       const image = $("live-frame");
       if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
       image.src = URL.createObjectURL(response.data);
       $("live-frame-box").hidden = false;
     })
-    .catch(() => {}); // a missed thumbnail costs nothing: the next one comes in seconds
+    .catch(() => {
+      job.liveAt = 0; // a missed thumbnail costs nothing: the next one is asked for at once
+    });
 }
 
 const STALL_SECONDS = 30;
@@ -259,7 +260,7 @@ function currentPercent() {
   return Number($("progress").getAttribute("aria-valuenow")) || 0;
 }
 
-function finishWithError(job, text) {
+function finishWithError(job, text, retryable = true) {
   job.phase = "failed";
   setProgress(currentPercent(), "failed");
   $("progress-message").textContent = "Failed";
@@ -269,14 +270,12 @@ function finishWithError(job, text) {
   const details = el("details", { class: "error-details" }, el("summary", {}, "Details"));
   details.append(el("span", { class: "message" }, text));
   const retry = el("button", { type: "button", class: "btn btn-small", id: "retry" }, "Try again");
-  const submitted = state.submitted;
-  retry.hidden = !(submitted && submitted.jobId === job.id);
-  retry.addEventListener("click", () => retryExport(submitted));
+  retry.addEventListener("click", () => retryExport(job));
   box.replaceChildren(
     el("strong", {}, "The export failed"),
     el("span", { class: "plain" }, plainWords(text)),
     details,
-    retry,
+    ...(retryable ? [retry] : []), // an export the server does not have: nothing to start again
   );
   box.hidden = false;
   renderEstimate();
@@ -299,15 +298,56 @@ function plainWords(text) {
   return "Something went wrong on the farm. Trying again often helps.";
 }
 
-/** Start the same export again (the project and settings it was started with). */
-async function retryExport(submitted) {
-  if (!submitted) return;
-  state.project = submitted.project;
-  await startExport(submitted.settings);
+/**
+ * Start the same export again, from the project and settings the server stored with it: any
+ * export on the page (started here, in another tab, or through the API) can be retried.
+ */
+async function retryExport(job) {
+  if (exportRunning()) return;
+  const retry = $("retry");
+  if (retry) retry.disabled = true;
+  try {
+    const response = await request(`/api/exports/${encodeURIComponent(job.id)}/retry`, {
+      method: "POST",
+    });
+    if (response.status === 202 && response.data) {
+      const meta = { ...(job.meta || {}), frames: response.data.frames_total };
+      rememberJob(response.data.job_id, meta);
+      const fileName = state.submitted?.jobId === job.id ? state.submitted.fileName : "";
+      state.submitted = { jobId: response.data.job_id, fileName };
+      follow(response.data.job_id, meta, job.name);
+      refreshRecent();
+      return;
+    }
+    const message = response.data?.error || `the server answered HTTP ${response.status}`;
+    showFormError(`Could not start the export again: ${message}`);
+  } catch (error) {
+    if (error instanceof Unauthorized) askToken("Retrying needs an API token.", () => retryExport(job));
+    else showFormError(`Could not start the export again: ${error.message}`);
+  }
+  if (retry) retry.disabled = false;
+}
+
+/**
+ * What the page did not keep of an export it did not start (another tab, the API, a link): its
+ * name, format and size, from the server's status of it.
+ */
+async function learnMeta(job) {
+  try {
+    const response = await request(`/api/exports/${encodeURIComponent(job.id)}`);
+    if (!response.ok || !response.data || state.job !== job) return;
+    job.meta = metaOf(response.data);
+    const details = describeJob(job.meta);
+    const detailsText = details ? el("span", { class: "muted" }, ` · ${details}`) : "";
+    $("job-title").replaceChildren(job.meta.name || job.name || "Export", detailsText);
+  } catch {
+    // the socket says the same (a missing export, a token to ask for)
+  }
 }
 
 async function complete(job, url) {
   job.phase = "complete";
+  await job.metaReady; // the format decides the label and the player
   setProgress(100, "complete");
   const total = $("stat-frames").textContent.split(" / ")[1];
   if (total) {  // every frame rendered and encoded, whichever progress message came last
@@ -347,7 +387,7 @@ async function complete(job, url) {
     if (Number.isFinite(doc.created_at) && Number.isFinite(doc.updated_at)) {
       const took = doc.updated_at - doc.created_at;
       parts.push(` · exported in ${clock(took)}`);
-      const guessed = state.submitted?.jobId === job.id ? state.submitted.estimate : null;
+      const guessed = doc.estimated_seconds; // kept with the job at submit, however sent
       if (Number.isFinite(guessed) && guessed > 0) parts.push(` (${howFarOff(guessed, took)})`);
       if (took > 0 && Number.isFinite(doc.frames_total) && !Number.isFinite(doc.render_fps)) {
         const overall = trim(doc.frames_total / took, 1);
@@ -374,11 +414,16 @@ function howFarOff(guessed, took) {
   return `estimated ${clock(guessed)}, ${how}`;
 }
 
-/** The finished video's poster: its brightest moment, when this page started the export. */
+/** The finished video's poster: its brightest moment, drawn from the job's stored spec. */
 async function addPoster(job) {
-  const submitted = state.submitted;
-  if (!submitted || submitted.jobId !== job.id || job.meta?.format === "gif") return;
-  const poster = await posterFor(submitted.project, submitted.settings);
+  if (job.meta?.format === "gif") return;
+  let poster = null;
+  try {
+    const response = await request(`/api/exports/${encodeURIComponent(job.id)}/poster`);
+    if (response.ok && response.data instanceof Blob) poster = URL.createObjectURL(response.data);
+  } catch {
+    return; // a video without a poster still plays
+  }
   const video = $("preview").querySelector("video");
   if (poster && video && state.job === job) video.poster = poster;
 }

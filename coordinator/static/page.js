@@ -106,6 +106,18 @@ export function jobMeta(jobId) {
   return readJson(JOBS_KEY, {})[jobId] || null;
 }
 
+/** The facts of a status (or a recent exports' entry) as the page keeps them per export. */
+export function metaOf(doc) {
+  return {
+    name: doc.name,
+    format: doc.format,
+    width: doc.width,
+    height: doc.height,
+    fps: doc.fps,
+    frames: doc.frames_total,
+  };
+}
+
 export function rememberJob(jobId, meta) {
   const jobs = readJson(JOBS_KEY, {});
   jobs[jobId] = { ...meta, at: Date.now() };

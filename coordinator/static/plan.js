@@ -8,6 +8,7 @@ import { $, state } from "./page.js";
 import { showProjectSummary } from "./project.js";
 import {
   clearValidation,
+  exportBody,
   isProjectIssue,
   readSettings,
   renderEstimate,
@@ -45,7 +46,8 @@ export async function refreshPlan() {
   setPending(true);
   let response;
   try {
-    response = await request("/api/exports/plan", { method: "POST", body: { project, settings } });
+    const body = exportBody(project, settings);
+    response = await request("/api/exports/plan", { method: "POST", body });
   } catch (error) {
     if (number !== latest) return;
     if (error instanceof Unauthorized) {
@@ -83,7 +85,7 @@ async function askEstimate(project, settings, number) {
   try {
     response = await request("/api/exports/estimate", {
       method: "POST",
-      body: { project, settings },
+      body: exportBody(project, settings),
     });
   } catch {
     return;

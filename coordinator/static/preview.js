@@ -6,7 +6,7 @@
 import { Unauthorized, request } from "./api.js";
 import { clock, trim } from "./format.js";
 import { $, state } from "./page.js";
-import { readSettings } from "./settings.js";
+import { exportBody, readSettings } from "./settings.js";
 
 const SCRUB_DEBOUNCE_MS = 120;
 let busy = false;
@@ -24,7 +24,7 @@ export function previewPlan(plan) {
   }
   box.hidden = false;
   const scrubber = $("scrubber");
-  const key = JSON.stringify(readSettings());
+  const key = settingsKey();
   const first = scrubber.dataset.project !== String(state.projectSerial);
   scrubber.min = String(plan.startBeat);
   scrubber.max = String(plan.endBeat);
@@ -37,14 +37,10 @@ export function previewPlan(plan) {
   }
 }
 
-/** A poster for a finished export: its brightest moment, or null when it cannot be had. */
-export async function posterFor(project, settings) {
-  try {
-    const response = await request("/api/preview", { method: "POST", body: { project, settings } });
-    return response.ok && response.data instanceof Blob ? URL.createObjectURL(response.data) : null;
-  } catch {
-    return null;
-  }
+/** The settings and the range as typed (what decides the picture), as one string. */
+function settingsKey() {
+  const { settings, range } = exportBody(null, readSettings());
+  return JSON.stringify(range ? { settings, range } : { settings });
 }
 
 export function setupPreview() {
@@ -53,7 +49,7 @@ export function setupPreview() {
     describe(Number(scrubber.value));
     window.clearTimeout(timer);
     timer = window.setTimeout(() => {
-      ask({ key: JSON.stringify(readSettings()), beat: Number(scrubber.value) });
+      ask({ key: settingsKey(), beat: Number(scrubber.value) });
     }, SCRUB_DEBOUNCE_MS);
   });
 }
@@ -82,7 +78,7 @@ async function ask(next) {
 async function fetchFrame(key, beat) {
   const project = state.project;
   if (!project) return;
-  const body = { project, settings: JSON.parse(key) };
+  const body = { project, ...JSON.parse(key) };
   if (beat !== null) body.beat = beat;
   const error = $("frame-preview-error");
   let response;

@@ -10,6 +10,7 @@ import {
   describeJob,
   el,
   jobMeta,
+  metaOf,
   since,
   state,
 } from "./page.js";
@@ -75,7 +76,7 @@ export function renderRecent() {
 
 function recentRow(item) {
   const name = String(item.name || "video");
-  const meta = jobMeta(item.job_id);
+  const meta = jobMeta(item.job_id) || metaOf(item); // started elsewhere: the server's facts
   const running = !TERMINAL.has(item.phase);
   const stateCell = el(
     "td",

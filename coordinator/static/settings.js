@@ -34,14 +34,82 @@ function numberOrRaw(text) {
   return Number.isFinite(number) ? number : text;
 }
 
+/** The range in beats: as typed, or (bars, time) as the server read it in the last plan. */
 export function selectedRange() {
   const total = state.summary ? state.summary.durationBeats : 0;
   const startText = $("start-beat").value;
   const endText = $("end-beat").value;
+  if (rangeUnit() !== "beats") {
+    return state.plan
+      ? { start: state.plan.startBeat, end: state.plan.endBeat }
+      : { start: 0, end: total };
+  }
   return {
     start: startText === "" ? 0 : Number(startText),
     end: endText === "" ? total : Number(endText),
   };
+}
+
+function rangeUnit() {
+  return $("range-unit").value;
+}
+
+/**
+ * The range as typed in bars:beats or m:ss, for the server to read (the request's `range`);
+ * null when it is written in beats (then it is in the settings) or left empty.
+ */
+export function readRange() {
+  const unit = rangeUnit();
+  const start = $("start-beat").value.trim();
+  const end = $("end-beat").value.trim();
+  if (unit === "beats" || (start === "" && end === "")) return null;
+  const range = { unit };
+  if (start !== "") range.start = start;
+  if (end !== "") range.end = end;
+  return range;
+}
+
+/** The body of an export request (submit, plan, estimate, preview): the range as typed. */
+export function exportBody(project, settings) {
+  const range = readRange();
+  return range ? { project, settings, range } : { project, settings };
+}
+
+const RANGE_UNITS = {
+  beats: { start: "Start beat", end: "End beat", type: "number", placeholder: "0" },
+  bars: { start: "Start (bar:beat)", end: "End (bar:beat)", type: "text", placeholder: "1:1" },
+  time: { start: "Start (m:ss)", end: "End (m:ss)", type: "text", placeholder: "0:00" },
+};
+
+/** Label and type the range fields for the chosen unit. */
+function labelRange() {
+  const unit = RANGE_UNITS[rangeUnit()];
+  $("start-beat-label").textContent = unit.start;
+  $("end-beat-label").textContent = unit.end;
+  for (const id of ["start-beat", "end-beat"]) {
+    $(id).type = unit.type;
+    $(id).inputMode = unit.type === "number" ? "decimal" : "text";
+  }
+  $("start-beat").placeholder = unit.placeholder;
+}
+
+/**
+ * Another unit: the range typed so far is rewritten in it, from the server's own reading of it
+ * (the last plan's startBar, startTime, startBeat); an empty end stays empty (the song's end).
+ */
+function changeRangeUnit() {
+  const plan = state.plan;
+  const unit = rangeUnit();
+  const written = {
+    beats: plan && [trim(plan.startBeat, 3), trim(plan.endBeat, 3)],
+    bars: plan && [plan.startBar, plan.endBar],
+    time: plan && [plan.startTime, plan.endTime],
+  }[unit];
+  const typed = ["start-beat", "end-beat"].map((id) => $(id).value.trim() !== "");
+  labelRange(); // a number field drops text it cannot hold: what was typed is known already
+  ["start-beat", "end-beat"].forEach((id, index) => {
+    if (typed[index]) $(id).value = written ? written[index] : "";
+  });
 }
 
 /** The settings as the API takes them; the server checks them (errors come back per field). */
@@ -56,8 +124,10 @@ export function readSettings() {
   if (FORMATS[chosen].audio) settings.audio = $("audio").checked;
   if (FORMATS[chosen].crfMax !== null) settings.crf = Number($("crf").value);
   if (FORMATS[chosen].preset) settings.preset = $("preset").value;
-  if ($("start-beat").value !== "") settings.startBeat = Number($("start-beat").value);
-  if ($("end-beat").value !== "") settings.endBeat = Number($("end-beat").value);
+  if (rangeUnit() === "beats") {
+    if ($("start-beat").value !== "") settings.startBeat = numberOrRaw($("start-beat").value);
+    if ($("end-beat").value !== "") settings.endBeat = numberOrRaw($("end-beat").value);
+  }
   return settings;
 }
 
@@ -122,12 +192,6 @@ export function updateHints() {
   saveSettings();
 }
 
-/** "3:1" for beat 8 in 4/4: the bar and the beat in it, counted from 1 as a musician does. */
-export function barBeat(beat, meter) {
-  const bar = Math.floor(beat / meter) + 1;
-  return `${bar}:${trim((beat % meter) + 1, 2)}`;
-}
-
 /** True while the export in the panel is neither finished nor failed (one at a time). */
 export function exportRunning() {
   return Boolean(state.job && !TERMINAL.has(state.job.phase || "queued"));
@@ -151,11 +215,10 @@ export function renderEstimate() {
     summary.textContent = "Load a project to export it.";
   } else if (plan) {
     const seconds = plan.endSeconds - plan.startSeconds;
-    const meter = plan.project.timeSignature?.[0];
     setHint(
       "range-hint",
       `Beats ${trim(plan.startBeat)}–${trim(plan.endBeat)}` +
-        (meter ? ` (bar ${barBeat(plan.startBeat, meter)} to ${barBeat(plan.endBeat, meter)})` : "") +
+        ` (bar ${plan.startBar} to ${plan.endBar})` +
         ` · ${clock(plan.startSeconds)}–${clock(plan.endSeconds)}` +
         ` · ${clock(seconds)} of ${clock(plan.project.seconds)}`,
     );
@@ -182,6 +245,7 @@ function saveSettings() {
     crf: $("crf").value,
     preset: $("preset").value,
     audio: $("audio").checked,
+    rangeUnit: rangeUnit(),
     startBeat: $("start-beat").value,
     endBeat: $("end-beat").value,
   });
@@ -201,6 +265,8 @@ function restoreSettings() {
   if (typeof saved.fpsCustom === "string") $("fps-custom").value = saved.fpsCustom;
   if (typeof saved.crf === "string") $("crf").value = saved.crf;
   if (typeof saved.audio === "boolean") $("audio").checked = saved.audio;
+  setSelect("range-unit", saved.rangeUnit);
+  labelRange();
   if (typeof saved.startBeat === "string") $("start-beat").value = saved.startBeat;
   if (typeof saved.endBeat === "string") $("end-beat").value = saved.endBeat;
   const value = CSS.escape(String(saved.format));
@@ -258,6 +324,12 @@ export function setupSettings({ onSubmit, onRangeChange, onChange }) {
     $(id).addEventListener("input", changed);
   }
   for (const id of ["start-beat", "end-beat"]) $(id).addEventListener("input", onRangeChange);
+  $("range-unit").addEventListener("change", () => {
+    changeRangeUnit();
+    clearIssue("settings.startBeat");
+    clearIssue("settings.endBeat");
+    changed();
+  });
   for (const radio of document.querySelectorAll('input[name="format"]')) {
     radio.addEventListener("change", () => {
       clearIssue("settings.format");
@@ -286,6 +358,8 @@ const FIELDS = {
   "settings.preset": { error: "preset-error", inputs: () => [$("preset")] },
   "settings.startBeat": { error: "start-beat-error", inputs: () => [$("start-beat")] },
   "settings.endBeat": { error: "end-beat-error", inputs: () => [$("end-beat")] },
+  "range.start": { error: "start-beat-error", inputs: () => [$("start-beat")] },
+  "range.end": { error: "end-beat-error", inputs: () => [$("end-beat")] },
 };
 
 function clearIssue(path) {

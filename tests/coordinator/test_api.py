@@ -706,6 +706,8 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
         "/api/exports/{job_id}/download": {"get"},
         "/api/exports/{job_id}/ticket": {"post"},
         "/api/exports/{job_id}/thumbnail": {"get"},
+        "/api/exports/{job_id}/retry": {"post"},
+        "/api/exports/{job_id}/poster": {"get"},
         "/ws/exports/{job_id}": {"get"},
         "/healthz": {"get"},
         "/openapi.json": {"get"},
@@ -749,7 +751,7 @@ def test_the_openapi_document_describes_every_route_and_the_formats(idle: LiveSe
     example = export_plan(validate_export(demo(), None, Limits()))  # every field is described
     assert properties(schemas["ExportPlan"]) == set(example)
     assert properties(schemas["ProjectSummary"]) == set(example["project"])
-    assert {"project", "settings"} == properties(schemas["ExportRequest"])
+    assert {"project", "settings", "range"} == properties(schemas["ExportRequest"])
     project = properties(schemas["Project"])
     assert {"format", "name", "bpm", "durationBeats", "tracks", "tempoChanges"} <= project
     settings = properties(schemas["ExportSettings"])

@@ -1,16 +1,21 @@
 """What an embedded coordinator knows of its farm, over the API: exports under way when it was
 restarted finish (its in-memory queue died with it, so the work not yet stored is sent again at
-start); estimates from the jobs it finished and the workers live now; the newest committed frame
-as a live thumbnail."""
+start); estimates from the work its finished jobs measured, shared by the workers live now; the
+newest committed frame as a live thumbnail."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from common.config import CoordinatorSettings, Limits
+from common.jobs import records
+from common.jobs.keys import JobKeys
+from common.jobs.manifest import ChunkManifest
 from coordinator.app import create_app
+from framefarm.farm import Farm
 from tests.coordinator.api_client import TINY, TINY_FRAMES, demo, receive
 from tests.coordinator.test_api import LiveServer, embedded_farm
 
@@ -37,28 +42,61 @@ def test_exports_queued_before_a_restart_finish_after_it(tmp_path: Path) -> None
             assert after.api.get(f"/api/exports/{job_id}/download").status == 200
 
 
-def test_the_estimate_comes_from_finished_jobs_and_names_the_live_workers(
+def test_the_estimate_is_the_measured_work_shared_by_the_workers_live_now(
     tmp_path: Path,
 ) -> None:
+    """The cost per frame is the worker-seconds the chunks reported (their manifests), not the
+    job's wall time: a farm with twice the render workers is estimated to render twice as
+    fast, and the job keeps what was estimated at its submit."""
     with _coordinator(tmp_path, workers=True) as server:
-        reply = server.api.request(
+        before = server.api.request(
             "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": TINY}
-        )
-        assert reply.status == 200
-        before = reply.json()
+        ).json()
         assert before["seconds"] is None  # nothing measured yet
         assert before["workers"] == 2  # the test farm's two threads
+        server.services.orchestrator.keep_intermediates = True  # to read the chunks' manifests
         job_id = server.api.submit_ok(demo(), TINY)["job_id"]
         done = server.api.wait_for_phase(job_id, ("complete", "failed"))
         assert done["phase"] == "complete"
-        took = done["updated_at"] - done["created_at"]
-        doubled = {**TINY, "endBeat": 8}  # twice the frames, same size
-        after = server.api.request(
-            "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": doubled}
-        ).json()
-        assert after["frames"] == 2 * TINY_FRAMES
-        assert after["seconds"] == pytest.approx(2 * took, rel=0.01, abs=0.1)
-        assert (after["basedOnJobs"], after["sameSize"]) == (1, True)
+        assert done["estimated_seconds"] is None  # submitted before any job was measured
+        store = server.services.farm.store
+        keys = JobKeys(job_id)
+        spec = server.services.orchestrator.spec(job_id)
+        worked = sum(
+            records.load(ChunkManifest, store.get(keys.chunk_manifest(c.index))).render_seconds
+            for c in spec.chunks
+        )
+
+        def ask() -> dict[str, Any]:
+            doubled = {**TINY, "endBeat": 8}  # twice the frames, same size
+            reply = server.api.request(
+                "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": doubled}
+            )
+            assert reply.status == 200
+            answer: dict[str, Any] = reply.json()
+            return answer
+
+        on_two = ask()
+        assert on_two["frames"] == 2 * TINY_FRAMES
+        assert on_two["secondsPerFrame"] == pytest.approx(worked / TINY_FRAMES, abs=1e-4)
+        assert (on_two["basedOnJobs"], on_two["sameSize"], on_two["workers"]) == (1, True, 2)
+        tail = on_two["tailSeconds"]
+        assert tail >= 0
+        rendering = 2 * worked  # twice the frames, at the measured worker-seconds per frame
+        assert on_two["seconds"] == pytest.approx(rendering / 2 + tail, abs=0.1)
+
+        farm = server.services.farm
+        assert isinstance(farm, Farm)
+        farm.start_worker({farm.queues.render}, threads=2)  # two more render workers
+        on_four = ask()
+        assert on_four["workers"] == 4
+        assert on_four["secondsPerFrame"] == on_two["secondsPerFrame"]
+        assert on_four["seconds"] == pytest.approx(rendering / 4 + tail, abs=0.1)
+
+        second = server.api.submit_ok(demo(), TINY)["job_id"]
+        expected = server.api.status(second)["estimated_seconds"]
+        assert expected == pytest.approx(2 * worked / 4 / 2 + tail / 2, abs=0.1)  # half the frames
+        assert server.api.wait_for_phase(second, ("complete", "failed"))["phase"] == "complete"
         bad = server.api.request(
             "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": {"fps": 0}}
         )
@@ -91,3 +129,38 @@ def test_the_feed_points_at_the_newest_committed_frame_as_a_small_png(tmp_path: 
         assert decode_png(thumbnail.body).shape == (180, 320, 3)
         outside = server.api.get(f"/api/exports/{job_id}/thumbnail?frame=999999")
         assert outside.status == 422
+
+
+def test_any_export_can_be_retried_and_has_a_poster_from_its_stored_spec(tmp_path: Path) -> None:
+    """Sent through the API (not the page): the retry and the poster come from the project and
+    settings stored with the job."""
+    from farm_worker.png import decode_png
+
+    with _coordinator(tmp_path / "idle", workers=False) as idle:
+        queued = idle.api.submit_ok(demo(), TINY)["job_id"]
+        running = idle.api.request("POST", f"/api/exports/{queued}/retry")
+        assert running.status == 409, running.body  # not started twice
+        assert "cancel it first" in running.json()["error"]
+    with _coordinator(tmp_path / "farm", workers=True) as server:
+        settings = {**TINY, "format": "webm"}
+        first = server.api.submit_ok(demo(), settings)["job_id"]
+        assert server.api.wait_for_phase(first, ("complete", "failed"))["phase"] == "complete"
+
+        poster = server.api.get(f"/api/exports/{first}/poster")
+        assert poster.status == 200, poster.body
+        assert poster.headers["content-type"] == "image/png"
+        pixels = decode_png(poster.body)
+        assert pixels.shape == (54, 96, 3)  # the export's own size (under the preview's 480)
+        assert pixels.mean() > 8  # a bright moment, not the near-black first frame
+        assert float(poster.headers["x-preview-beat"]) > 0
+
+        again = server.api.request("POST", f"/api/exports/{first}/retry")
+        assert again.status == 202, again.body
+        second = again.json()["job_id"]
+        assert second != first
+        assert again.headers["location"] == f"/api/exports/{second}"
+        done = server.api.wait_for_phase(second, ("complete", "failed"))
+        assert done["phase"] == "complete"
+        assert (done["format"], done["width"], done["height"]) == ("webm", 96, 54)
+        assert done["frames_total"] == TINY_FRAMES
+        assert server.api.request("POST", f"/api/exports/{'0' * 32}/retry").status == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import given
@@ -38,6 +39,10 @@ def test_a_sub_range_across_a_tempo_change_is_timed_by_the_tempo_map() -> None:
         "endBeat": 12.0,
         "startSeconds": 2.0,
         "endSeconds": 8.0,
+        "startBar": "2:1",
+        "endBar": "4:1",
+        "startTime": "0:02",
+        "endTime": "0:08",
         "durationSeconds": 6.0,
         "width": 1280,
         "height": 720,
@@ -159,3 +164,41 @@ def test_an_older_snapshot_after_a_newer_one_shows_the_newer_percent() -> None:
     assert older.percent < newer.percent
     assert second["percent"] == first["percent"] == newer.percent
     assert second["framesDone"] == 10  # the rest of the message is the state's own
+
+
+def test_a_range_in_bars_or_minutes_is_read_by_the_server_into_beats() -> None:
+    """The body's ``range`` becomes the settings' beats (stored so in the job's spec); what
+    cannot be read, or is given twice, is an issue naming ``range.*``."""
+    import pytest
+
+    from common.errors import InvalidInput
+    from coordinator.app import export_and_extras
+
+    def body(settings: dict[str, Any], range_: Any) -> bytes:
+        project = project_data(**TEMPO_CHANGE)
+        return json.dumps({"project": project, "settings": settings, "range": range_}).encode()
+
+    in_bars, _ = export_and_extras(
+        body({"fps": 10}, {"unit": "bars", "start": "2:1"}), Limits(), ()
+    )
+    assert in_bars.settings_json == {"fps": 10, "startBeat": 4.0}
+    assert (in_bars.timeline.start, in_bars.frame_count) == (Fraction(2), 100)  # 2 s to 12 s
+    on_clock, _ = export_and_extras(
+        body({"fps": 10}, {"unit": "time", "start": "0:02", "end": "0:08"}), Limits(), ()
+    )
+    assert (on_clock.settings.start_beat, on_clock.settings.end_beat) == (4.0, 12.0)
+    assert export_plan(on_clock)["endBar"] == "4:1"
+    with pytest.raises(InvalidInput) as refused:
+        export_and_extras(
+            body({"endBeat": 8}, {"unit": "bars", "start": "x", "end": "3:1", "extra": 1}),
+            Limits(),
+            (),
+        )
+    assert [issue.path for issue in refused.value.issues] == [
+        "range.extra",
+        "range.start",
+        "range.end",
+    ]
+    with pytest.raises(InvalidInput) as beyond:  # the song has 16 beats: 5 bars is past it
+        export_and_extras(body({}, {"unit": "bars", "end": "6:1"}), Limits(), ())
+    assert [issue.path for issue in beyond.value.issues] == ["settings.endBeat"]

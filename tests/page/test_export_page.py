@@ -4,7 +4,8 @@ export (frames, length) as the settings change, export, follow the progress, dow
 the video, see server errors next to their fields, cancel, list recent exports, survive a
 dropped WebSocket, and ask for the API token when the server wants one.
 
-Screenshots of each state go to tests/page/artifacts/ (gitignored) for a human to look at.
+In each state a test reaches axe-core (npm, injected) must find no WCAG A/AA violation, and a
+screenshot goes to tests/page/artifacts/ (gitignored) for a human to look at.
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ from playwright.sync_api import (
 from common.config import Limits
 from common.format.validation import validate_export
 from sandbox.browser import CHROMIUM, HEADLESS_ARGS
+from tests.page.axe import check_accessible
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-ARTIFACTS = Path(__file__).with_name("artifacts")
 CHROMIUM_ARGS = [*HEADLESS_ARGS, "--disable-gpu"]
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -70,6 +71,16 @@ class Coordinator:
             request.add_header("Authorization", f"Bearer {token}")
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
+
+    def submit(self, settings: dict[str, Any], example: str = "demo") -> str:
+        """Start an export through the API, as another client would; its job id."""
+        project = json.loads((EXAMPLES / f"{example}.json").read_text())
+        body = json.dumps({"project": project, "settings": settings}).encode()
+        request = urllib.request.Request(
+            self.url + "/api/exports", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return str(json.load(response)["job_id"])
 
 
 def _free_port() -> int:
@@ -239,9 +250,9 @@ class Session:
             script = "n => n.toLocaleString()"
         return str(self.page.evaluate(script, value))
 
-    def screenshot(self, name: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    def reached(self, name: str) -> None:
+        """A state the test reached: axe-core finds no violation in it; its screenshot kept."""
+        check_accessible(self.page, name)
 
 
 @pytest.fixture
@@ -318,7 +329,7 @@ def test_the_page_loads_cleanly_and_summarises_the_example_projects(session: Ses
     assert swatch.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 47, 214)"
     expect(page.locator("#start")).to_be_enabled()
     expect(page.locator("#export-summary")).to_contain_text("480 frames")
-    session.screenshot("loaded")
+    session.reached("loaded")
 
     # Tempo changes count: 40 beats at 120, 64 at 128, 16 at 96 make exactly one minute.
     session.load_example("song60", "Sixty Seconds")
@@ -330,7 +341,7 @@ def test_the_page_loads_cleanly_and_summarises_the_example_projects(session: Ses
     expect(page.locator("#range-hint")).to_contain_text("0:20")
 
     page.set_viewport_size({"width": 390, "height": 844})
-    session.screenshot("loaded-narrow")
+    session.reached("loaded-narrow")
     assert session.console.unexpected() == []
 
 
@@ -351,6 +362,7 @@ def test_projects_load_from_the_file_picker_and_by_drag_and_drop(session: Sessio
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
     expect(page.locator("#project-name")).to_have_text("Neon Drive")
     expect(page.locator("#project-source")).to_have_text("dropped.json")
+    session.reached("dropped")
 
     page.set_input_files(
         "#project-file",
@@ -361,6 +373,7 @@ def test_projects_load_from_the_file_picker_and_by_drag_and_drop(session: Sessio
     expect(alert).to_have_attribute("role", "alert")
     expect(alert).to_contain_text("broken.json is not JSON")
     expect(page.locator("#project-name")).to_have_text("Neon Drive")  # the last good project stays
+    session.reached("not-json")
     assert session.console.unexpected() == []
 
 
@@ -398,6 +411,7 @@ def test_every_input_has_a_label_and_the_form_works_from_the_keyboard(session: S
     assert reached[-1] == "start", reached
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
+    session.reached("keyboard")
 
     # Enter on a field submits the form; arrow keys move between formats.
     page.locator('input[name="format"][value="mp4"]').focus()
@@ -424,7 +438,7 @@ def test_a_server_error_appears_next_to_the_field_it_names(session: Session) -> 
     expect(page.locator("#height-error")).to_be_hidden()
     expect(page.locator("#size-hint")).to_be_hidden()  # the server's word replaced the hint
     expect(page.locator("#export-idle")).to_be_visible()  # nothing started
-    session.screenshot("error")
+    session.reached("error")
 
     page.fill("#width", "162")
     expect(error).to_be_hidden()
@@ -442,6 +456,7 @@ def test_a_server_error_appears_next_to_the_field_it_names(session: Session) -> 
     expect(box).to_be_visible()  # the plan found it before any export was asked for
     expect(box).to_contain_text("project.tracks[1].notes[0].pitch")
     expect(box).to_contain_text("Kick · note 1's pitch: ")  # in the musician's words
+    session.reached("project-problem")
     expect(page.get_by_role("button", name="Export video")).to_be_disabled()
     assert session.console.unexpected("status of 422 ") == []
 
@@ -486,6 +501,7 @@ def test_the_page_shows_the_server_s_frames_and_length_across_tempo_changes(
     )
     expect(page.locator("#project-duration")).to_contain_text(song)
     expect(page.locator("#project-tempo")).to_contain_text("120 → 128 → 96 BPM · 2 changes")
+    session.reached("tempo-changes")
 
     def doctored(route: Route) -> None:
         plan = route.fetch().json()
@@ -521,6 +537,7 @@ def test_the_estimate_waits_for_the_server_and_asks_once_typing_pauses(
     summary = page.locator("#export-summary")
     expect(summary).to_have_attribute("aria-busy", "true")
     expect(summary).to_contain_text("480 frames · 0:08")  # the last plan, until the next comes
+    session.reached("plan-pending")
     held.pop().continue_()
     assert "240 frames · 0:04" in session.settled_estimate()
     page.unroute("**/api/exports/plan")
@@ -575,7 +592,7 @@ def test_an_export_runs_to_a_preview_and_a_download(session: Session, tmp_path: 
     size = video.evaluate("v => [v.videoWidth, v.videoHeight]")
     assert size == [160, 90]
     expect(page.locator("#result-info")).to_contain_text("KB")
-    session.screenshot("complete")
+    session.reached("complete")
 
     with page.expect_download() as downloading:
         download.click()
@@ -629,6 +646,7 @@ def test_each_format_previews_in_the_page_or_says_why_not(
         assert preview.locator("video").evaluate("v => [v.videoWidth, v.videoHeight]") == [160, 90]
     else:  # no browser plays ProRes: the page says so instead of showing a broken player
         expect(preview).to_contain_text("Browsers cannot play ProRes")
+    session.reached(f"complete-{video_format}")
 
     with page.expect_download() as downloading:
         download.click()
@@ -673,6 +691,7 @@ def test_a_dropped_websocket_reconnects_and_the_export_still_completes(session: 
     assert page.evaluate("() => window.sawReconnecting")
     expect(page.locator("#connection")).to_be_hidden()
     expect(page.locator("#export-error")).to_be_hidden()
+    session.reached("reconnected")
     assert session.console.unexpected() == []
 
 
@@ -691,7 +710,7 @@ def test_a_longer_export_can_be_cancelled(session: Session) -> None:
     )
     expect(page.locator("#job-phase")).to_have_text("Rendering")
     expect(page.locator("#stat-frames")).to_contain_text("/ 240")  # 8 s at 29.97 fps
-    session.screenshot("running")
+    session.reached("running")
 
     page.get_by_role("button", name="Cancel export").click()
     expect(page.locator("#job-phase")).to_have_text("Cancelled")
@@ -699,8 +718,12 @@ def test_a_longer_export_can_be_cancelled(session: Session) -> None:
     expect(page.get_by_role("button", name="Cancel export")).to_be_hidden()
     expect(page.locator(f'#recent-body tr[data-job="{job_id}"]')).to_contain_text("Cancelled")
     assert session.coordinator.get(f"/api/exports/{job_id}")["phase"] == "cancelled"
-    session.screenshot("cancelled")
+    session.reached("cancelled")
     assert session.console.unexpected() == []
+
+
+def is_retry(request: Request) -> bool:
+    return request.method == "POST" and request.url.endswith("/retry")
 
 
 def test_a_failed_export_shows_its_message_as_an_alert(session: Session) -> None:
@@ -720,16 +743,44 @@ def test_a_failed_export_shows_its_message_as_an_alert(session: Session) -> None
     expect(page.locator("#job-phase")).to_have_text("Failed")
     expect(page.get_by_role("button", name="Cancel export")).to_be_hidden()
     expect(page.locator(f'#recent-body tr[data-job="{job_id}"]')).to_contain_text("Failed")
-    session.screenshot("failed")
-    with page.expect_request(is_submission) as again:
+    session.reached("failed")
+    retried = try_again(session, job_id)
+    assert session.coordinator.get(f"/api/exports/{retried}")["width"] == 100000  # the same
+    assert session.console.unexpected() == []
+
+
+def test_an_export_started_through_the_api_can_be_tried_again_from_the_page(
+    session: Session,
+) -> None:
+    """The page has nothing of this export but its id: the retry is the server's, from the
+    project and settings stored with the job."""
+    page = session.page
+    job_id = session.coordinator.submit(
+        {"width": 100000, "height": 16, "fps": 10, "endBeat": 4, "format": "webm"}
+    )
+    page.goto(f"{session.coordinator.url}/#job={job_id}")
+    expect(page.locator("#export-error")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
+    retried = try_again(session, job_id)
+    stored = session.coordinator.get(f"/api/exports/{retried}")
+    assert (stored["width"], stored["height"], stored["format"]) == (100000, 16, "webm")
+    expect(page.locator("#export-error")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)  # it fails
+    session.reached("retried-failed")
+    assert session.console.unexpected() == []
+
+
+def try_again(session: Session, job_id: str) -> str:
+    """Press Try again on the failed ``job_id``: the page follows the new job; its id."""
+    page = session.page
+    with page.expect_request(is_retry) as again:
         page.get_by_role("button", name="Try again").click()
-    body: Any = again.value.post_data_json
-    assert body["settings"]["width"] == 100000  # the same export
+    assert again.value.url.endswith(f"/api/exports/{job_id}/retry")
     page.wait_for_function(
         "previous => document.querySelector('#export-panel').dataset.jobId !== previous",
         arg=job_id,
     )
-    assert session.console.unexpected() == []
+    retried = page.locator("#export-panel").get_attribute("data-job-id")
+    assert retried and retried != job_id
+    return retried
 
 
 def test_following_an_export_the_server_does_not_know_ends_in_an_alert(session: Session) -> None:
@@ -739,6 +790,8 @@ def test_following_an_export_the_server_does_not_know_ends_in_an_alert(session: 
     expect(alert).to_be_visible()
     expect(alert).to_contain_text("does not exist")
     expect(page.locator("#job-phase")).to_have_text("Failed")
+    expect(page.get_by_role("button", name="Try again")).to_be_hidden()  # nothing to start again
+    session.reached("unknown-export")
     # The refused WebSocket handshake and the 404 that explains it are logged by the browser.
     assert session.console.unexpected("status of 404 ", "WebSocket connection to") == []
 
@@ -761,13 +814,15 @@ def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Pat
         urls: list[str] = []
         page.on("request", lambda request: urls.append(request.url))
         page.on("websocket", lambda socket: urls.append(socket.url))
+        # A download is no request of the page's: the event marks where it started, in order.
+        page.on("download", lambda started: urls.append(f"{DOWNLOAD_MARK}{started.url}"))
         session.open()
         token_field = page.get_by_label("API token", exact=True)
         expect(token_field).to_be_visible()  # the recent list got a 401
         expect(page.locator("#token-reason")).to_contain_text("needs an API token")
         session.load_example("demo", "Neon Drive")  # the examples are open...
         expect(page.locator("#export-summary")).to_contain_text("API token")  # ...the plan is not
-        session.screenshot("token")
+        session.reached("token")
 
         token_field.fill(TOKEN)
         page.get_by_role("button", name="Save token").click()
@@ -776,6 +831,7 @@ def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Pat
         expect(page.locator("#recent-empty")).to_be_visible()
         expect(page.locator("#project-duration")).to_contain_text("0:08")  # the plan, with it
         assert "480 frames" in session.settled_estimate()
+        session.reached("token-saved")
 
         session.small_settings()
         assert "20 frames" in session.settled_estimate()
@@ -809,18 +865,26 @@ def test_an_api_token_is_asked_for_kept_and_sent(browser: Browser, tmp_path: Pat
     check_no_token_in_urls(urls, job_id, clicked, secured.log.read_text())
 
 
+DOWNLOAD_MARK = "download: "
+"""Marks, among the URLs the page requested, where a download started (and its URL)."""
+
+
 def check_no_token_in_urls(urls: list[str], job_id: str, clicked: int, log: str) -> None:
     """No URL the browser asked for holds the token: sockets opened with tickets, a download
     link re-signed (a status request) between the click (``urls[clicked]``) and the download;
-    and the coordinator's access log holds no token, its tickets redacted."""
+    and the coordinator's access log holds no token, its tickets redacted.
+
+    The download is found by its own event, not as "the next signed request after the click":
+    the result's <video> requests signed links too (and the reloaded page's preview), so that
+    reading took whichever came first, and failed when none came before the test ended."""
     assert [url for url in urls if TOKEN in url or "token=" in url] == []
     sockets = [url for url in urls if "/ws/exports/" in url]
     assert sockets and all(re.search(r"\?ticket=[\w-]+$", url) for url in sockets), sockets
     signed = [i for i, url in enumerate(urls) if "/download?p=musician&" in url]
     assert signed and signed[0] < clicked, urls  # the preview, from the link it was given
-    downloads = [i for i in signed if i >= clicked]
-    assert downloads, urls
-    fresh = urls[clicked : downloads[0]]  # the status gave a fresh link between click and GET
+    downloads = [i for i, url in enumerate(urls) if url.startswith(DOWNLOAD_MARK)]
+    assert len(downloads) == 1 and downloads[0] > clicked, urls
+    fresh = urls[clicked : downloads[0]]  # the status gave a fresh link between click and start
     assert any(url.endswith(f"/api/exports/{job_id}") for url in fresh), urls
     assert f'"POST /api/exports/{job_id}/ticket HTTP/1.1" 200' in log  # the access log is on
     assert TOKEN not in log and "ticket=[redacted]" in log

@@ -6,16 +6,16 @@ violation in each state. Screenshots go to tests/page/artifacts/."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, ViewportSize, expect
+from playwright.sync_api import Browser, Page, Request, ViewportSize, WebSocketRoute, expect
 
+from tests.page.axe import check_accessible as accessible
 from tests.page.test_export_page import (
-    ARTIFACTS,
     EXPORT_TIMEOUT_MS,
     Console,
     Coordinator,
@@ -26,7 +26,6 @@ from tests.page.test_export_page import (
 
 pytestmark = pytest.mark.integration
 
-AXE = Path(__file__).resolve().parents[1] / "fidelity" / "js" / "node_modules" / "axe-core"
 NOT_EMPTY = re.compile(r".+")
 VIEWPORTS: dict[str, ViewportSize] = {
     "desktop": {"width": 1280, "height": 800},
@@ -58,17 +57,8 @@ def page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:  #
 
 
 def check_accessible(page: Page, state: str) -> None:
-    """axe-core's WCAG 2 A and AA rules find nothing; a screenshot of the state is kept."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE / "axe.min.js"))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa']}))
-            .violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"""
-    )
-    name = f"{state}-{page.viewport_name}"  # type: ignore[attr-defined]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    assert violations == [], name
+    """axe-core finds nothing in this state at this size; its screenshot is kept."""
+    accessible(page, f"{state}-{page.viewport_name}")  # type: ignore[attr-defined]
 
 
 def sent_settings(request: Request) -> dict[str, Any]:
@@ -79,6 +69,16 @@ def sent_settings(request: Request) -> dict[str, Any]:
 def no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"] if page.viewport_size else True, width
+
+
+def small_export(page: Page, end_beat: str) -> None:
+    """160×90 at 10 fps from beat 0 to ``end_beat`` (5 frames a beat): quick to render."""
+    page.select_option("#resolution", "custom")
+    page.fill("#width", "160")
+    page.fill("#height", "90")
+    page.select_option("#fps", "custom")
+    page.fill("#fps-custom", "10")
+    page.fill("#end-beat", end_beat)
 
 
 def open_demo(page: Page, coordinator: Coordinator) -> None:
@@ -118,18 +118,12 @@ def test_the_preview_opens_on_a_bright_moment_and_follows_the_scrubber(
     check_accessible(page, "preview-vertical")
 
 
-def test_a_finished_export_has_a_poster_from_a_bright_moment(
+def test_a_finished_export_has_a_poster_from_a_bright_moment_wherever_it_was_started(
     page: Page, coordinator: Coordinator
 ) -> None:
-    open_demo(page, coordinator)
-    page.select_option("#resolution", "custom")
-    page.fill("#width", "160")
-    page.fill("#height", "90")
-    page.select_option("#fps", "custom")
-    page.fill("#fps-custom", "10")
-    page.fill("#end-beat", "8")
-    expect(page.locator("#export-summary")).to_contain_text("40 frames")
-    page.get_by_role("button", name="Export video").click()
+    """Started through the API, not this page: the poster is drawn from the job's stored spec."""
+    job_id = coordinator.submit({"width": 160, "height": 90, "fps": 10, "endBeat": 8})
+    page.goto(f"{coordinator.url}/#job={job_id}")
     expect(page.get_by_role("link", name="Download MP4")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
     video = page.locator("#preview video")
     expect(video).to_have_attribute("poster", NOT_EMPTY)
@@ -234,14 +228,21 @@ def test_export_is_disabled_while_one_runs_and_the_phone_never_scrolls_sideways(
     check_accessible(page, "finished")
 
 
+LIVE_FPS = {"desktop": ("24", 192), "phone": ("25", 200)}
+"""A rate per size: the same export twice would be the cache's the second time, its chunks
+committed at once, with no progress message in between to carry a frame to show (the wait for
+the live frame then ran out: the flaky phone case)."""
+
+
 def test_the_newest_rendered_frame_shows_while_the_export_runs(
     page: Page, coordinator: Coordinator
 ) -> None:
     open_demo(page, coordinator)
+    fps, frames = LIVE_FPS[page.viewport_name]  # type: ignore[attr-defined]
     page.select_option("#resolution", "640x360")
-    page.select_option("#fps", "24")
-    page.fill("#end-beat", "16")  # 192 frames in several chunks: commits arrive one by one
-    expect(page.locator("#export-summary")).to_contain_text("192 frames")
+    page.select_option("#fps", fps)
+    page.fill("#end-beat", "16")  # 8 s in several chunks: commits arrive one by one
+    expect(page.locator("#export-summary")).to_contain_text(f"{frames} frames")
     page.get_by_role("button", name="Export video").click()
     page.wait_for_function(
         "() => document.querySelector('#live-frame').naturalWidth > 0", timeout=EXPORT_TIMEOUT_MS
@@ -251,3 +252,117 @@ def test_the_newest_rendered_frame_shows_while_the_export_runs(
     check_accessible(page, "live-frame")
     expect(page.get_by_role("link", name="Download MP4")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
     expect(page.locator("#live-frame-box")).to_be_hidden()  # the video takes its place
+
+
+def test_an_export_whose_progress_stops_says_stalled_until_progress_comes_back(
+    page: Page, coordinator: Coordinator
+) -> None:
+    """The page's clock is Playwright's, and the export's feed is held (as a farm with no
+    worker is silent): after 31 s of silence the page says "stalled"; the first message let
+    through brings the progress back, and the rest take the export to its end."""
+    page.clock.install()
+    held: list[str | bytes] = []
+    sockets: list[WebSocketRoute] = []
+    released: list[bool] = []
+    closed: list[tuple[int | None, str | None]] = []
+
+    def route(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+        sockets.append(socket)
+
+        def relay(message: str | bytes) -> None:
+            if released:
+                socket.send(message)
+            else:
+                held.append(message)
+
+        def on_close(code: int | None, reason: str | None) -> None:
+            if released:
+                socket.close(code=code, reason=reason)
+            else:  # the server ended the feed: the page hears of it once the feed is released
+                closed.append((code, reason))
+
+        server.on_message(relay)
+        server.on_close(on_close)
+
+    page.route_web_socket("**/ws/exports/*", route)
+    open_demo(page, coordinator)
+    small_export(page, end_beat="8")
+    page.get_by_role("button", name="Export video").click()
+    panel, message = page.locator("#export-panel"), page.locator("#progress-message")
+    expect(panel).to_have_attribute("data-job-id", NOT_EMPTY)
+    stalled = re.compile(r"\bstalled\b")
+    expect(panel).not_to_have_class(stalled)
+    page.clock.fast_forward(31_000)
+    expect(panel).to_have_class(stalled)
+    expect(message).to_contain_text("Stalled: no progress for 3")  # 30 or 31 s
+    check_accessible(page, "stalled")
+
+    while not held:  # the server's first message (the job's state at connect) waits
+        page.wait_for_timeout(50)  # lets Playwright hand it to the route meanwhile
+    first = json.loads(held.pop(0))
+    assert first["type"] == "progress", first  # the job cannot be done before its feed opens
+    sockets[-1].send(json.dumps(first))
+    expect(panel).not_to_have_class(stalled)
+    expect(message).to_have_text(first["message"])
+    shown = math.floor(first["percent"] * 10) / 10
+    expect(page.locator("#progress")).to_have_attribute("aria-valuenow", f"{shown:g}")
+
+    released.append(True)  # the rest, as it comes, up to the end
+    while held:
+        sockets[-1].send(held.pop(0))
+    if closed:
+        sockets[-1].close(code=closed[0][0], reason=closed[0][1])
+    expect(page.get_by_role("link", name="Download MP4")).to_be_visible(timeout=EXPORT_TIMEOUT_MS)
+    expect(panel).not_to_have_class(stalled)
+
+
+def test_the_range_is_typed_in_bars_and_beats_or_minutes_and_seconds(
+    page: Page, coordinator: Coordinator
+) -> None:
+    """The server reads the range as typed (the request's ``range``) and writes it back in the
+    other units: the page converts nothing itself. Neon Drive: 4/4 at 120 bpm, 2 s a bar."""
+    open_demo(page, coordinator)
+    summary, start, end = (page.locator(s) for s in ("#export-summary", "#start-beat", "#end-beat"))
+    expect(summary).to_contain_text("480 frames")  # 60 fps, the whole 8 s
+    page.select_option("#range-unit", "bars")
+    expect(page.get_by_label("Start (bar:beat)")).to_be_visible()
+    start.fill("2:1")
+    with page.expect_request(
+        lambda r: is_plan_of(r, {"unit": "bars", "start": "2:1", "end": "4:1"})
+    ) as asked:
+        end.fill("4:1")
+    assert "startBeat" not in sent_settings(asked.value) and "endBeat" not in sent_settings(
+        asked.value
+    )
+    expect(summary).to_contain_text("240 frames")  # bars 2 and 3: 4 s
+    expect(page.locator("#range-hint")).to_contain_text("Beats 4–12 (bar 2:1 to 4:1) · 0:02–0:06")
+    check_accessible(page, "range-bars")
+
+    page.select_option("#range-unit", "time")  # rewritten from the server's reading
+    expect(start).to_have_value("0:02")
+    expect(end).to_have_value("0:06")
+    end.fill("0:07")
+    expect(summary).to_contain_text("300 frames")
+    page.allowed_errors.append("status of 422")  # type: ignore[attr-defined]
+    start.fill("two")
+    error = page.locator("#start-beat-error")
+    expect(error).to_contain_text("expected minutes:seconds like 1:30")
+    expect(start).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("button", name="Export video")).to_be_disabled()
+    check_accessible(page, "range-time-error")
+    start.fill("0:01.5")
+    expect(error).to_be_hidden()
+    expect(summary).to_contain_text("330 frames")  # 1.5 s to 7 s
+
+    page.select_option("#range-unit", "beats")
+    expect(start).to_have_value("3")
+    expect(end).to_have_value("14")
+    expect(page.get_by_label("Start beat")).to_be_visible()
+
+
+def is_plan_of(request: Request, range_: dict[str, str]) -> bool:
+    if not request.url.endswith("/api/exports/plan"):
+        return False
+    body: dict[str, Any] = json.loads(request.post_data or "{}")
+    return body.get("range") == range_

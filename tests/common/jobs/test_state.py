@@ -361,6 +361,22 @@ def test_state_round_trips_through_the_record_codec() -> None:
     assert records.dump(records.load(JobState, raw)) == raw  # equal records, equal bytes
 
 
+def test_committed_chunks_add_up_their_render_seconds_once() -> None:
+    """The worker-seconds of the job's rendering (the estimate's cost), not its wall time: a
+    commit delivered twice counts once."""
+    state = advance(job(), commit(0), now=1.0)
+    state = advance(state, commit(0), now=2.0)
+    state = advance(state, commit(1), now=3.0)
+    assert state.render_seconds == pytest.approx(3.0)  # 1.5 each
+
+
+def test_a_status_stored_by_version_3_is_read_without_render_seconds() -> None:
+    data = json.loads(records.dump(job()))
+    del data["render_seconds"], data["estimated_seconds"]
+    read = records.load(JobState, json.dumps(data | {"version": 3}).encode())
+    assert (read.render_seconds, read.estimated_seconds) == (0.0, None)
+
+
 def test_a_finished_state_round_trips_through_the_record_codec() -> None:
     state = dataclasses.replace(job(Phase.STITCHING), committed=frozenset(PLAN))
     state = advance(state, ready(), now=3.0)
@@ -369,7 +385,7 @@ def test_a_finished_state_round_trips_through_the_record_codec() -> None:
 
 def test_a_status_of_another_version_is_refused() -> None:
     data = json.loads(records.dump(job())) | {"version": 1}
-    with pytest.raises(DecodeError, match="job state version 1 is not 3"):
+    with pytest.raises(DecodeError, match="job state version 1 is not 4"):
         records.load(JobState, json.dumps(data).encode())
 
 
