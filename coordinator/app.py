@@ -54,7 +54,7 @@ from coordinator.auth import (
     redact_query,
 )
 from coordinator.cache_sweeper import CachePolicy, CacheSweeper
-from coordinator.estimates import estimate_document, estimated_seconds, farm_estimate
+from coordinator.estimates import estimate_document, farm_estimate, submit_facts
 from coordinator.feed import JobFeed
 from coordinator.housekeeping import Housekeeper
 from coordinator.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -251,14 +251,16 @@ async def submit_export(request: Request) -> Response:
 
 
 async def _submit(request: Request, export: Export, name: str) -> Response:
-    """Start ``export`` for the caller (with the farm's estimate of its time): 202 with the
-    job's URLs, or 503 when the broker or the store cannot take it."""
+    """Start ``export`` for the caller (with the farm's estimate of its time, in chunks for the
+    render workers live now): 202 with the job's URLs, or 503 when the broker or the store
+    cannot take it."""
     svc = services(request)
-    expected = await run_in_threadpool(estimated_seconds, svc.orchestrator, svc.farm, export)
+    expected, workers = await run_in_threadpool(submit_facts, svc.orchestrator, svc.farm, export)
     try:
         state = await run_in_threadpool(
             svc.orchestrator.submit,
             export,
+            workers=max(workers or 1, 1),
             name=name,
             owner=principal_of(request).name,
             estimated_seconds=expected,

@@ -22,11 +22,15 @@ def live_workers(farm: Any) -> int | None:
 def farm_estimate(
     orchestrator: Orchestrator, farm: Any, export: Export
 ) -> tuple[Estimate | None, int | None]:
-    """The estimate for ``export`` on the workers live now (blocking: store and broker I/O)."""
+    """The estimate for ``export`` on the workers live now, shared by no more of them than the
+    chunks a submit gives it on that many (blocking: store and broker I/O)."""
     workers = live_workers(farm)
     settings = export.settings
     samples = orchestrator.timing_samples()
-    found = estimate(samples, settings.width, settings.height, export.frame_count, workers)
+    chunks, _ = orchestrator.plan(export, workers=max(workers or 1, 1))
+    found = estimate(
+        samples, settings.width, settings.height, export.frame_count, workers, len(chunks)
+    )
     return found, workers
 
 
@@ -45,12 +49,15 @@ def estimate_document(
     }
 
 
-def estimated_seconds(orchestrator: Orchestrator, farm: Any, export: Export) -> float | None:
-    """The estimate kept with a job at submit, to say at the end how far off it was; None when
-    nothing is measured or the farm cannot be asked (an estimate never stops a submit)."""
+def submit_facts(
+    orchestrator: Orchestrator, farm: Any, export: Export
+) -> tuple[float | None, int | None]:
+    """At submit: the estimate kept with the job (to say at the end how far off it was; None
+    when nothing is measured or the farm cannot be asked: an estimate never stops a submit) and
+    the live render workers, whom the job's chunks are planned for (None when unknown)."""
     try:
-        found, _ = farm_estimate(orchestrator, farm, export)
+        found, workers = farm_estimate(orchestrator, farm, export)
     except Exception as error:  # the submit itself reports an unavailable store or broker
         log.warning("no estimate for a new job: %s", error)
-        return None
-    return None if found is None else found.seconds
+        return None, None
+    return (None if found is None else found.seconds), workers

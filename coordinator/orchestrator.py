@@ -24,6 +24,7 @@ from common.format.validation import Export
 from common.jobs import records
 from common.jobs.chunks import (
     DEFAULT_SEGMENT_SECONDS,
+    ChunkPlan,
     SegmentPlan,
     plan_chunks,
     plan_segments,
@@ -202,6 +203,18 @@ class Orchestrator:
 
     # --- commands -----------------------------------------------------------------------------
 
+    def plan(
+        self, export: Export, *, chunk_frames: int | None = None, workers: int = 1
+    ) -> tuple[tuple[ChunkPlan, ...], tuple[SegmentPlan, ...]]:
+        """The chunks and segments ``submit`` gives ``export``: ``chunk_frames`` a chunk, or
+        about CHUNKS_PER_WORKER chunks for each of ``workers``, aligned to the segment grid."""
+        grid = 0
+        if export.settings.format in SEGMENTED_FORMATS:
+            grid = segment_frames_for(export.timeline.fps, self.segment_seconds)
+        segments = tuple(plan_segments(export.frame_count, grid))
+        chunks = tuple(plan_chunks(export.frame_count, chunk_frames, workers, align=grid or 1))
+        return chunks, segments
+
     def submit(
         self,
         export: Export,
@@ -220,11 +233,7 @@ class Orchestrator:
         that took one drops it), so the client's refusal leaves no job behind."""
         job_id = new_job_id()
         keys = JobKeys(job_id)
-        grid = 0
-        if export.settings.format in SEGMENTED_FORMATS:
-            grid = segment_frames_for(export.timeline.fps, self.segment_seconds)
-        segments = tuple(plan_segments(export.frame_count, grid))
-        chunks = tuple(plan_chunks(export.frame_count, chunk_frames, workers, align=grid or 1))
+        chunks, segments = self.plan(export, chunk_frames=chunk_frames, workers=workers)
         now = self.clock()
         spec = JobSpec(
             job_id,

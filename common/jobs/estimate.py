@@ -50,11 +50,17 @@ class Estimate:
 
 
 def estimate(
-    samples: list[Sample], width: int, height: int, frames: int, workers: int | None
+    samples: list[Sample],
+    width: int,
+    height: int,
+    frames: int,
+    workers: int | None,
+    chunks: int | None = None,
 ) -> Estimate | None:
     """The median costs per frame of recent jobs of this size (else of the nearest size by
     pixels, scaled by the pixel ratio), the rendering shared by ``workers`` (at least one: with
-    none live the export waits, and then takes at least this); None without any measured job."""
+    none live the export waits, and then takes at least this), but by no more workers than the
+    export has ``chunks`` (a chunk is one worker's); None without any measured job."""
     usable = [s for s in samples if s.frames_rendered > 0 and s.render_seconds > 0 and s.frames]
     if not usable or frames < 1:
         return None
@@ -67,7 +73,7 @@ def estimate(
         scale = pixels / (nearest.width * nearest.height)
     render = statistics.median(s.render_per_frame for s in same) * scale
     tail = statistics.median(s.tail_per_frame for s in same) * scale
-    sharing = max(workers or 1, 1)
+    sharing = max(min(workers or 1, chunks or workers or 1), 1)
     seconds = frames * render / sharing + frames * tail
     return Estimate(
         round(seconds, 1),

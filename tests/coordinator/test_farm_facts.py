@@ -68,21 +68,21 @@ def test_the_estimate_is_the_measured_work_shared_by_the_workers_live_now(
         )
 
         def ask() -> dict[str, Any]:
-            doubled = {**TINY, "endBeat": 8}  # twice the frames, same size
+            longer = {**TINY, "endBeat": 16, "fps": 30}  # 240 frames, same size: 4 chunks
             reply = server.api.request(
-                "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": doubled}
+                "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": longer}
             )
             assert reply.status == 200
             answer: dict[str, Any] = reply.json()
             return answer
 
         on_two = ask()
-        assert on_two["frames"] == 2 * TINY_FRAMES
+        assert on_two["frames"] == 12 * TINY_FRAMES
         assert on_two["secondsPerFrame"] == pytest.approx(worked / TINY_FRAMES, abs=1e-4)
         assert (on_two["basedOnJobs"], on_two["sameSize"], on_two["workers"]) == (1, True, 2)
         tail = on_two["tailSeconds"]
         assert tail >= 0
-        rendering = 2 * worked  # twice the frames, at the measured worker-seconds per frame
+        rendering = 12 * worked  # twelve times the frames, at the measured worker-seconds a frame
         assert on_two["seconds"] == pytest.approx(rendering / 2 + tail, abs=0.1)
 
         farm = server.services.farm
@@ -95,7 +95,8 @@ def test_the_estimate_is_the_measured_work_shared_by_the_workers_live_now(
 
         second = server.api.submit_ok(demo(), TINY)["job_id"]
         expected = server.api.status(second)["estimated_seconds"]
-        assert expected == pytest.approx(2 * worked / 4 / 2 + tail / 2, abs=0.1)  # half the frames
+        # a twelfth of the frames, in one chunk: one worker renders it however many are live
+        assert expected == pytest.approx(worked + tail / 12, abs=0.1)
         assert server.api.wait_for_phase(second, ("complete", "failed"))["phase"] == "complete"
         bad = server.api.request(
             "POST", "/api/exports/estimate", json_body={"project": demo(), "settings": {"fps": 0}}

@@ -63,3 +63,13 @@ def test_the_same_pixels_in_another_shape_is_not_the_same_size() -> None:
     assert found is not None
     assert not found.same_size
     assert found.seconds_per_frame == pytest.approx(0.1)
+
+
+def test_no_more_workers_share_an_export_than_it_has_chunks() -> None:
+    samples = [sample(1280, 720, 100, 10.0)]  # 0.1 worker-second a frame
+    on_eight = estimate(samples, 1280, 720, 300, 8, chunks=3)
+    on_three = estimate(samples, 1280, 720, 300, 3, chunks=3)
+    assert on_eight is not None and on_three is not None
+    assert on_eight.workers == 3 and on_eight.seconds == on_three.seconds
+    on_two = estimate(samples, 1280, 720, 300, 2, chunks=3)
+    assert on_two is not None and on_two.workers == 2
