@@ -34,7 +34,7 @@ def test_quick_run_reports_every_stage_at_every_resolution(tmp_path: Path) -> No
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=900,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr

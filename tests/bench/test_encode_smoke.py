@@ -22,7 +22,7 @@ def test_quick_encode_scaling_reports_both_encoder_counts(tmp_path: Path) -> Non
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=900,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

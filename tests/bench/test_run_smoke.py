@@ -36,7 +36,7 @@ def test_quick_run_of_the_local_modes_reports_modes_stages_and_model(tmp_path: P
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=900,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr

@@ -18,7 +18,7 @@ def test_quick_run_reports_a_row_per_mode_whose_counts_add_up(tmp_path: Path) ->
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=900,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
