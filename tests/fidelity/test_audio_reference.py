@@ -5,14 +5,20 @@ Every case (``audio_cases.py``) is rendered by Tone (``Tone.Offline``, 48 kHz) a
 from the same project JSON. Deterministic cases must meet the targets of issue 13: onsets within
 1 ms, 10 ms RMS envelope correlation >= 0.99, level within 0.5 dB, 1/3-octave log-spectral
 distance <= 2 dB, pitch within 2 cents. Noise-driven cases are held to Tone's own run-to-run
-spread, with ours taken as one more run: Tone plays the case with ``RUNS`` seeds of Math.random;
-each Tone run in turn is held out and its median distance to the other runs taken (envelope
-1 - r, |level|, spectrum, |pitch|); our median distance to all the runs must lie within the
-one-sided (1 - ``MISS``) prediction bound of those held-out distances (log-normal, Student's t),
-pitch within that bound or 2 cents, onsets still within 1 ms. A bound from the largest of a few
-distances would turn away an exchangeable run 1 time in N + 1 per metric: with 4 runs it turned
-away most of Tone's own PluckSynth runs. ``WRONG`` plants wrong options in our noise synths and
-checks that the same bounds reject them.
+spread (``noise_spread.py``), in two ways, each at level ``MISS`` per metric (envelope 1 - r,
+|level|, spectrum, |pitch|):
+
+- our export as one more run: Tone plays the case with ``RUNS`` seeds of Math.random; each Tone
+  run in turn is held out and its median distance to the others taken; our median distance to
+  all of them must lie within the one-sided prediction bound of those (log-normal, Student's t);
+  pitch within that bound or 2 cents, onsets within 1 ms. (A bound from the largest of a few
+  distances turns away an exchangeable run 1 time in N + 1 per metric: with 4 runs it turned
+  away most of Tone's own PluckSynth runs.)
+- our synth as the same random process: ``DRAWS`` of ours (project seeds) and Tone's runs must
+  not be told apart by a permutation test on their energy distance. One draw cannot tell a
+  wrong PluckSynth from an unlucky Tone run; eight can.
+
+``WRONG`` plants wrong options in our noise synths and checks that the criterion rejects them.
 
 The results make the table under "## Fidelity: audio" in docs/rendering.md; run with
 ``FRAMEFARM_UPDATE_FIDELITY=1`` to rewrite it, otherwise the table's cases and verdicts must match.
@@ -21,7 +27,7 @@ The results make the table under "## Fidelity: audio" in docs/rendering.md; run 
 from __future__ import annotations
 
 import copy
-import math
+import itertools
 import os
 import statistics
 from collections.abc import Iterator
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from common.audio import render_soundtrack
@@ -37,6 +44,7 @@ from common.audio.units import FloatArray
 from common.format.validation import parse_project
 from tests.fidelity import audio_metrics as metrics
 from tests.fidelity.audio_cases import CASES, Case
+from tests.fidelity.noise_spread import same_process_p, upper_bound
 from tests.fidelity.tone_offline import ToneRelease, chromium, open_release
 
 pytestmark = pytest.mark.fidelity
@@ -51,7 +59,12 @@ Tone's own runs with seeds 17-36 through 20/20 in every noise case (seeds 17-200
 182/184 for PluckSynth); over 30 random sets of 16 seeds, 96.8-99.8 % of the other seeds pass
 (the worst set: 86 %, PluckSynth)."""
 MISS = 0.001
-"""The chance each metric's bound leaves one more run of Tone's own to fall beyond it."""
+"""The chance each metric's bound leaves one more run of Tone's own to fall beyond it, and the
+level of the same-process test."""
+DRAWS = 8
+"""Our draws of a noise case (project seeds 7..14) for the same-process test."""
+PERMUTATIONS = 4000
+"""Relabellings in that test: p can go down to 1/4001, under MISS."""
 ONSET_S = 0.001
 CORRELATION = 0.99
 LEVEL_DB = 0.5
@@ -60,6 +73,7 @@ PITCH_CENTS = 2.0
 KNOWN_GAPS: dict[str, str] = {}
 """Cases that do not meet the targets yet, with why (each is an xfail, strict: fixing it fails)."""
 WRONG = [
+    ("PluckSynth", "resonance 0.9", {"resonance": 0.9}),
     ("NoiseSynth", "pink noise", {"noise": {"type": "pink"}}),
     ("NoiseSynth", "decay 0.2", {"envelope": {"decay": 0.2}}),
     ("re-trigger, NoiseSynth", "sustain 0.4", {"envelope": {"sustain": 0.4, "release": 0.3}}),
@@ -77,6 +91,8 @@ class Measured:
     spectrum_db: float
     pitch_cents: float | None
     spread: Measured | None = None
+    same_process: float | None = None
+    """Noise cases: the smallest p, over the metrics, that our draws and Tone's runs are alike."""
 
     @property
     def passes(self) -> bool:
@@ -90,6 +106,8 @@ class Measured:
                 and self.spectrum_db <= SPECTRUM_DB
                 and pitch_ok
             )
+        if self.same_process is not None and self.same_process < MISS:
+            return False
         spread = self.spread
         pitch_ok = (
             self.pitch_cents is None
@@ -149,25 +167,6 @@ def typical(one: metrics.Reading, runs: list[metrics.Reading]) -> Measured:
     )
 
 
-def t_quantile(p: float, dof: int) -> float:
-    """Student's t quantile (Cornish-Fisher from the normal; within 0.02 of the table at 15 dof,
-    p = 0.999): the prediction bound below needs it, and scipy is no dependency of ours."""
-    z = statistics.NormalDist().inv_cdf(p)
-    return z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
-
-
-def upper_bound(values: list[float]) -> float:
-    """The one-sided (1 - MISS) prediction bound for one more value like ``values``.
-
-    Log-normal: these are positive distances with a long upper tail (a Pluck run whose two
-    bursts both fall loud sits 4 dB from the rest).
-    """
-    logs = [math.log(max(v, 1e-9)) for v in values]
-    n = len(logs)
-    spread = statistics.stdev(logs) * t_quantile(1 - MISS, n - 1) * math.sqrt(1 + 1 / n)
-    return math.exp(statistics.fmean(logs) + spread)
-
-
 def tone_bounds(runs: list[metrics.Reading]) -> Measured:
     """How far one more Tone run may typically sit from these runs.
 
@@ -178,15 +177,18 @@ def tone_bounds(runs: list[metrics.Reading]) -> Measured:
     pitches = [m.pitch_cents for m in held_out if m.pitch_cents is not None]
     return Measured(
         onset_ms=max(m.onset_ms for m in held_out),
-        correlation=1 - upper_bound([1 - m.correlation for m in held_out]),
-        level_db=upper_bound([abs(m.level_db) for m in held_out]),
-        spectrum_db=upper_bound([m.spectrum_db for m in held_out]),
-        pitch_cents=upper_bound(pitches) if pitches else None,
+        correlation=1 - upper_bound([1 - m.correlation for m in held_out], MISS),
+        level_db=upper_bound([abs(m.level_db) for m in held_out], MISS),
+        spectrum_db=upper_bound([m.spectrum_db for m in held_out], MISS),
+        pitch_cents=upper_bound(pitches, MISS) if pitches else None,
     )
 
 
-def ours(case: Case, data: dict[str, Any] | None = None) -> metrics.Reading:
-    project = parse_project(case.data if data is None else data)
+def ours(case: Case, data: dict[str, Any] | None = None, draw: int = 0) -> metrics.Reading:
+    """Our rendering; ``draw`` > 0 shifts the project's seed, which keys all our noise."""
+    data = copy.deepcopy(case.data if data is None else data)
+    data["visualizer"]["seed"] += draw
+    project = parse_project(data)
     return read(case, render_soundtrack(project, 0.0, case.seconds).astype(np.float64))
 
 
@@ -197,12 +199,35 @@ def measure(case: Case, tone: ToneRelease) -> Result:
         )
     runs = [read(case, tone.render(case.data, case.seconds, seed)) for seed in range(1, RUNS + 1)]
     reference = Reference(runs, tone_bounds(runs))
-    return Result(tone.version, judge(ours(case), reference), reference)
+    return Result(tone.version, judge(case, case.data, reference), reference)
 
 
-def judge(one: metrics.Reading, reference: Reference) -> Measured:
-    """One rendering taken as one more run: its typical distance to Tone's runs, with the bounds."""
-    return Measured(**{**typical(one, reference.runs).__dict__, "spread": reference.bounds})
+def _distances(readings: list[metrics.Reading]) -> npt.NDArray[np.float64]:
+    """(metric, i, j): envelope 1 - r, |level|, spectrum, |pitch|, symmetrised."""
+    n = len(readings)
+    out = np.zeros((4, n, n))
+    for i, j in itertools.combinations(range(n), 2):
+        m = compare(readings[i], readings[j])
+        out[:, i, j] = out[:, j, i] = (
+            1 - m.correlation,
+            abs(m.level_db),
+            m.spectrum_db,
+            abs(m.pitch_cents or 0.0),
+        )
+    return out
+
+
+def judge(case: Case, data: dict[str, Any], reference: Reference) -> Measured:
+    """Our export (draw 0) taken as one more Tone run, and DRAWS of ours against Tone's runs."""
+    draws = [ours(case, data, draw) for draw in range(DRAWS)]
+    p = same_process_p(_distances(reference.runs + draws), len(reference.runs), PERMUTATIONS)
+    return Measured(
+        **{
+            **typical(draws[0], reference.runs).__dict__,
+            "spread": reference.bounds,
+            "same_process": float(p.min()),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +278,7 @@ def test_a_wrong_noise_synth_is_outside_the_spread(
     assert reference is not None
     data = copy.deepcopy(case.data)
     data["tracks"][0]["instrument"]["params"] = params
-    measured = judge(ours(case, data), reference)
+    measured = judge(case, data, reference)
     assert not measured.passes, f"{name} with {wrong} passes: {_describe(measured)}"
 
 
@@ -277,7 +302,8 @@ def fidelity_table(results: dict[str, Result]) -> str:
         if m.spread is not None:
             verdict += (
                 f" (noise: median over {RUNS} Tone runs; Tone's bounds r {m.spread.correlation:.3f}"
-                f", level {m.spread.level_db:.2f} dB, spectrum {m.spread.spectrum_db:.2f} dB)"
+                f", level {m.spread.level_db:.2f} dB, spectrum {m.spread.spectrum_db:.2f} dB;"
+                f" {DRAWS} draws of ours vs Tone's runs: p {m.same_process or 0:.3f})"
             )
         rows.append(
             f"| {case.name} | {version} | {m.onset_ms:.2f} | {m.correlation:.4f} | "
