@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,27 +52,6 @@ def onset(x: FloatArray, note_on: float) -> float | None:
     return note_on - 0.001 + int(np.argmax(window >= 0.01 * peak)) / RATE
 
 
-def onset_lag(a: FloatArray, b: FloatArray, note_ons: Sequence[float]) -> float:
-    """The largest onset difference (seconds) over the notes that start from silence in ``b``."""
-    worst = 0.0
-    for on in note_ons:
-        expected = onset(b, on)
-        if expected is not None:
-            found = onset(a, on)
-            worst = max(worst, math.inf if found is None else abs(found - expected))
-    return worst
-
-
-def envelope_correlation(a: FloatArray, b: FloatArray) -> float:
-    ea, eb = rms_envelope(a, 0.01), rms_envelope(b, 0.01)
-    return float(np.corrcoef(ea, eb)[0, 1])
-
-
-def level_db(a: FloatArray, b: FloatArray) -> float:
-    """How much louder ``a`` is than ``b`` overall (dB)."""
-    return 10 * math.log10((np.mean(a**2) + FLOOR) / (np.mean(b**2) + FLOOR))
-
-
 def third_octave_bands(x: FloatArray) -> FloatArray:
     signal = mono(x)
     power = np.abs(np.fft.rfft(signal * np.hanning(len(signal)))) ** 2
@@ -79,14 +59,6 @@ def third_octave_bands(x: FloatArray) -> FloatArray:
     centres = 1000 * 2.0 ** (np.arange(-14, 13) / 3)  # 62.5 Hz .. 16 kHz
     edges = [(c * 2 ** (-1 / 6), c * 2 ** (1 / 6)) for c in centres if c * 2 ** (1 / 6) >= 40]
     return np.array([power[(hz >= lo) & (hz < hi)].sum() for lo, hi in edges])
-
-
-def spectral_distance_db(a: FloatArray, b: FloatArray) -> float:
-    """RMS dB difference of 1/3-octave band powers where either is within 60 dB of its peak."""
-    pa, pb = third_octave_bands(a), third_octave_bands(b)
-    loud = (pa > pa.max() * 1e-6) | (pb > pb.max() * 1e-6)
-    diff = 10 * np.log10((pa[loud] + FLOOR) / (pb[loud] + FLOOR))
-    return float(np.sqrt(np.mean(diff**2)))
 
 
 def peak_hz(x: FloatArray, start: float, stop: float, near_hz: float) -> float:
@@ -104,3 +76,55 @@ def peak_hz(x: FloatArray, start: float, stop: float, near_hz: float) -> float:
 
 def cents(a_hz: float, b_hz: float) -> float:
     return 1200 * math.log2(a_hz / b_hz)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the distances need from one rendering, computed once: a noise case compares each of
+    its many runs with every other, and the FFTs behind these would otherwise repeat per pair."""
+
+    onsets: tuple[float | None, ...]
+    envelope: FloatArray
+    power: float
+    bands: FloatArray
+    pitch_hz: float | None
+
+
+def read(
+    x: FloatArray,
+    note_ons: Sequence[float],
+    pitch_window: tuple[float, float] | None,
+    near_hz: float,
+) -> Reading:
+    return Reading(
+        onsets=tuple(onset(x, on) for on in note_ons),
+        envelope=rms_envelope(x, 0.01),
+        power=float(np.mean(x**2)),
+        bands=third_octave_bands(x),
+        pitch_hz=None if pitch_window is None else peak_hz(x, *pitch_window, near_hz),
+    )
+
+
+def onset_lag(a: Reading, b: Reading) -> float:
+    """The largest onset difference (seconds) over the notes that start from silence in ``b``."""
+    worst = 0.0
+    for found, expected in zip(a.onsets, b.onsets, strict=True):
+        if expected is not None:
+            worst = max(worst, math.inf if found is None else abs(found - expected))
+    return worst
+
+
+def envelope_correlation(a: Reading, b: Reading) -> float:
+    return float(np.corrcoef(a.envelope, b.envelope)[0, 1])
+
+
+def level_db(a: Reading, b: Reading) -> float:
+    """How much louder ``a`` is than ``b`` overall (dB)."""
+    return 10 * math.log10((a.power + FLOOR) / (b.power + FLOOR))
+
+
+def spectral_distance_db(a: Reading, b: Reading) -> float:
+    """RMS dB difference of 1/3-octave band powers where either is within 60 dB of its peak."""
+    loud = (a.bands > a.bands.max() * 1e-6) | (b.bands > b.bands.max() * 1e-6)
+    diff = 10 * np.log10((a.bands[loud] + FLOOR) / (b.bands[loud] + FLOOR))
+    return float(np.sqrt(np.mean(diff**2)))
