@@ -137,7 +137,7 @@ class Housekeeper:
     def _work_waiting(self) -> bool:
         """Whether any work waits in the queues; True when that cannot be told (no count, or
         the broker did not answer), which leaves only the whole-farm rule."""
-        if self.waiting_work is None:
+        if self.waiting_work is None or self._stop.is_set():
             return True
         try:
             waiting = self.waiting_work()
