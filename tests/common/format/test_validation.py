@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from common.config import Limits
 from common.errors import NO_VALUE, InvalidInput, Issue, LimitExceeded
 from common.format.validation import (
+    json_path,
     load_project_file,
     read_json_file,
     validate_export,
@@ -141,3 +143,21 @@ def test_a_length_from_10_to_the_15_seconds_on_is_said_in_words(beats: int) -> N
         "settings.fps: the export needs more than 10^15 frames, over 72000 (limit max_frames) "
         "(got 1)",
     ]
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+def test_a_json_path_names_keys_and_indices_as_the_input_has_them() -> None:
+    data = {"tracks": [{"instrument": {"type": "Synth"}}]}
+    loc = ("tracks", 0, "instrument", "Synth", "params")  # "Synth": the union's tag
+    assert json_path(loc, data) == "tracks[0].instrument.params"
+    assert json_path(loc, data, "project") == "project.tracks[0].instrument.params"
+
+
+def test_a_mapping_that_is_not_a_dict_is_an_issue_not_a_crash() -> None:
+    """pydantic refuses it as a whole (an error without a location); the checks still run."""
+    project = MappingProxyType(project_data(track("lead", notes=[note(0)])))
+    with pytest.raises(InvalidInput) as caught:
+        validate_export(project, SIZE, limits())
+    assert [str(i) for i in caught.value.issues] == ["project: expected an object"]
