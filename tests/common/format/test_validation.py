@@ -14,12 +14,16 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from common.config import Limits
 from common.errors import NO_VALUE, InvalidInput, Issue, LimitExceeded
+from common.format.project import Project
 from common.format.validation import (
+    issues_from_pydantic,
     json_path,
     load_project_file,
+    parse_project,
     read_json_file,
     validate_export,
     validate_project,
@@ -161,3 +165,76 @@ def test_a_mapping_that_is_not_a_dict_is_an_issue_not_a_crash() -> None:
     with pytest.raises(InvalidInput) as caught:
         validate_export(project, SIZE, limits())
     assert [str(i) for i in caught.value.issues] == ["project: expected an object"]
+
+
+# --- each kind of problem in words ------------------------------------------------------------
+
+
+def project_issues(data: Any) -> list[str]:
+    with pytest.raises(InvalidInput) as caught:
+        validate_project(data, limits())
+    return [str(i) for i in caught.value.issues]
+
+
+def with_track(**fields: Any) -> dict[str, Any]:
+    return project_data({**track("lead"), **fields})
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            project_data(track("lead", notes=[note(0, pitch=-1)])),
+            "tracks[0].notes[0].pitch: expected a value >= 0 (got -1)",
+        ),
+        (
+            project_data(visualizer={"camera": {"fov": 179}}),
+            "visualizer.camera.fov: expected a value < 179 (got 179)",
+        ),
+        (with_track(id=""), 'tracks[0].id: expected at least 1 character(s) (got "")'),
+        (
+            project_data(visualizer={"bloom": {"mipmapBlur": False}}),
+            "visualizer.bloom.mipmapBlur: only the mipmap blur (mipmapBlur: true) is "
+            "supported; the Kawase blur of postprocessing < 6.37 is not implemented (got false)",
+        ),
+        # a field's value is shown, a missing field's parent or an untagged object's is not,
+        # even when it is empty
+        (with_track(instrument={}), "tracks[0].instrument: expected a 'type' field"),
+    ],
+)
+def test_each_kind_of_problem_is_said_in_words(data: Any, expected: str) -> None:
+    assert project_issues(data) == [expected]
+
+
+def test_missing_fields_of_an_empty_project_show_no_value() -> None:
+    assert project_issues({}) == [
+        "format: a value is required",
+        "name: a value is required",
+        "bpm: a value is required",
+        "durationBeats: a value is required",
+    ]
+
+
+@pytest.mark.parametrize(("length", "cut"), [(80, False), (81, True)])
+def test_a_string_is_shown_whole_up_to_80_characters(length: int, cut: bool) -> None:
+    colour = "y" * length
+    shown = f"{'y' * 80}... ({length} characters)" if cut else colour
+    [issue] = project_issues(project_data({**track("lead"), "visual": {"color": colour}}))
+    assert issue.endswith(f"(got {json.dumps(shown)})")
+
+
+def test_an_unknown_field_is_named_as_given() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_project(project_data(Xylo=1))
+    assert [str(i) for i in caught.value.issues] == [
+        "Xylo: unknown field (not part of the format) (got 1)"
+    ]
+
+
+def test_issues_from_pydantic_without_a_prefix_keep_the_input_s_paths() -> None:
+    data = project_data(track("lead", notes=[note(0, pitch=-1)]))
+    with pytest.raises(ValidationError) as caught:
+        Project.model_validate(data)
+    assert [i.path for i in issues_from_pydantic(caught.value, data)] == [
+        "tracks[0].notes[0].pitch"
+    ]
