@@ -202,8 +202,9 @@ def test_each_job_gets_its_own_id(farm: Farm) -> None:
 def test_unknown_jobs_are_an_error_for_queries_and_cancel(farm: Farm) -> None:
     missing = "0" * 32
     for call in (farm.orchestrator.state, farm.orchestrator.spec, farm.orchestrator.cancel):
-        with pytest.raises(UnknownJob, match=f"no job {missing}"):
+        with pytest.raises(UnknownJob, match=f"no job {missing}") as caught:
             call(missing)
+        assert caught.value.job_id == missing  # for a caller that handles several jobs
 
 
 # --- events -------------------------------------------------------------------------------------

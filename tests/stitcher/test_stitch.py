@@ -316,3 +316,22 @@ def test_manifest_hashes_are_of_the_stored_bytes(store: RecordingStore) -> None:
         store.size(KEYS.frame(12)),
     )
     assert spec.chunks[1] == ChunkPlan(1, 12, 12)
+
+
+def test_the_video_is_made_in_the_process_s_scratch_folder_and_cleared_after(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """Under ``workdir`` (the process's scratch, which a later process sweeps if this one is
+    killed), in a folder named after the job; nothing is left once the video is stored."""
+    store_job(store, settings_data("mp4"))
+    work = tmp_path / "work"
+    seen: list[list[str]] = []
+
+    def publish(event: Event) -> None:
+        if isinstance(event, StitchProgress):
+            seen.append(sorted(p.name for p in work.iterdir()))
+
+    assert stitch_job(store, JOB_ID, publish, workdir=work) is not None
+    assert seen and all(len(names) == 1 for names in seen), seen
+    assert seen[0][0].startswith(f"stitch-{JOB_ID}-")
+    assert list(work.iterdir()) == []
