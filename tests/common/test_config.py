@@ -241,6 +241,7 @@ def test_a_token_file_is_utf_8_whatever_the_locale(tmp_path: Path) -> None:
     printable character, so the file is read as UTF-8 explicitly."""
     path = tmp_path / "tokens"
     path.write_text("alice:tok-\u00e9t\u00e9\n", encoding="utf-8")
+    assert _read_token_file(str(path)) == [ApiToken("alice", "tok-\u00e9t\u00e9")]
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
     code = "import sys; from common.config import _read_token_file; "
     code += "print(ascii(_read_token_file(sys.argv[1])))"
