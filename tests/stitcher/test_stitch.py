@@ -335,3 +335,31 @@ def test_the_video_is_made_in_the_process_s_scratch_folder_and_cleared_after(
     assert seen and all(len(names) == 1 for names in seen), seen
     assert seen[0][0].startswith(f"stitch-{JOB_ID}-")
     assert list(work.iterdir()) == []
+
+
+class SteppingClock:
+    """A monotonic clock that moves a quarter second each time it is read (exact in binary)."""
+
+    def __init__(self) -> None:
+        self.now = -0.25
+
+    def monotonic(self) -> float:
+        self.now += 0.25
+        return self.now
+
+
+def test_progress_is_reported_every_half_second_of_frames_and_at_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each report counts the frames handed to the encoder so far: 0 first, then whenever half
+    a second has passed since the last (here every second frame), then all of them."""
+    monkeypatch.setattr(stitcher.stitch, "time", SteppingClock())
+    handed: list[bytes] = []
+    reports: list[tuple[int, int]] = []
+    frames = [bytes([i]) for i in range(7)]
+    for frame in stitcher.stitch._tracked(
+        iter(frames), 7, lambda d: reports.append((d, len(handed)))
+    ):
+        handed.append(frame)
+    assert handed == frames
+    assert reports == [(0, 0), (2, 2), (4, 4), (6, 6), (7, 7)]
