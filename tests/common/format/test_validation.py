@@ -24,6 +24,7 @@ from common.format.validation import (
     json_path,
     load_project_file,
     parse_project,
+    parse_settings,
     read_json_file,
     validate_export,
     validate_project,
@@ -238,3 +239,13 @@ def test_issues_from_pydantic_without_a_prefix_keep_the_input_s_paths() -> None:
     assert [i.path for i in issues_from_pydantic(caught.value, data)] == [
         "tracks[0].notes[0].pitch"
     ]
+
+
+def test_a_prefix_given_to_the_parsers_starts_every_path() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_project(project_data(track("lead", notes=[note(0, pitch=-1)])), "project")
+    assert [i.path for i in caught.value.issues] == ["project.tracks[0].notes[0].pitch"]
+    with pytest.raises(InvalidInput) as caught:
+        parse_settings({"crf": -1}, "settings")
+    assert [i.path for i in caught.value.issues] == ["settings.crf"]
+    assert caught.value.what == "settings"
