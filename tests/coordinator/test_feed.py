@@ -47,13 +47,19 @@ def test_states_from_another_thread_reach_every_watcher_of_their_job(tmp_path: P
     job, other = submit(orch), submit(orch)
 
     async def scenario() -> None:
-        feed = JobFeed(orch, asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        errors: list[dict[str, object]] = []
+        loop.set_exception_handler(lambda _, context: errors.append(context))
+        feed = JobFeed(orch, loop)
+        unwatched = submit(orch)  # its states reach the loop too, and are dropped quietly
         first, second, elsewhere = feed.watch(job), feed.watch(job), feed.watch(other)
+        on_thread(lambda: orch.handle(ChunkProgress(unwatched, 0, 1, 10, "w")))
         on_thread(lambda: orch.handle(ChunkProgress(job, 0, 3, 10, "w")))
         states = await asyncio.wait_for(asyncio.gather(first.next(), second.next()), WAIT_S)
         assert [s.frames_done for s in states] == [3, 3]
         assert [s.job_id for s in states] == [job, job]
         assert elsewhere.latest is None  # another job's watcher heard nothing
+        assert errors == []
         feed.close()
 
     asyncio.run(scenario())

@@ -236,3 +236,7 @@ def test_a_public_error_is_bounded() -> None:
     longer = public_error(exact + "y")
     assert longer == "x" * (MAX_ERROR_CHARS - 1) + "…"
     assert len(longer) == MAX_ERROR_CHARS
+
+
+def test_a_folder_in_an_error_is_hidden_whole() -> None:
+    assert public_error("cannot write /var/lib/framefarm/ (full)") == "cannot write … (full)"
