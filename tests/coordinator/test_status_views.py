@@ -16,6 +16,7 @@ from coordinator.views import (
     newest_committed_frame,
     public_error,
     render_fps,
+    reuse_summary,
     socket_message,
     status_document,
     thumbnail_url,
@@ -240,3 +241,9 @@ def test_a_public_error_is_bounded() -> None:
 
 def test_a_folder_in_an_error_is_hidden_whole() -> None:
     assert public_error("cannot write /var/lib/framefarm/ (full)") == "cannot write … (full)"
+
+
+def test_the_bytes_reused_are_said_in_decimal_megabytes() -> None:
+    """50,000 bytes is 0.05 MB: shown as 0.1 (rounded half up here), not 0.0."""
+    state = dataclasses.replace(rendering(), cache=True, frames_reused=40, bytes_reused=50_000)
+    assert reuse_summary(state) == "reused 40 of 40 frames (0.1 MB)"
