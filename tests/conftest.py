@@ -43,6 +43,17 @@ def embedded_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ["FRAMEFARM_CACHE_DIR"] = before
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audio_process_stopped() -> Iterator[None]:
+    """The soundtrack's worker process (a spawned pool that lives as long as the interpreter)
+    ends with the session: a session run by a process that leaves with os._exit (mutmut's
+    workers, one per mutant) would otherwise leave it and its resource tracker running."""
+    yield
+    from stitcher.soundtrack import stop_audio_process
+
+    stop_audio_process()
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[SeaweedS3]:
     """One SeaweedFS S3 server for the whole run (fails, never skips, if it cannot start)."""

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from common.config import ApiToken, Config
-from common.errors import InvalidInput
+from common.config import ApiToken, Config, _read_token_file, parse_tokens, public_endpoint
+from common.errors import NO_VALUE, InvalidInput
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -167,3 +168,111 @@ def test_the_coordinator_refuses_to_start_in_one_line(
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"framefarm: {name}: "), result.stderr
+
+
+# --- the messages and values each refusal gives ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("files.example.com", ("files.example.com", False)),
+        ("FILES.Example.COM:8333", ("FILES.Example.COM:8333", False)),
+        ("[2001:DB8::1]:9000", ("[2001:DB8::1]:9000", False)),
+        ("http://files.example.com:8333", ("files.example.com:8333", False)),
+        ("https://files.example.com/", ("files.example.com", True)),
+    ],
+)
+def test_a_public_endpoint_gives_its_host_and_whether_to_use_tls(
+    value: str, expected: tuple[str, bool]
+) -> None:
+    assert public_endpoint(value, secure=False) == expected
+
+
+def test_a_plain_host_keeps_the_tls_it_was_given() -> None:
+    assert public_endpoint("files.example.com", secure=True) == ("files.example.com", True)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "ftp://files.example.com",
+            "expected http(s)://host[:port], got 'ftp://files.example.com'",
+        ),
+        ("https://", "expected http(s)://host[:port], got 'https://'"),
+        ("https://h/bucket", "expected no path, query or user in 'https://h/bucket'"),
+        ("https://h?x=1", "expected no path, query or user in 'https://h?x=1'"),
+        ("https://h#top", "expected no path, query or user in 'https://h#top'"),
+        ("https://me@h", "expected no path, query or user in 'https://me@h'"),
+        ("not a host", "expected host:port or http(s)://host:port, got 'not a host'"),
+    ],
+)
+def test_a_malformed_public_endpoint_says_what_was_expected(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        public_endpoint(value, secure=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{nope", "the list: not valid JSON (JSONDecodeError)"),
+        ('{"alice": 5}', 'the list: expected a JSON object {"principal": "token"}'),
+        ("alice:ok-token\nbob", "the list: entry 2 is not principal:token"),
+        ("# who\nalice", "the list: entry 2 is not principal:token"),
+        ("alice: ", "the list: alice's token is empty (refusing to start with the API open)"),
+        ("alice:a\tb", "the list: alice's token has spaces or control characters"),
+    ],
+)
+def test_a_malformed_token_list_says_which_entry_and_why(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        parse_tokens(text, source="the list")
+
+
+def test_a_token_file_s_problems_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "tokens"
+    path.write_text("alice:ok\nbob\n")
+    with pytest.raises(ValueError, match=r"^the file: entry 2 is not principal:token$"):
+        _read_token_file(str(path))
+
+
+def test_a_token_file_is_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    """A C locale without UTF-8 coercion reads files as ASCII by default; tokens may hold any
+    printable character, so the file is read as UTF-8 explicitly."""
+    path = tmp_path / "tokens"
+    path.write_text("alice:tok-\u00e9t\u00e9\n", encoding="utf-8")
+    assert _read_token_file(str(path)) == [ApiToken("alice", "tok-\u00e9t\u00e9")]
+    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    code = "import sys; from common.config import _read_token_file; "
+    code += "print(ascii(_read_token_file(sys.argv[1])))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        check=False,
+        cwd=Path.cwd(),
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ascii([ApiToken("alice", "tok-\u00e9t\u00e9")])
+
+
+def test_a_setting_set_wrong_is_refused_naming_it_and_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(InvalidInput) as error:
+        from_env(monkeypatch, FRAMEFARM_MAX_WIDTH="wide")
+    assert error.value.what == "environment"
+    (issue,) = error.value.issues
+    assert issue.path == "FRAMEFARM_MAX_WIDTH"
+    assert issue.value == "wide"
+    assert str(error.value).startswith("invalid environment: 1 error\n")
+
+
+def test_a_secret_set_wrong_is_named_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidInput) as error:
+        from_env(monkeypatch, FRAMEFARM_API_TOKEN="two words")
+    (issue,) = error.value.issues
+    assert issue.path == "FRAMEFARM_API_TOKEN"
+    assert issue.value is NO_VALUE

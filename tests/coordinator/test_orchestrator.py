@@ -14,12 +14,14 @@ from common.config import Limits
 from common.format.validation import Export, validate_export
 from common.jobs import records
 from common.jobs.chunks import inline_segments, plan_segments, spans_from_sizes
+from common.jobs.estimate import Sample
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord, SegmentManifest
 from common.jobs.messages import (
     AudioReady,
     ChunkCommitted,
     ChunkProgress,
+    EncodeSegment,
     JobFailed,
     Message,
     RenderAudio,
@@ -200,8 +202,9 @@ def test_each_job_gets_its_own_id(farm: Farm) -> None:
 def test_unknown_jobs_are_an_error_for_queries_and_cancel(farm: Farm) -> None:
     missing = "0" * 32
     for call in (farm.orchestrator.state, farm.orchestrator.spec, farm.orchestrator.cancel):
-        with pytest.raises(UnknownJob, match=f"no job {missing}"):
+        with pytest.raises(UnknownJob, match=f"no job {missing}") as caught:
             call(missing)
+        assert caught.value.job_id == missing  # for a caller that handles several jobs
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -589,3 +592,141 @@ def test_recover_finds_a_stored_soundtrack_whose_event_was_lost(farm: Farm) -> N
     [state] = farm.restart().recover()
     assert state.audio_ready and state.phase is Phase.STITCHING
     assert farm.stitches() == [StitchVideo(job_id)]
+
+
+# --- what a restart or a nudge sends again --------------------------------------------------------
+
+
+def encodes(farm: Farm) -> list[EncodeSegment]:
+    return [m for m in farm.sent if isinstance(m, EncodeSegment)]
+
+
+def test_a_crossing_segment_whose_encode_was_lost_is_asked_for_again(farm: Farm) -> None:
+    """Chunks of 5 frames, segments of 10: segment 0 needs chunks 0 and 1. Its encode is sent
+    when both are in, and again by each reconcile until it is encoded; then no more."""
+    job_id = farm.submit(chunk_frames=5).job_id
+    farm.orchestrator.handle(ChunkCommitted(job_id, 0, 5, 1.0, "w"))
+    assert encodes(farm) == []
+    farm.orchestrator.handle(ChunkCommitted(job_id, 1, 5, 1.0, "w"))
+    assert encodes(farm) == [EncodeSegment(job_id, 0, 0, 10)]
+    farm.orchestrator.reconcile(job_id)
+    assert encodes(farm) == [EncodeSegment(job_id, 0, 0, 10)] * 2
+    farm.orchestrator.handle(SegmentEncoded(job_id, 0, 10, 0.1, "w"))
+    farm.orchestrator.reconcile(job_id)
+    assert len(encodes(farm)) == 2
+
+
+def test_a_half_written_soundtrack_record_is_not_an_error_on_recovery(farm: Farm) -> None:
+    """The audio actor writes its record last; one cut short is work not done yet, and the
+    soundtrack is asked for again."""
+    job_id = farm.submit(audio=True).job_id
+    farm.store.put(JobKeys(job_id).audio_metadata, b'{"type": "audio_re')
+    farm.sent.clear()
+    [state] = farm.restart().recover()
+    assert state.phase is Phase.QUEUED and not state.audio_ready
+    assert farm.sent[0] == RenderAudio(job_id)
+
+
+def test_after_losing_the_queue_a_running_job_gets_its_missing_work_again(farm: Farm) -> None:
+    """An in-memory broker died with the process: the soundtrack and the chunks not stored are
+    commanded again, the committed ones are not."""
+    job_id = farm.submit(audio=True).job_id
+    farm.store_chunk(job_id, 1)
+    farm.orchestrator.handle(commit(job_id, 1))
+    farm.sent.clear()
+    farm.restart().recover(queue_was_lost=True)
+    assert farm.sent == [
+        RenderAudio(job_id),
+        RenderChunk(job_id, 0, 0, 10),
+        RenderChunk(job_id, 2, 20, 5),
+    ]
+
+
+def test_after_losing_the_queue_a_running_job_with_its_soundtrack_gets_only_frames(
+    farm: Farm,
+) -> None:
+    job_id = farm.submit(audio=True).job_id
+    farm.orchestrator.handle(audio_ready(job_id))
+    farm.orchestrator.handle(progress(job_id, 0, 3))
+    farm.sent.clear()
+    farm.restart().recover(queue_was_lost=True)
+    assert farm.sent == [RenderChunk(job_id, i, i * 10, CHUNKS[i]) for i in CHUNKS]
+
+
+def test_without_losing_the_queue_a_running_job_is_left_to_its_workers(farm: Farm) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(progress(job_id, 0, 3))
+    farm.sent.clear()
+    [state] = farm.restart().recover()
+    assert state.phase is Phase.RENDERING
+    assert farm.sent == []
+
+
+def test_a_running_job_whose_plan_is_gone_fails_when_its_work_is_asked_for_again(
+    farm: Farm,
+) -> None:
+    job_id = farm.submit().job_id
+    farm.orchestrator.handle(progress(job_id, 0, 3))
+    farm.store.delete(JobKeys(job_id).spec)
+    farm.sent.clear()
+    farm.restart().recover(queue_was_lost=True)
+    state = farm.stored_state(job_id)
+    assert state.phase is Phase.FAILED
+    assert state.error == "its stored plan is gone"
+    assert not any(isinstance(m, RenderChunk) for m in farm.sent)
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+
+def test_evicted_jobs_leave_no_bookkeeping_behind(tmp_path: Path) -> None:
+    """The cache of states is bounded, and so is everything kept per job beside it."""
+    clock = Clock()
+    orchestrator = Orchestrator(LocalStore(tmp_path), lambda _: None, clock=clock, cached_jobs=2)
+    for _ in range(5):
+        job_id = orchestrator.submit(export(), chunk_frames=10).job_id
+        clock.now += 1.0
+        orchestrator.cancel(job_id)
+    assert len(orchestrator._states) == 2
+    assert set(orchestrator._saved_at) <= set(orchestrator._states)
+    assert set(orchestrator._progress_at) <= set(orchestrator._states)
+
+
+# --- what finished jobs took (the estimate's samples) -------------------------------------------
+
+
+def complete(farm: Farm, seconds: float) -> str:
+    job_id = farm.submit().job_id
+    farm.clock.now += seconds - 1.0  # submit moved it on by one second
+    render_all(farm, job_id)
+    farm.orchestrator.handle(ready(job_id))
+    return job_id
+
+
+def test_timing_samples_are_the_newest_finished_jobs_with_their_size_and_time(
+    farm: Farm,
+) -> None:
+    complete(farm, 30.0)
+    complete(farm, 20.0)
+    farm.submit()  # not finished: no sample
+    complete(farm, 10.0)
+    samples = farm.orchestrator.timing_samples()
+    assert samples == [Sample(64, 36, 25, 10.0), Sample(64, 36, 25, 20.0), Sample(64, 36, 25, 30.0)]
+    assert farm.orchestrator.timing_samples(limit=2) == samples[:2]
+    assert farm.restart().timing_samples(limit=1) == samples[:1]
+
+
+def test_a_finished_job_whose_spec_cannot_be_read_gives_no_sample(farm: Farm) -> None:
+    """Passed over, not the end of the list: older jobs still give theirs."""
+    complete(farm, 7.0)
+    gone, corrupt = complete(farm, 5.0), complete(farm, 6.0)
+    farm.store.delete(JobKeys(gone).spec)
+    farm.store.put(JobKeys(corrupt).spec, b"{")
+    assert farm.restart().timing_samples() == [Sample(64, 36, 25, 7.0)]
+
+
+def test_timing_samples_are_the_last_twenty_by_default(farm: Farm) -> None:
+    for seconds in range(1, 22):
+        complete(farm, float(seconds))
+    samples = farm.orchestrator.timing_samples()
+    assert [s.seconds for s in samples] == [float(s) for s in range(21, 1, -1)]

@@ -6,6 +6,7 @@ a keyframe at each segment's start, and no blip at a seam."""
 from __future__ import annotations
 
 import hashlib
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from common.adapters.segments import SegmentWriter, stored_segment
 from common.adapters.storage import LocalStore
 from common.format.validation import parse_settings
 from common.jobs import records
+from common.jobs.cache_keys import segment_object, segment_record, use_record
+from common.jobs.cache_records import CachedObject, CacheUse
 from common.jobs.keys import JobKeys
-from common.jobs.manifest import ManifestError, SegmentManifest
+from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, SegmentManifest
 from common.jobs.messages import EncodeSegment, Event, SegmentEncoded, StitchProgress, VideoReady
 from common.jobs.spec import JobSpec
 from stitcher.encode import encode_segment
@@ -31,7 +34,9 @@ from tests.stitcher.media import (
     markers,
     psnr,
     settings_data,
+    store_chunk,
     store_job,
+    store_spec,
 )
 
 KEYS = JobKeys(JOB_ID)
@@ -165,6 +170,19 @@ def test_a_command_outside_the_plan_is_refused(store: LocalStore, tmp_path: Path
     store_job(store, settings_data("mp4"), segment_frames=SEGMENT)
     with pytest.raises(ManifestError, match="not in job"):
         encode_segment(store, EncodeSegment(JOB_ID, 1, 0, 8), lambda _: None, worker="a")
+    with pytest.raises(ManifestError, match=r"^segment 99 \(frames 0\+8\) is not in job "):
+        encode_segment(store, EncodeSegment(JOB_ID, 99, 0, 8), lambda _: None, worker="a")
+
+
+def test_frames_missing_from_the_chunks_manifests_are_named(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    spec = store_spec(store, settings_data("mp4"), segment_frames=SEGMENT)
+    store_chunk(store, spec.chunks[0], frames=range(0, 5))  # frames 5-7 of segment 0 not there
+    store_chunk(store, spec.chunks[1])
+    message = f"segment 0 of job {JOB_ID}: no frame 5 (3 missing) in its chunks' manifests"
+    with pytest.raises(ManifestError, match=f"^{re.escape(message)}$"):
+        encode_segment(store, EncodeSegment(JOB_ID, 0, 0, 8), lambda _: None, worker="a")
 
 
 def test_the_join_names_a_segment_that_is_missing(store: LocalStore, tmp_path: Path) -> None:
@@ -197,3 +215,66 @@ def test_a_gif_is_made_in_one_pass_over_the_frames(store: LocalStore, tmp_path: 
     # GIF's palette misses colours first seen in the last frame (common/adapters/ffmpeg.py)
     assert found[:-1] == list(range(24))
     assert store.list(KEYS.segments_prefix) == []
+
+
+# --- the cache: a crossing segment encoded once, reused after --------------------------------
+
+
+def store_cached_job(store: LocalStore) -> JobSpec:
+    """A job with the cache on whose frames carry their cache keys, as a worker stores them."""
+    spec = store_spec(store, settings_data("mp4", cache=True), segment_frames=SEGMENT)
+    for chunk in spec.chunks:
+        frame_records = []
+        for index in chunk.frames:
+            png = frame_png(index)
+            store.put(KEYS.frame(index), png, "image/png")
+            digest = hashlib.sha256(png).hexdigest()
+            frame_records.append(FrameRecord(index, KEYS.frame(index), digest, len(png), digest))
+        manifest = ChunkManifest(
+            JOB_ID, chunk.index, chunk.first_frame, tuple(frame_records), 0.1, "test", "w"
+        )
+        store.put(KEYS.chunk_manifest(chunk.index), records.dump(manifest))
+    return spec
+
+
+def encode_first(store: LocalStore, spec: JobSpec, tmp_path: Path) -> tuple[SegmentManifest, Event]:
+    segment = spec.segments[0]
+    command = EncodeSegment(JOB_ID, segment.index, segment.first_frame, segment.frame_count)
+    events: list[Event] = []
+    manifest = encode_segment(store, command, events.append, worker="enc-1", workdir=tmp_path)
+    assert manifest is not None
+    (event,) = events
+    return manifest, event
+
+
+def test_a_cached_segment_is_encoded_once_and_reused_while_its_file_lasts(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    spec = store_cached_job(store)
+    first, event = encode_first(store, spec, tmp_path)
+    assert first.encoded_from == "frames" and first.cache_key
+    assert first.key == segment_object(first.cache_key, "mp4")  # kept in the cache
+    cached = records.load(CachedObject, store.get(segment_record(first.cache_key)))
+    assert (cached.object_key, cached.sha256, cached.size) == (first.key, first.sha256, first.size)
+    use = records.load(CacheUse, store.get(use_record(JOB_ID, "segment_0000")))
+    assert set(use.keys) == {first.key, segment_record(first.cache_key)}
+    assert isinstance(event, SegmentEncoded) and not event.reused
+
+    store.delete(KEYS.segment_manifest(0))  # its commit lost: encoded again, or found
+    store.delete(use_record(JOB_ID, "segment_0000"))
+    again, event = encode_first(store, spec, tmp_path)
+    assert again.encoded_from == "cache"
+    assert (again.key, again.sha256, again.size, again.cache_key) == (
+        first.key,
+        first.sha256,
+        first.size,
+        first.cache_key,
+    )
+    assert isinstance(event, SegmentEncoded) and event.reused and event.size == first.size
+    use = records.load(CacheUse, store.get(use_record(JOB_ID, "segment_0000")))
+    assert set(use.keys) == {first.key, segment_record(first.cache_key)}
+
+    store.delete(KEYS.segment_manifest(0))
+    store.delete(first.key)  # evicted since: encoded again
+    third, _ = encode_first(store, spec, tmp_path)
+    assert third.encoded_from == "frames" and store.exists(third.key)

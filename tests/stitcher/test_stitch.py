@@ -357,3 +357,50 @@ def test_manifest_hashes_are_of_the_stored_bytes(store: RecordingStore) -> None:
         store.size(KEYS.frame(12)),
     )
     assert spec.chunks[1] == ChunkPlan(1, 12, 12)
+
+
+def test_the_video_is_made_in_the_process_s_scratch_folder_and_cleared_after(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """Under ``workdir`` (the process's scratch, which a later process sweeps if this one is
+    killed), in a folder named after the job; nothing is left once the video is stored."""
+    store_job(store, settings_data("mp4"))
+    work = tmp_path / "work"
+    seen: list[list[str]] = []
+
+    def publish(event: Event) -> None:
+        if isinstance(event, StitchProgress):
+            seen.append(sorted(p.name for p in work.iterdir()))
+
+    assert stitch_job(store, JOB_ID, publish, workdir=work) is not None
+    assert seen and all(len(names) == 1 for names in seen), seen
+    assert seen[0][0].startswith(f"stitch-{JOB_ID}-")
+    assert list(work.iterdir()) == []
+
+
+class SteppingClock:
+    """A monotonic clock that moves a quarter second each time it is read (exact in binary)."""
+
+    def __init__(self) -> None:
+        self.now = -0.25
+
+    def monotonic(self) -> float:
+        self.now += 0.25
+        return self.now
+
+
+def test_progress_is_reported_every_half_second_of_frames_and_at_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each report counts the frames handed to the encoder so far: 0 first, then whenever half
+    a second has passed since the last (here every second frame), then all of them."""
+    monkeypatch.setattr(stitcher.stitch, "time", SteppingClock())
+    handed: list[bytes] = []
+    reports: list[tuple[int, int]] = []
+    frames = [bytes([i]) for i in range(7)]
+    for frame in stitcher.stitch._tracked(
+        iter(frames), 7, lambda d: reports.append((d, len(handed)))
+    ):
+        handed.append(frame)
+    assert handed == frames
+    assert reports == [(0, 0), (2, 2), (4, 4), (6, 6), (7, 7)]

@@ -486,3 +486,23 @@ def test_a_status_stored_by_the_previous_build_is_read_without_cache_figures() -
     for name in cache_fields | {"audio_reused"}:
         stored.pop(name, None)
     assert records.load(JobState, json.dumps(stored).encode()) == job()
+
+
+def test_the_last_chunk_of_a_one_pass_job_starts_the_stitch_at_that_moment() -> None:
+    """A GIF has no segments: its last commit is what moves it on, and the stitch's clock (the
+    render rate stops there) starts then."""
+    state = advance(
+        new_job("gif", {0: 10, 1: 5}, 100.0), ChunkCommitted("gif", 0, 10, 1.0, "w"), 101.0
+    )
+    assert (state.phase, state.stitching_since) == (Phase.RENDERING, None)
+    state = advance(state, ChunkCommitted("gif", 1, 5, 1.0, "w"), now=104.0)
+    assert (state.phase, state.stitching_since) == (Phase.STITCHING, 104.0)
+
+
+def test_the_bytes_written_by_each_commit_add_up_once() -> None:
+    state = new_job("job", {0: 10, 1: 5}, 100.0)
+    first = ChunkCommitted("job", 0, 10, 1.0, "w", bytes_written=1000)
+    state = advance(state, first, 101.0)
+    state = advance(state, first, 102.0)  # delivered twice: counted once
+    state = advance(state, ChunkCommitted("job", 1, 5, 1.0, "w", bytes_written=300), 103.0)
+    assert state.bytes_written == 1300
