@@ -695,12 +695,17 @@ def test_evicted_jobs_leave_no_bookkeeping_behind(tmp_path: Path) -> None:
 # --- what finished jobs took (the estimate's samples) -------------------------------------------
 
 
-def complete(farm: Farm, seconds: float) -> str:
+def complete(farm: Farm, tail: float) -> str:
+    """A job whose 3 chunks took a worker-second each, and whose join took ``tail`` seconds."""
     job_id = farm.submit().job_id
-    farm.clock.now += seconds - 1.0  # submit moved it on by one second
     render_all(farm, job_id)
+    farm.clock.now += tail
     farm.orchestrator.handle(ready(job_id))
     return job_id
+
+
+def sample(tail: float) -> Sample:
+    return Sample(64, 36, 25, 3.0, 25, tail)
 
 
 def test_timing_samples_are_the_newest_finished_jobs_with_their_size_and_time(
@@ -711,7 +716,7 @@ def test_timing_samples_are_the_newest_finished_jobs_with_their_size_and_time(
     farm.submit()  # not finished: no sample
     complete(farm, 10.0)
     samples = farm.orchestrator.timing_samples()
-    assert samples == [Sample(64, 36, 25, 10.0), Sample(64, 36, 25, 20.0), Sample(64, 36, 25, 30.0)]
+    assert samples == [sample(10.0), sample(20.0), sample(30.0)]
     assert farm.orchestrator.timing_samples(limit=2) == samples[:2]
     assert farm.restart().timing_samples(limit=1) == samples[:1]
 
@@ -722,11 +727,11 @@ def test_a_finished_job_whose_spec_cannot_be_read_gives_no_sample(farm: Farm) ->
     gone, corrupt = complete(farm, 5.0), complete(farm, 6.0)
     farm.store.delete(JobKeys(gone).spec)
     farm.store.put(JobKeys(corrupt).spec, b"{")
-    assert farm.restart().timing_samples() == [Sample(64, 36, 25, 7.0)]
+    assert farm.restart().timing_samples() == [sample(7.0)]
 
 
 def test_timing_samples_are_the_last_twenty_by_default(farm: Farm) -> None:
     for seconds in range(1, 22):
         complete(farm, float(seconds))
     samples = farm.orchestrator.timing_samples()
-    assert [s.seconds for s in samples] == [float(s) for s in range(21, 1, -1)]
+    assert [s.tail_seconds for s in samples] == [float(s) for s in range(21, 1, -1)]

@@ -54,6 +54,7 @@ def test_the_status_of_a_rendering_job_whole() -> None:
         "render_fps": 5.0,  # 50 frames in 10 s
         "eta_seconds": 46.7,  # 20 s for 30 %: 70 % more
         "error": None,
+        "estimated_seconds": None,
         "created_at": 90.0,
         "updated_at": 110.0,
         "duration_seconds": None,

@@ -79,8 +79,10 @@ def test_a_nested_field_s_path_is_dotted() -> None:
 
 
 def test_an_older_version_a_record_names_is_read_and_others_are_not() -> None:
-    """JobState reads version 2 (fields only added since); version 1 is refused."""
+    """JobState reads versions 2 and 3 (fields only added since); version 1 is refused."""
     stored = json.loads(records.dump(JobState("job", 1, {0: 1})))
-    assert records.load(JobState, json.dumps(stored | {"version": 2}).encode()).job_id == "job"
-    with pytest.raises(DecodeError, match=r"^job state version 1 is not 3 \(this build's\)$"):
+    for older in (2, 3):
+        read = records.load(JobState, json.dumps(stored | {"version": older}).encode())
+        assert read.job_id == "job"
+    with pytest.raises(DecodeError, match=r"^job state version 1 is not 4 \(this build's\)$"):
         records.load(JobState, json.dumps(stored | {"version": 1}).encode())
