@@ -302,13 +302,14 @@ def _store_video(
     size = video.stat().st_size
     ready = VideoReady(keys.job_id, output_key, frame_count, float(frame_count / fps), size)
     store.put(keys.output_metadata, records.dump(ready), "application/json")
-    if store.exists(keys.stop_marker):
+    reason = _stop_reason(store, keys)
+    if reason is not None:
         # Ended while the video was being stored. Cancelled or failed: the clean-up may have run
         # before these objects existed (a marker written after this check is followed by a
         # clean-up that sees them), so take them back. Complete: another stitcher (this one was
         # frozen past its heartbeat) finished the job first, with the same video at the same
         # keys; they are the job's result now, and stay.
-        if _stop_reason(store, keys) != b"complete":
+        if reason != b"complete":
             store.delete(keys.output_metadata)
             store.delete(output_key)
         raise _Cancelled
