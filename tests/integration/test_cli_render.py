@@ -172,11 +172,13 @@ def _assert_clean_stop(render: _Render, code: int, stderr: str) -> None:
     assert "KeyboardInterrupt" not in stderr
     assert not render.output.exists()
     assert not (render.output.parent / f".{render.output.name}.part").exists()
-    assert [p.name for p in render.scratch.iterdir()] == []  # no framefarm-* folders left
-    deadline = time.monotonic() + 30  # children (ffmpeg, the soundtrack's process) end too
+    # Children (ffmpeg, the soundtrack's process, the remover that outlives the command) end
+    # too, and once they have, no framefarm-* folder is left.
+    deadline = time.monotonic() + 30
     while not render.group_is_gone() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert render.group_is_gone()
+    assert [p.name for p in render.scratch.iterdir()] == []
 
 
 @pytest.mark.parametrize("mode", ["farm", "direct"])
@@ -203,3 +205,56 @@ def test_a_second_ctrl_c_exits_at_once_and_cleans_up(tmp_path: Path) -> None:
     finally:
         render.kill()
     _assert_clean_stop(render, code, stderr)
+
+
+_WRITER_UNTIL_EXIT = """
+import sys, threading
+from pathlib import Path
+from framefarm.interrupt import exit_interrupted, handle_ctrl_c, private_tempdir
+
+with handle_ctrl_c() as stop, private_tempdir(stop) as folder:
+    started = threading.Event()
+
+    def write_forever() -> None:  # a thread still letting go of a cancelled job
+        while True:
+            (folder / "store" / "jobs" / "frames").mkdir(parents=True, exist_ok=True)
+            started.set()
+
+    threading.Thread(target=write_forever, daemon=True).start()
+    started.wait()
+    print(folder, flush=True)
+    exit_interrupted()
+"""
+
+
+def test_a_stopped_command_leaves_no_scratch_though_a_thread_writes_until_exit(
+    tmp_path: Path,
+) -> None:
+    """The race behind a rare leftover: a thread makes the scratch's folders again between the
+    removal and the exit. The folder must still be gone once the command's processes are."""
+    scratch = tmp_path / "tmp"
+    for _ in range(3):
+        process = subprocess.Popen(
+            [sys.executable, "-c", _WRITER_UNTIL_EXIT],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(scratch),
+            start_new_session=True,
+        )
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 130, err
+        assert Path(out.strip()).parent == scratch
+        deadline = time.monotonic() + 30
+        while not _group_is_gone(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _group_is_gone(process.pid)
+        assert list(scratch.iterdir()) == []
+
+
+def _group_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
