@@ -126,6 +126,30 @@ class SeaweedS3:
         self._output: IO[bytes] | None = None
         self._ports: dict[str, int] = {}
 
+    SHARED_VARIABLE = "FRAMEFARM_TEST_S3"
+    """Where a test session finds a server it shares with others (``PORT ACCESS SECRET``, as
+    ``shared_variable`` writes it) instead of starting its own: scripts/mutation runs one for
+    its thousands of short sessions."""
+
+    @classmethod
+    def shared(cls) -> SeaweedS3 | None:
+        """The shared server named by ``FRAMEFARM_TEST_S3``, if that is set."""
+        value = os.environ.get(cls.SHARED_VARIABLE)
+        if not value:
+            return None
+        port, access_key, secret_key = value.split()
+        server = cls()
+        server.port, server.access_key, server.secret_key = int(port), access_key, secret_key
+        return server
+
+    def running(self) -> bool:
+        """The server this block started is still running (False for a shared one)."""
+        return self._process is not None and self._returncode() is None
+
+    def shared_variable(self) -> dict[str, str]:
+        """The variable that lets the test sessions of child processes use this server."""
+        return {self.SHARED_VARIABLE: f"{self.port} {self.access_key} {self.secret_key}"}
+
     @property
     def endpoint(self) -> str:
         """``127.0.0.1:PORT`` of the S3 API."""

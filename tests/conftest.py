@@ -56,7 +56,13 @@ def audio_process_stopped() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[SeaweedS3]:
-    """One SeaweedFS S3 server for the whole run (fails, never skips, if it cannot start)."""
+    """One SeaweedFS S3 server for the whole run (fails, never skips, if it cannot start), or
+    the one a caller shares with many short runs (``FRAMEFARM_TEST_S3``: scripts/mutation);
+    each test makes buckets of its own, so runs side by side do not meet."""
+    shared = SeaweedS3.shared()
+    if shared is not None:
+        yield shared
+        return
     with SeaweedS3() as server:
         yield server
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import urllib.request
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -234,11 +235,12 @@ def test_concurrent_overwrites_leave_one_whole_object(store: ObjectStore) -> Non
 def test_make_store_uses_s3_when_an_endpoint_is_set(
     s3_server: SeaweedS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = make_store(s3_server.settings("make-store-settings"))
+    bucket = f"make-store-{uuid.uuid4().hex}"  # the server may be shared (scripts/mutation)
+    store = make_store(s3_server.settings(bucket))
     assert isinstance(store, S3Store)
     store.put("jobs/a/x", b"via settings")
 
-    for name, value in s3_server.env("make-store-settings").items():
+    for name, value in s3_server.env(bucket).items():
         monkeypatch.setenv(name, value)
     from_env = make_store(ServiceSettings())
     assert isinstance(from_env, S3Store)
