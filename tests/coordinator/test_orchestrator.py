@@ -4,12 +4,14 @@ says a job is after a restart."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from common.adapters.storage import LocalStore
+from common.adapters.storage import LocalStore, StorageError
 from common.config import Limits
 from common.format.validation import Export, validate_export
 from common.jobs import records
@@ -367,6 +369,85 @@ def test_events_for_unknown_jobs_return_none(farm: Farm) -> None:
 
 def test_events_with_a_malformed_job_id_return_none(farm: Farm) -> None:
     assert farm.orchestrator.handle(JobFailed("../escape", "x", "render_chunk")) is None
+
+
+# --- what an operator reads in the log --------------------------------------------------------
+
+
+def test_an_event_for_an_unknown_job_is_logged_with_the_job_and_the_event(
+    farm: Farm, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="coordinator.orchestrator"):
+        assert farm.orchestrator.handle(commit("f" * 32, 0)) is None
+    assert caplog.messages == [f"event for unknown job {'f' * 32}: ChunkCommitted"]
+
+
+def test_a_late_event_is_logged_at_debug_level_except_stitch_progress(
+    farm: Farm, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A redelivered commit after the job ended is worth a line when debugging; the stitch's
+    own progress after its end is routine and would flood the log."""
+    job_id = farm.submit().job_id
+    render_all(farm, job_id)
+    farm.orchestrator.handle(ready(job_id))
+    late = commit(job_id, 0)
+    with caplog.at_level(logging.DEBUG, logger="coordinator.orchestrator"):
+        farm.orchestrator.handle(late)
+        farm.orchestrator.handle(StitchProgress(job_id, 5, 25))
+    assert caplog.messages[-1] == f"job {job_id} is complete: ignoring late {late}"
+    assert not any("StitchProgress" in message for message in caplog.messages)
+
+
+OCTETS = "application/octet-stream"
+
+
+class _Refusing(LocalStore):
+    """A store that refuses to write the stop marker and to remove folders."""
+
+    def put(self, key: str, data: bytes, content_type: str = OCTETS) -> None:
+        if key.endswith("/stopped"):
+            raise StorageError(f"refused {key}")
+        super().put(key, data, content_type)
+
+    def delete_prefix(self, prefix: str) -> int:
+        raise StorageError(f"refused {prefix}")
+
+
+def test_a_stop_marker_or_a_removal_the_store_refuses_is_logged_with_its_cause(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure still ends the job; the operator learns which job and which folder, and why."""
+    orchestrator = Orchestrator(_Refusing(tmp_path), lambda _: None, clock=Clock())
+    job_id = orchestrator.submit(export(), chunk_frames=10).job_id
+    with caplog.at_level(logging.WARNING, logger="coordinator.orchestrator"):
+        state = orchestrator.handle(JobFailed(job_id, "shader failed", "render_chunk", 1))
+    assert state is not None and state.phase is Phase.FAILED
+    keys = JobKeys(job_id)
+    assert caplog.messages == [
+        f"job {job_id}: could not store its stop marker",
+        *(f"job {job_id}: could not remove {prefix}" for prefix in keys.intermediate_prefixes),
+    ]
+    assert all(isinstance(r.exc_info and r.exc_info[1], StorageError) for r in caplog.records)
+
+
+def test_the_stop_marker_is_plain_text_naming_why_the_job_ended(tmp_path: Path) -> None:
+    """An operator opening it in the S3 console reads the reason."""
+    types: dict[str, str] = {}
+
+    class Typed(LocalStore):
+        def put(
+            self, key: str, data: bytes, content_type: str = "application/octet-stream"
+        ) -> None:
+            types[key] = content_type
+            super().put(key, data, content_type)
+
+    orchestrator = Orchestrator(Typed(tmp_path), lambda _: None, clock=Clock())
+    failed = orchestrator.submit(export(), chunk_frames=10).job_id
+    orchestrator.handle(JobFailed(failed, "shader failed", "render_chunk", 1))
+    cancelled = orchestrator.submit(export(), chunk_frames=10).job_id
+    orchestrator.cancel(cancelled)
+    assert types[JobKeys(failed).stop_marker] == "text/plain"
+    assert types[JobKeys(cancelled).stop_marker] == "text/plain"
 
 
 # --- cancelling ---------------------------------------------------------------------------------
@@ -728,6 +809,38 @@ def test_a_finished_job_whose_spec_cannot_be_read_gives_no_sample(farm: Farm) ->
     farm.store.delete(JobKeys(gone).spec)
     farm.store.put(JobKeys(corrupt).spec, b"{")
     assert farm.restart().timing_samples() == [sample(7.0)]
+
+
+def _restore(farm: Farm, job_id: str, **fields: Any) -> None:
+    """Store the job's state again with ``fields`` changed (as an older or odd job left it)."""
+    state = dataclasses.replace(farm.stored_state(job_id), **fields)
+    farm.store.put(JobKeys(job_id).status, records.dump(state))
+
+
+@pytest.mark.parametrize(
+    ("fields", "sampled"),
+    [
+        ({}, True),
+        ({"frames_reused": 24}, True),  # one frame of 25 rendered is a measurement
+        ({"frames_reused": 25}, False),  # every frame came from the cache
+        ({"render_seconds": 0.5}, True),  # a fast job is a measurement
+        ({"render_seconds": 0.0}, False),  # stored before version 4: nothing measured
+        ({"phase": Phase.FAILED}, False),  # rendered frames, but never finished
+    ],
+)
+def test_a_job_gives_a_sample_only_when_it_finished_and_measured_a_render(
+    farm: Farm, fields: dict[str, Any], sampled: bool
+) -> None:
+    """The job in question is the newest: a job passed over must not end the list either."""
+    complete(farm, 7.0)
+    job_id = complete(farm, 5.0)
+    _restore(farm, job_id, **fields)
+    samples = farm.restart().timing_samples()
+    assert samples[-1] == sample(7.0)
+    assert len(samples) == (2 if sampled else 1)
+    if sampled:
+        state = farm.stored_state(job_id)
+        assert samples[0] == Sample(64, 36, state.frames_rendered, state.render_seconds, 25, 5.0)
 
 
 def test_timing_samples_are_the_last_twenty_by_default(farm: Farm) -> None:
