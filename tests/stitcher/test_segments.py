@@ -142,6 +142,40 @@ def test_a_stopped_job_gets_no_segment(store: LocalStore, tmp_path: Path) -> Non
     assert store.list(KEYS.segments_prefix) == []
 
 
+class StoppedDuringTheEncode(LocalStore):
+    """The job ends (its stop marker appears) while a segment is being stored, and the paths
+    of the files the encoder hands over are noted."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.handed_over: list[Path] = []
+
+    def put_file(
+        self, key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None:
+        self.handed_over.append(path)
+        super().put_file(key, path, content_type)
+        if key.startswith(KEYS.segments_prefix) and not self.exists(KEYS.stop_marker):
+            self.put(KEYS.stop_marker, b"cancelled")
+
+
+def test_a_job_stopped_during_the_encode_gets_its_segment_taken_back(tmp_path: Path) -> None:
+    store = StoppedDuringTheEncode(tmp_path / "store")
+    spec = store_job(store, settings_data("mp4"), segment_frames=SEGMENT)
+    segment = spec.segments[0]
+    command = EncodeSegment(JOB_ID, 0, segment.first_frame, segment.frame_count)
+    events: list[Event] = []
+    work = tmp_path / "work"
+    work.mkdir()
+    assert encode_segment(store, command, events.append, worker="a", workdir=work) is None
+    assert events == []
+    assert store.list(KEYS.segments_prefix) == []  # the video and its manifest
+    # The encode worked in the folder it was given (the worker's own scratch), and left it
+    # empty.
+    assert [path.parent.parent for path in store.handed_over] == [work]
+    assert list(work.iterdir()) == []
+
+
 def test_a_frame_that_is_not_its_manifests_fails_the_segment(
     store: LocalStore, tmp_path: Path
 ) -> None:
@@ -263,7 +297,7 @@ def test_a_cached_segment_is_encoded_once_and_reused_while_its_file_lasts(
     store.delete(KEYS.segment_manifest(0))  # its commit lost: encoded again, or found
     store.delete(use_record(JOB_ID, "segment_0000"))
     again, event = encode_first(store, spec, tmp_path)
-    assert again.encoded_from == "cache"
+    assert again.encoded_from == "cache" and again.worker == "enc-1"
     assert (again.key, again.sha256, again.size, again.cache_key) == (
         first.key,
         first.sha256,
