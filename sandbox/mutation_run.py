@@ -17,7 +17,9 @@ from sandbox.services import SeaweedS3
 
 def main(arguments: list[str]) -> int:
     with SeaweedS3() as server:
-        env = {**os.environ, **server.shared_variable()}
+        # A mutant that breaks a job's flow leaves a live-farm test waiting on the job's feed:
+        # 30 s is still ten times what the longest such test takes under a mutation run's load.
+        env = {**os.environ, **server.shared_variable(), "FRAMEFARM_TEST_FEED_TIMEOUT": "30"}
         status = subprocess.run(["mutmut", "run", *arguments], env=env, check=False).returncode
         if not server.running():
             print("mutation: the shared S3 server died during the run; run again", file=sys.stderr)

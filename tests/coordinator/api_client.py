@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import http.client
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ LONGER: dict[str, Any] = {"width": 320, "height": 180, "fps": 24, "endBeat": 16}
 LONGER_FRAMES = 192  # 8 s at 24 fps: 4 chunks of 48, a few seconds of rendering on a CPU
 
 PHASE_ORDER = ("queued", "rendering", "stitching")
-FEED_TIMEOUT_S = 90.0
+FEED_TIMEOUT_S = float(os.environ.get("FRAMEFARM_TEST_FEED_TIMEOUT", "90"))
+"""How long a test waits on a job's feed: only a hang is caught. scripts/mutation shortens it,
+since a mutant that breaks a job's flow leaves its tests waiting this long."""
 
 
 def demo(**changes: Any) -> dict[str, Any]:
