@@ -10,6 +10,7 @@ import pytest
 from common.errors import DecodeError
 from common.jobs import records
 from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, ordered_frames
+from common.jobs.messages import ChunkCommitted
 
 JOB = "job-00000001"
 
@@ -139,3 +140,16 @@ def test_a_manifest_stored_by_the_previous_build_is_read_as_rendered_frames() ->
     loaded = records.load(ChunkManifest, json.dumps(stored).encode())
     assert loaded == manifest(0, range(2))
     assert not any(frame.reused for frame in loaded.frames)
+
+
+def test_a_commit_announces_what_the_chunk_reused_and_wrote() -> None:
+    """The job's counts of reused and written bytes come from these announcements alone."""
+    frames = (
+        FrameRecord(0, "jobs/x/frames/frame_000000.png", "0" * 64, 120, "k0", reused=True),
+        FrameRecord(1, "jobs/x/frames/frame_000001.png", "1" * 64, 130),
+        FrameRecord(2, "jobs/x/frames/frame_000002.png", "2" * 64, 150, "k2", reused=True),
+    )
+    chunk = ChunkManifest(JOB, 4, 0, frames, 1.5, "llvmpipe", "worker-a", bytes_written=130)
+    assert chunk.announcement() == ChunkCommitted(
+        JOB, 4, 3, 1.5, "worker-a", frames_reused=2, bytes_reused=270, bytes_written=130
+    )
