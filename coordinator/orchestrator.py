@@ -348,7 +348,7 @@ class Orchestrator:
 
     # --- housekeeping (the coordinator's watchdog calls these on a schedule) ------------------
 
-    def stalled(self, seconds: float, *, work_waiting: bool = True) -> list[JobState]:
+    def stalled(self, seconds: float, *, work_waiting: bool) -> list[JobState]:
         """Unfinished jobs that made no progress for ``seconds`` and cannot be waiting in line:
         either the whole farm made none either (no event at all: no worker is taking work), or
         nothing waits in the work queues (``work_waiting`` False), so no job's work is ahead of
@@ -361,7 +361,8 @@ class Orchestrator:
             return [
                 state
                 for job_id, state in self._states.items()
-                if not state.phase.terminal and now - self._progress_at.get(job_id, now) >= seconds
+                # Every job held in _states has its time of progress (state() and _save).
+                if not state.phase.terminal and now - self._progress_at[job_id] >= seconds
             ]
 
     def nudge(self, job_id: str) -> JobState:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from common.config import Limits
 from common.format.validation import validate_export
 from common.jobs.state import JobState, Phase, new_job
-from coordinator.views import FeedMessages, export_plan
+from coordinator.views import FeedMessages, export_plan, socket_message
 from tests.factories import note, project_data, track
 
 # 8 beats at 120 bpm (4 s), then 60 bpm (1 s a beat) to beat 16: 12 s in all.
@@ -202,3 +202,18 @@ def test_a_range_in_bars_or_minutes_is_read_by_the_server_into_beats() -> None:
     with pytest.raises(InvalidInput) as beyond:  # the song has 16 beats: 5 bars is past it
         export_and_extras(body({}, {"unit": "bars", "end": "6:1"}), Limits(), ())
     assert [issue.path for issue in beyond.value.issues] == ["settings.endBeat"]
+
+
+def test_the_live_frame_is_shown_while_rendering_only() -> None:
+    """Stitching, every frame is in and the frames are about to go: the page shows the bar."""
+    rendering = dataclasses.replace(
+        new_job("job", CHUNKS, 0.0), phase=Phase.RENDERING, committed=frozenset({0, 1})
+    )
+    stitching = dataclasses.replace(rendering, phase=Phase.STITCHING, committed=frozenset(CHUNKS))
+    queued = dataclasses.replace(rendering, phase=Phase.QUEUED)  # recovered with commits
+    newest = sum(CHUNKS[i] for i in (0, 1)) - 1
+    assert socket_message(rendering, 0.0)["thumbnailUrl"] == (
+        f"/api/exports/job/thumbnail?frame={newest}"
+    )
+    assert socket_message(stitching, 0.0)["thumbnailUrl"] is None
+    assert socket_message(queued, 0.0)["thumbnailUrl"] is None
