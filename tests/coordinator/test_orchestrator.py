@@ -382,6 +382,15 @@ def test_an_event_for_an_unknown_job_is_logged_with_the_job_and_the_event(
     assert caplog.messages == [f"event for unknown job {'f' * 32}: ChunkCommitted"]
 
 
+def test_an_event_the_job_cannot_take_is_logged_with_the_job_and_why(
+    farm: Farm, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = farm.submit()
+    with caplog.at_level(logging.WARNING, logger="coordinator.orchestrator"):
+        assert farm.orchestrator.handle(ChunkCommitted(state.job_id, 9, 10, 1.0, "w")) == state
+    assert caplog.messages == [f"job {state.job_id}: chunk 9 is not part of job {state.job_id}"]
+
+
 def test_a_late_event_is_logged_at_debug_level_except_stitch_progress(
     farm: Farm, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -758,6 +767,30 @@ def test_a_running_job_whose_plan_is_gone_fails_when_its_work_is_asked_for_again
 
 
 # --- memory -----------------------------------------------------------------------------------
+
+
+def test_evict_drops_ended_and_saved_jobs_oldest_first_down_to_what_is_kept(
+    tmp_path: Path,
+) -> None:
+    """Running jobs and ended ones whose status the store has not taken yet stay in memory
+    (they would be lost); the count says how many went."""
+    clock = Clock()
+    store = LocalStore(tmp_path)
+    orchestrator = Orchestrator(store, lambda _: None, clock=clock, cached_jobs=100)
+    ended = []
+    for _ in range(3):
+        ended.append(orchestrator.submit(export(), chunk_frames=10).job_id)
+        clock.now += 1.0
+        orchestrator.cancel(ended[-1])
+    running = orchestrator.submit(export(), chunk_frames=10).job_id
+    unsaved = orchestrator.submit(export(), chunk_frames=10).job_id
+    orchestrator.handle(JobFailed(unsaved, "shader failed", "render_chunk", 1))
+    orchestrator._unsaved.add(unsaved)  # as after a refused save
+    assert orchestrator.evict(keep=5) == 0  # nothing over: nothing goes
+    assert orchestrator.evict(keep=4) == 1
+    assert ended[0] not in orchestrator._states
+    assert orchestrator.evict(keep=0) == 2  # only the two other ended jobs can go
+    assert set(orchestrator._states) == {running, unsaved}
 
 
 def test_evicted_jobs_leave_no_bookkeeping_behind(tmp_path: Path) -> None:
