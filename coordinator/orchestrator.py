@@ -144,7 +144,7 @@ class Orchestrator:
             except DecodeError as error:
                 log.error("job %s: %s", job_id, error)
                 state = unreadable_job(job_id, str(error), self.clock())
-                self._save(state)
+                self._save(state, force=True)
                 self._stop_work(state)
                 return state
             self._progress_at.setdefault(job_id, self.clock())
@@ -259,7 +259,7 @@ class Orchestrator:
         sent = 0
         try:
             self.store.put(keys.spec, records.dump(spec), "application/json")
-            self._save(state, strict=True)
+            self._save(state, force=True, strict=True)
             for command in _commands(state):
                 self.send(command)
                 sent += 1
@@ -526,7 +526,7 @@ class Orchestrator:
         except FramefarmError:
             log.warning("job %s: could not store its stop marker", state.job_id, exc_info=True)
 
-    def _save(self, state: JobState, force: bool = True, *, strict: bool = False) -> None:
+    def _save(self, state: JobState, *, force: bool, strict: bool = False) -> None:
         """Keep ``state`` and store it (a phase change at once, progress at most every
         PROGRESS_SAVE_INTERVAL). A store that refuses is retried by ``flush``, unless
         ``strict`` (a submit), where the error propagates."""
