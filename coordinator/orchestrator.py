@@ -204,7 +204,7 @@ class Orchestrator:
     # --- commands -----------------------------------------------------------------------------
 
     def plan(
-        self, export: Export, *, chunk_frames: int | None = None, workers: int = 1
+        self, export: Export, *, chunk_frames: int | None = None, workers: int
     ) -> tuple[tuple[ChunkPlan, ...], tuple[SegmentPlan, ...]]:
         """The chunks and segments ``submit`` gives ``export``: ``chunk_frames`` a chunk, or
         about CHUNKS_PER_WORKER chunks for each of ``workers``, aligned to the segment grid."""

@@ -97,10 +97,11 @@ def test_a_submit_with_the_broker_down_stores_nothing(farm: Farm) -> None:
     assert farm.orchestrator.job_ids() == []
 
 
-def test_a_submit_cut_off_half_way_keeps_only_the_stop_marker(farm: Farm) -> None:
-    """Commands already sent are dropped by the worker that takes one (the marker); the
-    marker itself goes with the orphan sweep."""
-    farm.sent.ok = 2
+@pytest.mark.parametrize("sent", [1, 2])
+def test_a_submit_cut_off_half_way_keeps_only_the_stop_marker(farm: Farm, sent: int) -> None:
+    """Commands already sent, even one, are dropped by the worker that takes one (the
+    marker); the marker itself goes with the orphan sweep."""
+    farm.sent.ok = sent
     with pytest.raises(NotStarted):
         farm.submit()
     [key] = farm.keys()
@@ -117,6 +118,27 @@ def test_a_submit_with_the_store_down_says_so(farm: Farm, monkeypatch: pytest.Mo
     with pytest.raises(NotStarted, match="the object store is unavailable"):
         farm.submit()
     assert farm.sent == []
+
+
+def test_a_submit_whose_status_the_store_refuses_is_not_started(
+    farm: Farm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without its status no restart would know the job: it must not go out half recorded
+    (its spec is withdrawn, no command is sent), and the client hears to try again."""
+    put = farm.store.put
+
+    def refuse_status(
+        key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
+        if key.endswith("/status.json"):
+            raise StorageError("S3 unreachable")
+        put(key, data, content_type)
+
+    monkeypatch.setattr(farm.store, "put", refuse_status)
+    with pytest.raises(NotStarted, match="the object store is unavailable"):
+        farm.submit()
+    assert farm.sent == []
+    assert farm.keys() == []
 
 
 def test_recovery_republishes_a_queued_job(farm: Farm) -> None:

@@ -34,7 +34,7 @@ from common.jobs.messages import (
     VideoReady,
 )
 from common.jobs.state import JobState, Phase, Transition
-from coordinator.orchestrator import PROGRESS_SAVE_INTERVAL, Orchestrator, UnknownJob
+from coordinator.orchestrator import PROGRESS_SAVE_INTERVAL, NotStarted, Orchestrator, UnknownJob
 from tests.factories import project_data
 
 SETTINGS: dict[str, Any] = {"width": 64, "height": 36, "fps": 10, "audio": False}
@@ -195,6 +195,60 @@ def test_submit_without_a_chunk_size_plans_automatically(farm: Farm) -> None:
     assert [m for m in farm.sent if isinstance(m, RenderChunk)] == [
         RenderChunk(state.job_id, 0, 0, 25),
     ]
+
+
+def long_export(seconds: int, **settings: Any) -> Export:
+    """``seconds`` of PROJECT's song (2 beats a second) at 10 fps: ten frames a second."""
+    project = project_data(durationBeats=2 * seconds)
+    return validate_export(project, {**SETTINGS, **settings}, Limits())
+
+
+def test_an_automatic_plan_gives_each_worker_about_four_chunks(farm: Farm) -> None:
+    """A slow or lost worker then leaves a small tail; a submit that does not say how many
+    workers there are plans for one."""
+    orchestrator = farm.orchestrator
+    alone = orchestrator.submit(long_export(40), chunk_frames=None)
+    shared = orchestrator.submit(long_export(40), chunk_frames=None, workers=2)
+    assert dict(alone.chunk_frames) == {i: 100 for i in range(4)}
+    assert dict(shared.chunk_frames) == {i: 50 for i in range(8)}
+
+
+def test_a_gif_is_planned_without_segments_in_chunks_of_any_length(farm: Farm) -> None:
+    """A GIF is encoded in one pass (one palette): no segment grid, so nothing to align the
+    chunks to; 100 frames on one worker are 4 chunks of exactly 25."""
+    state = farm.orchestrator.submit(long_export(10, format="gif"), chunk_frames=None)
+    assert dict(state.chunk_frames) == {i: 25 for i in range(4)}
+    assert not state.segmented
+    assert farm.orchestrator.spec(state.job_id).segments == ()
+
+
+def test_the_submitter_and_the_farms_estimate_are_stored_with_the_job(farm: Farm) -> None:
+    """The owner decides who may see the job, the estimate is what the page shows before any
+    progress: both must outlive the orchestrator's memory."""
+    state = farm.orchestrator.submit(export(), owner="alice", estimated_seconds=12.5)
+    assert state.estimated_seconds == 12.5
+    restarted = farm.restart()
+    assert restarted.state(state.job_id).estimated_seconds == 12.5
+    assert restarted.spec(state.job_id).owner == "alice"
+
+
+def test_a_job_submitted_without_a_name_downloads_as_video(farm: Farm) -> None:
+    state = farm.orchestrator.submit(export())
+    assert farm.orchestrator.spec(state.job_id).name == "video"
+
+
+def test_the_spec_and_status_are_stored_as_json(tmp_path: Path) -> None:
+    """An operator opening them in the S3 console (or a browser) sees them as JSON."""
+    types: dict[str, str] = {}
+
+    class Typed(LocalStore):
+        def put(self, key: str, data: bytes, content_type: str = OCTETS) -> None:
+            types[key] = content_type
+            super().put(key, data, content_type)
+
+    orchestrator = Orchestrator(Typed(tmp_path), lambda _: None, clock=Clock())
+    keys = JobKeys(orchestrator.submit(export(), chunk_frames=10).job_id)
+    assert (types[keys.spec], types[keys.status]) == ("application/json", "application/json")
 
 
 def test_each_job_gets_its_own_id(farm: Farm) -> None:
@@ -405,6 +459,38 @@ def test_a_late_event_is_logged_at_debug_level_except_stitch_progress(
         farm.orchestrator.handle(StitchProgress(job_id, 5, 25))
     assert caplog.messages[-1] == f"job {job_id} is complete: ignoring late {late}"
     assert not any("StitchProgress" in message for message in caplog.messages)
+
+
+def test_a_started_job_is_logged_with_its_frames_chunks_and_segments(
+    farm: Farm, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="coordinator.orchestrator"):
+        job_id = farm.submit(chunk_frames=5).job_id
+    assert caplog.messages == [f"job {job_id}: 25 frames in 5 chunks, 3 segments"]
+
+
+def test_a_submit_that_cannot_start_is_logged_with_the_job_and_the_cause(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client hears only that the broker is unavailable; the operator reads which job
+    and the broker's own error, with its traceback."""
+    tried: list[Message] = []
+
+    def broker_down(message: Message) -> None:
+        tried.append(message)
+        raise ConnectionError("connection refused")
+
+    orchestrator = Orchestrator(LocalStore(tmp_path), broker_down, clock=Clock())
+    with (
+        caplog.at_level(logging.WARNING, logger="coordinator.orchestrator"),
+        pytest.raises(NotStarted),
+    ):
+        orchestrator.submit(export(), chunk_frames=10)
+    job_id = tried[0].job_id
+    assert caplog.messages == [f"job {job_id} could not be started: connection refused"]
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ConnectionError)
 
 
 OCTETS = "application/octet-stream"

@@ -175,6 +175,13 @@ def test_render_fps_needs_a_start_frames_and_time() -> None:
     assert render_fps(dataclasses.replace(rendering(), stitching_since=102.0)) == 25.0
 
 
+def test_render_fps_is_shown_to_a_hundredth_even_after_under_a_second() -> None:
+    """50 frames in 3 s is 16.67 frames a second (not 17, nor 16.667); in half a second it is
+    100: a fast start is a rate, not "no rate yet"."""
+    assert render_fps(dataclasses.replace(rendering(), updated_at=103.0)) == 16.67
+    assert render_fps(dataclasses.replace(rendering(), updated_at=100.5)) == 100.0
+
+
 def segmented_joined(stitched: int) -> JobState:
     """A segmented job of 100 frames with nothing but ``stitched`` frames joined: 5 % x
     stitched / 100 of the work done."""
@@ -191,6 +198,7 @@ def test_time_left_needs_a_start_time_and_one_percent_done() -> None:
     assert eta_seconds(dataclasses.replace(rendering(), rendering_since=None), 120.0) is None
     assert eta_seconds(rendering(), 100.0) is None  # no time has passed
     assert eta_seconds(rendering(), 99.0) is None  # a clock that went back
+    assert eta_seconds(rendering(), 100.5) == 1.2  # half a second for 30 %: a time already
     assert segmented_joined(20).percent == 1.0
     assert eta_seconds(segmented_joined(20), 110.0) == 990.0  # 1 %: 99 times the time so far
     assert segmented_joined(19).percent == 0.95
