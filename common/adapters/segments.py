@@ -89,7 +89,7 @@ class SegmentWriter:
             self._encoder.finish()
             data = self.path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
-            self.store.put_file(self.key, self.path, "application/octet-stream")
+            self.store.put_file(self.key, self.path)
             if self.cache_key:
                 entry = CachedObject(self.key, digest, len(data))
                 record = segment_record(self.cache_key)

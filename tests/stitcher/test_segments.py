@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.adapters.ffmpeg import EncodeError
 from common.adapters.segments import SegmentWriter, stored_segment
 from common.adapters.storage import LocalStore
 from common.format.validation import parse_settings
@@ -116,6 +117,24 @@ def test_a_segment_from_memory_is_the_segment_from_the_stored_frames(
     assert from_memory.encoded_from == "memory"
     assert store.get(from_memory.key) == stored
     assert from_memory.sha256 == from_frames.sha256 == hashlib.sha256(stored).hexdigest()
+
+
+def test_a_segment_short_of_frames_is_refused_naming_both_counts(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    """A writer that got fewer frames than its plan stores nothing: a short segment would
+    shift every later frame of the video."""
+    spec = store_job(store, settings_data("mp4"), segment_frames=SEGMENT)
+    segment = spec.segments[1]
+    settings = parse_settings(settings_data("mp4"))
+    writer = SegmentWriter(
+        store, KEYS, settings, Fraction(30000, 1001), segment, raw_rgb=True, worker="w"
+    )
+    writer.write(np.ascontiguousarray(frame_image(segment.first_frame)).tobytes())
+    with pytest.raises(EncodeError) as refused:
+        writer.finish()
+    assert str(refused.value) == f"segment 1 got 1 frames, its plan has {segment.frame_count}"
+    assert store.list(KEYS.segments_prefix) == []
 
 
 def test_an_encoded_segment_is_announced_again_not_encoded_again(

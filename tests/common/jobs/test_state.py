@@ -147,6 +147,8 @@ def test_a_new_job_is_queued_with_nothing_done() -> None:
     assert state.chunk_count == 3
     assert (state.frames_done, state.percent) == (0, 0.0)
     assert (state.created_at, state.updated_at) == (5.0, 5.0)
+    assert state.estimated_seconds is None  # nothing measured yet: no estimate
+    assert new_job(JOB, PLAN, now=5.0, estimated_seconds=42.5).estimated_seconds == 42.5
 
 
 def test_progress_counts_frames_in_flight_and_is_clamped_to_the_chunk() -> None:
