@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def test_a_segment_from_memory_is_the_segment_from_the_stored_frames(
         writer.write(np.ascontiguousarray(frame_image(index)).tobytes())
     from_memory = writer.finish()
     assert from_memory.encoded_from == "memory"
+    assert from_memory.cache_key == ""  # a job without the cache: no cache record either
+    assert store.list("cache/") == []
     assert store.get(from_memory.key) == stored
     assert from_memory.sha256 == from_frames.sha256 == hashlib.sha256(stored).hexdigest()
 
@@ -192,6 +195,7 @@ def test_a_job_stopped_during_the_encode_gets_its_segment_taken_back(tmp_path: P
     # The encode worked in the folder it was given (the worker's own scratch), and left it
     # empty.
     assert [path.parent.parent for path in store.handed_over] == [work]
+    assert store.handed_over[0].parent.name.startswith("segment-")  # whose it is, in a listing
     assert list(work.iterdir()) == []
 
 
@@ -298,6 +302,33 @@ def encode_first(store: LocalStore, spec: JobSpec, tmp_path: Path) -> tuple[Segm
     assert manifest is not None
     (event,) = events
     return manifest, event
+
+
+class TypedStore(LocalStore):
+    """A local store that remembers the content type of each write (S3 keeps it)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.types: dict[str, str] = {}
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.types[key] = content_type
+        super().put(key, data, content_type)
+
+
+def test_an_encoded_segment_s_records_are_json_and_its_time_is_measured(tmp_path: Path) -> None:
+    """The segment's manifest and its cache record are JSON to whoever opens them; the encode
+    time (for the farm's estimates) is the wall time of this encode, to a tenth of a
+    millisecond."""
+    store = TypedStore(tmp_path / "store")
+    spec = store_cached_job(store)
+    started = time.perf_counter()
+    manifest, _ = encode_first(store, spec, tmp_path)
+    elapsed = time.perf_counter() - started
+    assert store.types[KEYS.segment_manifest(0)] == "application/json"
+    assert store.types[segment_record(manifest.cache_key)] == "application/json"
+    assert 0 < manifest.encode_seconds <= elapsed
+    assert manifest.encode_seconds == round(manifest.encode_seconds, 4)
 
 
 def test_a_cached_segment_is_encoded_once_and_reused_while_its_file_lasts(
