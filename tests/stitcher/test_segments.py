@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import common.adapters.segments
 from common.adapters.ffmpeg import EncodeError
 from common.adapters.segments import SegmentWriter, stored_segment
 from common.adapters.storage import LocalStore
@@ -21,6 +22,7 @@ from common.format.validation import parse_settings
 from common.jobs import records
 from common.jobs.cache_keys import segment_object, segment_record, use_record
 from common.jobs.cache_records import CachedObject, CacheUse
+from common.jobs.chunks import SegmentPlan
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, SegmentManifest
 from common.jobs.messages import EncodeSegment, Event, SegmentEncoded, StitchProgress, VideoReady
@@ -137,6 +139,67 @@ def test_a_segment_short_of_frames_is_refused_naming_both_counts(
     with pytest.raises(EncodeError) as refused:
         writer.finish()
     assert str(refused.value) == f"segment 1 got 1 frames, its plan has {segment.frame_count}"
+    assert store.list(KEYS.segments_prefix) == []
+
+
+def raw_frame(index: int) -> bytes:
+    return np.ascontiguousarray(frame_image(index)).tobytes()
+
+
+def tiny_writer(store: LocalStore, segment: SegmentPlan, workdir: Path) -> SegmentWriter:
+    """A writer of an mp4 segment from raw frames in memory, as a render worker makes one."""
+    settings = parse_settings(settings_data("mp4"))
+    fps = Fraction(30000, 1001)
+    return SegmentWriter(
+        store, KEYS, settings, fps, segment, raw_rgb=True, worker="w", workdir=workdir
+    )
+
+
+def test_a_frame_past_the_plan_is_refused_naming_the_segment(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    """Exactly the planned frames are taken; one more would shift every later frame of the
+    video, so the writer refuses it at once, saying which segment."""
+    writer = tiny_writer(store, SegmentPlan(3, 10, 2), tmp_path)
+    try:
+        writer.write(raw_frame(10))
+        writer.write(raw_frame(11))  # the last planned frame is taken
+        with pytest.raises(EncodeError) as refused:
+            writer.write(raw_frame(12))
+        assert str(refused.value) == "segment 3: more frames than its plan"
+    finally:
+        writer.abort()
+
+
+def test_a_segment_is_stored_under_the_job_s_key_for_its_index_and_format(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    """Without the cache a segment belongs to its job: the join and the clean-up find it by
+    its index, and its name ends in the format's extension."""
+    writer = tiny_writer(store, SegmentPlan(3, 10, 2), tmp_path)
+    writer.write(raw_frame(10))
+    writer.write(raw_frame(11))
+    manifest = writer.finish()
+    assert manifest.key == KEYS.segment(3, "mp4") == f"{KEYS.segments_prefix}segment_0003.mp4"
+    assert store.exists(manifest.key)
+
+
+def test_an_encoder_past_its_time_is_stopped_after_its_segment_s_allowance(
+    store: LocalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An encoder whose frames stop coming is killed once the base time plus its allowance
+    per planned frame has passed, and the error says how long it had."""
+    monkeypatch.setattr(common.adapters.segments, "BASE_TIMEOUT", 0.05)
+    monkeypatch.setattr(common.adapters.segments, "TIMEOUT_PER_FRAME", 0.02)
+    writer = tiny_writer(store, SegmentPlan(0, 0, 8), tmp_path)  # 0.05 + 8 x 0.02 = 0.21 s
+    time.sleep(1.0)  # no frame comes: a renderer or download stuck
+    try:
+        with pytest.raises(EncodeError, match=r"^ffmpeg timed out after 0\.21 s"):
+            for index in range(8):
+                writer.write(raw_frame(index))
+            writer.finish()
+    finally:
+        writer.abort()  # as every caller does after an error
     assert store.list(KEYS.segments_prefix) == []
 
 
