@@ -17,7 +17,7 @@ from common.errors import DecodeError
 from common.jobs import records
 from common.jobs.chunks import ChunkPlan
 from common.jobs.keys import JobKeys
-from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError
+from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, SegmentManifest
 from common.jobs.messages import Event, StitchProgress, VideoReady
 from common.jobs.spec import JobSpec, SpecError
 from stitcher.stitch import stitch_job
@@ -277,6 +277,64 @@ def test_a_frame_missing_from_the_store_is_named(store: RecordingStore, tmp_path
 
     with pytest.raises(ManifestError, match="frame 25 is in a chunk manifest but not in the store"):
         stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+
+
+def store_segments(store: ObjectStore, settings_json: dict[str, Any]) -> JobSpec:
+    """A job whose every segment is committed, as encoders commit them; the segments' bytes
+    are stand-ins, since the join checks them against their manifests before ffmpeg sees them."""
+    spec = store_spec(store, settings_json, segment_frames=8)
+    for segment in spec.segments:
+        data = f"segment {segment.index}".encode()
+        key = KEYS.segment(segment.index, "mp4")
+        store.put(key, data)
+        manifest = SegmentManifest(
+            *(JOB_ID, segment.index, segment.first_frame, segment.frame_count, key),
+            *(hashlib.sha256(data).hexdigest(), len(data), 0.1, "frames", "enc-1"),
+        )
+        store.put(KEYS.segment_manifest(segment.index), records.dump(manifest))
+    return spec
+
+
+def test_a_segment_missing_from_the_store_is_named(store: RecordingStore, tmp_path: Path) -> None:
+    """A committed segment whose file is gone fails the join (permanently), saying which."""
+    store_segments(store, settings_data("mp4"))
+    store.delete(KEYS.segment(2, "mp4"))
+
+    with pytest.raises(ManifestError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    assert str(refused.value) == "segment 2 is not in the store"
+    assert store.list(KEYS.output_prefix) == []
+
+
+def test_a_segment_changed_after_its_manifest_is_named_with_its_key(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """The operator is told which segment, where it is stored, and how its bytes differ."""
+    store_segments(store, settings_data("mp4"))
+    key = KEYS.segment(1, "mp4")
+    store.put(key, b"changed")
+
+    with pytest.raises(ManifestError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    found, expected = hashlib.sha256(b"changed"), hashlib.sha256(b"segment 1")
+    assert str(refused.value) == (
+        f"segment 1 ({key}) does not match its manifest: 7 bytes with sha256 "
+        f"{found.hexdigest()}, expected 9 bytes with sha256 {expected.hexdigest()}"
+    )
+    assert store.list(KEYS.output_prefix) == []
+
+
+def test_a_join_whose_soundtrack_is_not_stored_names_the_job(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """The stitch is sent only once the soundtrack is committed: without it the job fails,
+    saying so, rather than making a silent video."""
+    store_segments(store, settings_data("mp4", audio=True))
+
+    with pytest.raises(ManifestError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    assert str(refused.value) == f"job {JOB_ID}: the soundtrack is not in the store"
+    assert store.list(KEYS.output_prefix) == []
 
 
 def test_chunks_that_overlap_and_leave_a_gap_are_refused(
