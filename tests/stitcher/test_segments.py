@@ -192,7 +192,11 @@ def test_an_encoder_past_its_time_is_stopped_after_its_segment_s_allowance(
     monkeypatch.setattr(common.adapters.segments, "BASE_TIMEOUT", 0.05)
     monkeypatch.setattr(common.adapters.segments, "TIMEOUT_PER_FRAME", 0.02)
     writer = tiny_writer(store, SegmentPlan(0, 0, 8), tmp_path)  # 0.05 + 8 x 0.02 = 0.21 s
-    time.sleep(1.0)  # no frame comes: a renderer or download stuck
+    # No frame comes (a renderer or a download stuck) until the watchdog has killed ffmpeg.
+    encoder = writer._encoder
+    deadline = time.monotonic() + 60  # only a hang
+    while encoder._process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         with pytest.raises(EncodeError, match=r"^ffmpeg timed out after 0\.21 s"):
             for index in range(8):
