@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 import common.adapters.segments
+import stitcher.stitch
 from common.adapters.ffmpeg import EncodeError
+from common.adapters.ffmpeg import run as run_ffmpeg
 from common.adapters.segments import SegmentWriter, stored_segment
 from common.adapters.storage import LocalStore
 from common.format.validation import parse_settings
@@ -86,6 +88,41 @@ def test_joined_segments_hold_every_frame_once_at_its_exact_time(
     assert set(range(0, FRAMES, SEGMENT)) <= set(keys)  # each segment opens with a keyframe
     if fmt != "mov":  # ProRes: every frame is a keyframe
         assert keys == list(range(0, FRAMES, SEGMENT))
+
+
+def test_the_join_works_in_a_folder_of_its_own_with_a_time_limit(
+    store: LocalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join's files go in a ``join-<job>-*`` folder of the worker's scratch (whose it is, in
+    a listing), ffmpeg gets the base time plus a hundredth of a second a segment before it is
+    killed, and the progress is counted against the whole job's frames."""
+    spec = store_job(store, settings_data("mp4"), segment_frames=SEGMENT)
+    events: list[Event] = []
+    encode_all(store, spec, events, tmp_path)
+    handed_over: list[Path] = []
+    put_file = store.put_file
+
+    def noting_put_file(
+        key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None:
+        handed_over.append(path)
+        put_file(key, path, content_type)
+
+    limits: list[float] = []
+
+    def timed_join(args: list[str], timeout: float) -> None:
+        limits.append(timeout)
+        run_ffmpeg(args, timeout)
+
+    monkeypatch.setattr(store, "put_file", noting_put_file)
+    monkeypatch.setattr(stitcher.stitch, "run", timed_join)
+    events.clear()
+    assert stitch_job(store, JOB_ID, events.append, workdir=tmp_path / "join") is not None
+    assert [path.parent.parent for path in handed_over] == [tmp_path / "join"]
+    assert handed_over[0].parent.name.startswith(f"join-{JOB_ID}-")
+    assert limits == [stitcher.stitch.BASE_TIMEOUT + 0.01 * len(spec.segments)]
+    progress = [e for e in events if isinstance(e, StitchProgress)]
+    assert [(e.frames_done, e.frame_count) for e in progress] == [(0, FRAMES), (FRAMES, FRAMES)]
 
 
 def test_no_frame_blips_at_a_seam(store: LocalStore, tmp_path: Path) -> None:
