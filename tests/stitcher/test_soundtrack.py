@@ -11,7 +11,8 @@ import pytest
 
 from common.adapters.storage import LocalStore
 from common.jobs.keys import JobKeys
-from common.jobs.messages import AudioReady, Event, VideoReady
+from common.jobs.messages import AudioReady, EncodeSegment, Event, VideoReady
+from stitcher.encode import encode_segment
 from stitcher.soundtrack import SAMPLE_RATE, render_job_audio
 from stitcher.stitch import stitch_job
 from tests.stitcher.media import JOB_ID, settings_data, store_job
@@ -129,3 +130,21 @@ def test_without_the_cache_the_soundtrack_stays_with_its_job(
     ready = render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
     assert ready is not None and ready.audio_key == KEYS.audio("m4a")
     assert store.list("cache/") == []
+
+
+def test_joined_segments_carry_the_soundtrack_for_their_length(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    """A segmented export joins its segments without re-encoding and muxes the soundtrack in
+    the same step: the joined video has it, for the video's length."""
+    spec = store_job(store, settings_data("mp4", audio=True), segment_frames=8)
+    for segment in spec.segments:
+        command = EncodeSegment(JOB_ID, segment.index, segment.first_frame, segment.frame_count)
+        encode_segment(store, command, lambda event: None, worker="enc", workdir=tmp_path)
+    render_job_audio(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    ready = stitch_job(store, JOB_ID, lambda event: None, workdir=tmp_path)
+    assert isinstance(ready, VideoReady)
+    found = {s["codec_type"]: s for s in streams(store.local_path(ready.output_key))}
+    assert found["audio"]["codec_name"] == "aac"
+    video, audio = float(found["video"]["duration"]), float(found["audio"]["duration"])
+    assert abs(audio - video) <= 1 / 30  # within one frame
