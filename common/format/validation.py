@@ -82,18 +82,13 @@ def build_export(
     settings: ExportSettings,
     limits: Limits,
     *,
-    source: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    source: tuple[dict[str, Any], dict[str, Any]],
 ) -> Export:
     """Check settings against the project and the service limits; every problem is reported.
 
-    ``source`` is the JSON (project, settings) the models were read from; without it the models'
-    own JSON stands in.
+    ``source`` is the JSON (project, settings) the models were read from: the job's spec stores
+    it, and the project's notes and tracks are counted in it.
     """
-    if source is None:
-        source = (
-            project.model_dump(mode="json", by_alias=True),
-            settings.model_dump(mode="json", by_alias=True, exclude_none=True),
-        )
     _raise_if_any([], project, settings, source[0], limits, frozenset())
     tempo = project.tempo_map
     end_beat = _end_beat(project, settings)

@@ -545,6 +545,26 @@ def test_duration_over_the_limit_names_seconds_and_the_limit() -> None:
     assert issue.message == "the export lasts 8.0 s, over 5 s (limit max_duration_seconds)"
 
 
+def test_exactly_max_duration_is_accepted_and_a_sub_range_counts_from_its_start() -> None:
+    """Beats 4 to 14 at 120 bpm are 2 s to 7 s: a 5 s export, exactly the limit."""
+    assert export(SMALL, max_duration_seconds=8).timeline.duration == 8
+    sub_range = export({**SMALL, "startBeat": 4, "endBeat": 14}, max_duration_seconds=5)
+    assert sub_range.timeline.duration == 5
+
+
+def test_an_export_rebuilt_from_models_counts_tracks_in_the_json_it_came_from() -> None:
+    """A range given in bars or minutes rebuilds the export from its models (coordinator/
+    ranges.py): the stored JSON is what the limits on notes and tracks are counted in."""
+    data = project(tracks=[{**PROJECT["tracks"][0], "id": f"t{i}"} for i in range(3)])
+    with pytest.raises(LimitExceeded) as caught:
+        build_export(
+            parse_project(data), parse_settings(SMALL), limits(max_tracks=2), source=(data, SMALL)
+        )
+    assert [str(i) for i in caught.value.issues] == [
+        "project.tracks: 3 tracks, over 2 (limit max_tracks) (got 3)"
+    ]
+
+
 def test_frames_over_the_limit_name_the_count_and_max_frames() -> None:
     error = refused(SMALL, max_frames=479)
     assert isinstance(error, LimitExceeded)
@@ -584,7 +604,12 @@ def test_project_limits_are_reported_at_project_tracks(limit: str) -> None:
 def test_plan_export_takes_parsed_inputs_and_names_settings_paths() -> None:
     parsed = parse_project(project())
     with pytest.raises(LimitExceeded) as caught:
-        build_export(parsed, parse_settings({"width": 641, "height": 180}), limits())
+        build_export(
+            parsed,
+            parse_settings(wide := {"width": 641, "height": 180}),
+            limits(),
+            source=(project(), wide),
+        )
     assert [str(i) for i in caught.value.issues] == [
         "settings.width: expected an even number for mp4 (its chroma is subsampled 2x2) (got 641)",
         "settings.width: expected at most 640 (limit max_width) (got 641)",
@@ -594,7 +619,9 @@ def test_plan_export_takes_parsed_inputs_and_names_settings_paths() -> None:
 def test_plan_export_refuses_a_contradiction_alone_as_invalid_input() -> None:
     parsed = parse_project(project())
     with pytest.raises(InvalidInput) as caught:
-        build_export(parsed, parse_settings({**SMALL, "crf": 52}), limits())
+        build_export(
+            parsed, parse_settings(crf := {**SMALL, "crf": 52}), limits(), source=(project(), crf)
+        )
     assert not isinstance(caught.value, LimitExceeded)
     assert caught.value.what == "export"
     assert [str(i) for i in caught.value.issues] == [
