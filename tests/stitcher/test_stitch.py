@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import stitcher.stitch
-from common.adapters.ffmpeg import EncodeError, VideoInfo, probe
+from common.adapters.ffmpeg import EncodeError, VideoInfo, probe, run_encoder
 from common.adapters.storage import LocalStore, ObjectStore, S3Store
 from common.errors import DecodeError
 from common.jobs import records
@@ -505,7 +505,6 @@ def test_the_encoder_gets_the_base_time_plus_half_a_second_a_frame(
     each frame before it is killed: long videos get longer."""
     store_job(store, settings_data("mp4"))
     limits: list[float] = []
-    run_encoder = stitcher.stitch.run_encoder
 
     def timed_encoder(args: list[str], frames: Iterable[bytes], timeout: float) -> None:
         limits.append(timeout)
