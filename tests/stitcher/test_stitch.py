@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
+import threading
+from collections.abc import Generator, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,7 @@ from typing import Any
 import pytest
 
 import stitcher.stitch
-from common.adapters.ffmpeg import EncodeError, probe
+from common.adapters.ffmpeg import EncodeError, VideoInfo, probe, run_encoder
 from common.adapters.storage import LocalStore, ObjectStore, S3Store
 from common.errors import DecodeError
 from common.jobs import records
@@ -462,3 +466,233 @@ def test_progress_is_reported_every_half_second_of_frames_and_at_the_end(
         handed.append(frame)
     assert handed == frames
     assert reports == [(0, 0), (2, 2), (4, 4), (6, 6), (7, 7)]
+
+
+def test_a_window_of_no_frames_is_refused_saying_what_was_given(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """A caller's mistake is told with the value it passed, before anything is read."""
+    with pytest.raises(ValueError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path, prefetch=0)
+    assert str(refused.value) == "prefetch must be >= 1, got 0"
+
+
+def test_a_workdir_whose_parent_folders_do_not_exist_yet_is_created_and_used(
+    store: RecordingStore, events: list[Event], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh scratch path (its parents not made yet) is created, and the video is made in it."""
+    store_job(store, settings_data("mp4"))
+    work = tmp_path / "scratch" / "stitcher" / "work"
+    handed_over: list[Path] = []
+    put_file = store.put_file
+
+    def noting_put_file(
+        key: str, path: Path, content_type: str = "application/octet-stream"
+    ) -> None:
+        handed_over.append(path)
+        put_file(key, path, content_type)
+
+    monkeypatch.setattr(store, "put_file", noting_put_file)
+    assert stitch_job(store, JOB_ID, events.append, workdir=work) is not None
+    assert [path.parent.parent for path in handed_over] == [work]
+    assert list(work.iterdir()) == []
+
+
+def test_the_encoder_gets_the_base_time_plus_half_a_second_a_frame(
+    store: RecordingStore, events: list[Event], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default (as the stitch actor calls it) ffmpeg may take BASE_TIMEOUT plus 0.5 s for
+    each frame before it is killed: long videos get longer."""
+    store_job(store, settings_data("mp4"))
+    limits: list[float] = []
+
+    def timed_encoder(args: list[str], frames: Iterable[bytes], timeout: float) -> None:
+        limits.append(timeout)
+        run_encoder(args, frames, timeout)
+
+    monkeypatch.setattr(stitcher.stitch, "run_encoder", timed_encoder)
+    stitch(store, events, tmp_path)
+    assert limits == [stitcher.stitch.BASE_TIMEOUT + 0.5 * FRAMES]
+
+
+def test_a_stored_video_of_another_size_than_its_record_is_made_again(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    """A video cut short (or replaced) after its record was written is not announced as is."""
+    store_job(store, settings_data("mp4"))
+    first = stitch(store, events, tmp_path)
+    store.put(first.output_key, store.get(first.output_key)[:100], "video/mp4")
+    store.writes.clear()
+
+    assert stitch(store, events, tmp_path) == first
+    assert [key for key, _ in store.writes] == [first.output_key, KEYS.output_metadata]
+    assert store.size(first.output_key) == first.size_bytes
+
+
+def test_every_progress_event_names_the_job(
+    store: RecordingStore, events: list[Event], tmp_path: Path
+) -> None:
+    """Progress is routed to the job's watchers by its id."""
+    store_job(store, settings_data("mp4"))
+    stitch(store, events, tmp_path)
+    progress = [e for e in events if isinstance(e, StitchProgress)]
+    assert progress and {p.job_id for p in progress} == {JOB_ID}
+
+
+def test_every_missing_chunk_manifest_is_listed(store: RecordingStore, tmp_path: Path) -> None:
+    spec = store_spec(store, settings_data("mp4"))
+    store_chunk(store, spec.chunks[1])
+
+    with pytest.raises(ManifestError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    assert str(refused.value) == f"job {JOB_ID}: no manifest for chunk(s) 0, 2"
+
+
+def test_a_changed_frame_is_named_with_its_key_and_how_it_differs(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """The operator is told which frame, where it is stored, and how its bytes differ."""
+    store_job(store, settings_data("mp4"))
+    stored, changed = frame_png(17), frame_png(3)
+    store.put(KEYS.frame(17), changed)
+
+    with pytest.raises(ManifestError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    assert str(refused.value) == (
+        f"frame 17 ({KEYS.frame(17)}) does not match its manifest: {len(changed)} bytes with "
+        f"sha256 {hashlib.sha256(changed).hexdigest()}, expected {len(stored)} bytes with "
+        f"sha256 {hashlib.sha256(stored).hexdigest()}"
+    )
+
+
+def test_every_segment_not_encoded_is_listed(store: RecordingStore, tmp_path: Path) -> None:
+    spec = store_segments(store, settings_data("mp4"))
+    store.delete(KEYS.segment_manifest(1))
+    store.delete(KEYS.segment_manifest(3))
+
+    with pytest.raises(ManifestError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    assert len(spec.segments) > 3
+    assert str(refused.value) == f"job {JOB_ID}: segment(s) 1, 3 not encoded"
+
+
+def test_a_segment_covering_other_frames_than_its_plan_is_named(
+    store: RecordingStore, tmp_path: Path
+) -> None:
+    """A segment manifest that disagrees with the plan says which frames each covers."""
+    spec = store_segments(store, settings_data("mp4"))
+    plan = spec.segments[1]
+    manifest = records.load(SegmentManifest, store.get(KEYS.segment_manifest(1)))
+    stray = dataclasses.replace(manifest, first_frame=plan.first_frame + 1)
+    store.put(KEYS.segment_manifest(1), records.dump(stray))
+
+    with pytest.raises(ManifestError) as refused:
+        stitch_job(store, JOB_ID, lambda _: None, workdir=tmp_path)
+    assert str(refused.value) == (
+        f"segment 1 of job {JOB_ID} covers frames {plan.first_frame + 1}+{plan.frame_count}, "
+        f"its plan {plan.first_frame}+{plan.frame_count}"
+    )
+
+
+def test_the_video_is_checked_by_counting_packets_without_decoding(
+    store: RecordingStore, events: list[Event], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding a whole video again to count its frames would cost about as much as making it;
+    demuxing is enough (one packet per frame for every format written here)."""
+    store_job(store, settings_data("mp4"))
+    asked: list[bool] = []
+
+    def noting_probe(path: Path, *, decode: bool = True) -> VideoInfo:
+        asked.append(decode)
+        return probe(path, decode=decode)
+
+    monkeypatch.setattr(stitcher.stitch, "probe", noting_probe)
+    stitch(store, events, tmp_path)
+    assert asked == [False]
+
+
+def test_the_stitch_reads_sixteen_frames_ahead_of_the_encoder(
+    store: RecordingStore, events: list[Event], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default (as the stitch actor calls it) up to 16 frames are being fetched or held
+    while the encoder takes one: enough to hide the store's latency, few enough to bound
+    memory."""
+    store_job(store, settings_data("mp4"))
+    ahead: list[int] = []
+    download_frames = stitcher.stitch.download_frames
+
+    def noting_downloads(
+        store: ObjectStore, frames: Iterable[FrameRecord], prefetch: int
+    ) -> Generator[bytes, None, None]:
+        drawn = 0
+
+        def counted() -> Iterator[FrameRecord]:
+            nonlocal drawn
+            for record in frames:
+                drawn += 1
+                yield record
+
+        with contextlib.closing(download_frames(store, counted(), prefetch)) as downloads:
+            for handed, data in enumerate(downloads, 1):
+                ahead.append(drawn - handed)
+                yield data
+
+    monkeypatch.setattr(stitcher.stitch, "download_frames", noting_downloads)
+    stitch(store, events, tmp_path)
+    assert ahead == [min(16, FRAMES - handed) for handed in range(1, FRAMES + 1)]
+
+
+class GatedStore(LocalStore):
+    """A local store whose frame reads wait, counted, until the test opens the gate."""
+
+    frames_prefix = KEYS.frame(0).rsplit("/", 1)[0] + "/"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.changed = threading.Condition()
+        self.reading = 0
+        self.open = False
+
+    def get(self, key: str) -> bytes:
+        if not key.startswith(self.frames_prefix):
+            return super().get(key)
+        with self.changed:
+            self.reading += 1
+            self.changed.notify_all()
+            assert self.changed.wait_for(lambda: self.open, timeout=60)
+            self.reading -= 1
+        return super().get(key)
+
+
+def test_at_most_eight_frames_are_downloaded_at_once(tmp_path: Path) -> None:
+    """However wide the window, the store sees DOWNLOAD_THREADS (8) reads at a time (the
+    concurrency S3 was measured with). Every read waits here, so each download thread holds
+    one: once all 17 are handed out, the threads the download made are the reads it can have
+    under way at once."""
+    store = GatedStore(tmp_path / "store")
+    store_job(store, settings_data("mp4"), chunk_frames=30)
+    (manifest,) = [records.load(ChunkManifest, store.get(KEYS.chunk_manifest(0)))]
+    handed_out = threading.Event()
+
+    def seventeen_frames() -> Iterator[FrameRecord]:
+        yield from manifest.frames[:17]
+        handed_out.set()
+
+    before = set(threading.enumerate())
+    got: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: got.extend(stitcher.stitch.download_frames(store, seventeen_frames(), 18))
+    )
+    reader.start()
+    try:
+        assert handed_out.wait(timeout=60)
+        threads = set(threading.enumerate()) - before - {reader}
+        with store.changed:
+            assert store.changed.wait_for(lambda: store.reading == len(threads), timeout=60)
+            assert store.reading == stitcher.stitch.DOWNLOAD_THREADS == 8
+    finally:
+        with store.changed:
+            store.open = True
+            store.changed.notify_all()
+        reader.join(timeout=60)
+    assert got == [frame_png(i) for i in range(17)]
