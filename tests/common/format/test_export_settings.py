@@ -320,6 +320,11 @@ def test_a_wrong_field_is_reported_once_not_again_by_the_checks_that_read_it() -
     assert "for gif" not in rate.issues[0].message
     crf = refused({**SMALL, "format": "avi", "crf": 60})
     assert [i.path for i in crf.issues] == ["settings.format"]
+    # A range is not measured against a song length or an end that is itself wrong.
+    song = refused({**SMALL, "endBeat": 8}, data=project(durationBeats="long"))
+    assert [i.path for i in song.issues] == ["project.durationBeats"]
+    end = refused({**SMALL, "startBeat": 20, "endBeat": "late"})
+    assert [i.path for i in end.issues] == ["settings.endBeat"]
 
 
 @pytest.mark.parametrize("fps", [1, 2, 4, 5, 10, 20, 25, 50])
