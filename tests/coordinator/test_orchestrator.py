@@ -445,6 +445,24 @@ def test_an_event_the_job_cannot_take_is_logged_with_the_job_and_why(
     assert caplog.messages == [f"job {state.job_id}: chunk 9 is not part of job {state.job_id}"]
 
 
+def test_late_progress_while_stitching_is_no_warning(
+    farm: Farm, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chunk's last progress hint often arrives after its commit: routine, not a problem."""
+    job_id = farm.submit().job_id
+    render_all(farm, job_id)
+    with caplog.at_level(logging.WARNING, logger="coordinator.orchestrator"):
+        farm.orchestrator.handle(progress(job_id, 0, 1))
+    assert caplog.messages == []
+
+
+def test_a_job_folder_without_a_status_does_not_hide_the_jobs_after_it(farm: Farm) -> None:
+    """A job being removed (its status gone first) is passed over, not the end of the list."""
+    jobs = [farm.submit().job_id for _ in range(2)]
+    farm.store.put(f"jobs/{'0' * 32}/spec.json", b"{}")  # listed first, no status
+    assert sorted(farm.restart().job_ids()) == sorted(jobs)
+
+
 def test_a_late_event_is_logged_at_debug_level_except_stitch_progress(
     farm: Farm, caplog: pytest.LogCaptureFixture
 ) -> None:
