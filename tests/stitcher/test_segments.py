@@ -31,6 +31,7 @@ from common.jobs.messages import EncodeSegment, Event, SegmentEncoded, StitchPro
 from common.jobs.spec import JobSpec
 from stitcher.encode import encode_segment
 from stitcher.stitch import stitch_job
+from tests.factories import TypedStore, files_handed_over
 from tests.stitcher.media import (
     JOB_ID,
     decoded_frames,
@@ -99,22 +100,13 @@ def test_the_join_works_in_a_folder_of_its_own_with_a_time_limit(
     spec = store_job(store, settings_data("mp4"), segment_frames=SEGMENT)
     events: list[Event] = []
     encode_all(store, spec, events, tmp_path)
-    handed_over: list[Path] = []
-    put_file = store.put_file
-
-    def noting_put_file(
-        key: str, path: Path, content_type: str = "application/octet-stream"
-    ) -> None:
-        handed_over.append(path)
-        put_file(key, path, content_type)
-
+    handed_over = files_handed_over(store, monkeypatch)
     limits: list[float] = []
 
     def timed_join(args: list[str], timeout: float) -> None:
         limits.append(timeout)
         run_ffmpeg(args, timeout)
 
-    monkeypatch.setattr(store, "put_file", noting_put_file)
     monkeypatch.setattr(stitcher.stitch, "run", timed_join)
     events.clear()
     assert stitch_job(store, JOB_ID, events.append, workdir=tmp_path / "join") is not None
@@ -406,18 +398,6 @@ def encode_first(store: LocalStore, spec: JobSpec, tmp_path: Path) -> tuple[Segm
     assert manifest is not None
     (event,) = events
     return manifest, event
-
-
-class TypedStore(LocalStore):
-    """A local store that remembers the content type of each write (S3 keeps it)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.types: dict[str, str] = {}
-
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.types[key] = content_type
-        super().put(key, data, content_type)
 
 
 def test_an_encoded_segment_s_records_are_json_and_its_time_is_measured(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from common.jobs.manifest import ChunkManifest, FrameRecord, ManifestError, Segm
 from common.jobs.messages import Event, StitchProgress, VideoReady
 from common.jobs.spec import JobSpec, SpecError
 from stitcher.stitch import stitch_job
+from tests.factories import files_handed_over
 from tests.stitcher.media import (
     HEIGHT,
     JOB_ID,
@@ -483,16 +484,7 @@ def test_a_workdir_whose_parent_folders_do_not_exist_yet_is_created_and_used(
     """A fresh scratch path (its parents not made yet) is created, and the video is made in it."""
     store_job(store, settings_data("mp4"))
     work = tmp_path / "scratch" / "stitcher" / "work"
-    handed_over: list[Path] = []
-    put_file = store.put_file
-
-    def noting_put_file(
-        key: str, path: Path, content_type: str = "application/octet-stream"
-    ) -> None:
-        handed_over.append(path)
-        put_file(key, path, content_type)
-
-    monkeypatch.setattr(store, "put_file", noting_put_file)
+    handed_over = files_handed_over(store, monkeypatch)
     assert stitch_job(store, JOB_ID, events.append, workdir=work) is not None
     assert [path.parent.parent for path in handed_over] == [work]
     assert list(work.iterdir()) == []

@@ -16,6 +16,7 @@ from common.jobs.cache_records import CachedObject
 from common.jobs.chunks import SegmentPlan
 from common.jobs.keys import JobKeys
 from common.jobs.manifest import SegmentManifest
+from tests.factories import TypedStore
 
 KEYS = JobKeys("job-reuse")
 SEGMENT = SegmentPlan(3, 24, 8)
@@ -92,18 +93,6 @@ def test_taking_back_a_segment_of_the_job_removes_its_file(store: LocalStore) ->
     remove_segment(store, KEYS, manifest)
     assert not store.exists(KEYS.segment_manifest(3))
     assert not store.exists(key)
-
-
-class TypedStore(LocalStore):
-    """A local store that remembers the content type of each write (S3 keeps it)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.types: dict[str, str] = {}
-
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.types[key] = content_type
-        super().put(key, data, content_type)
 
 
 def test_a_reused_segment_s_manifest_is_stored_as_json(tmp_path: Path) -> None:
