@@ -51,7 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except FramefarmError as error:
         if stop_was_requested():
-            _end_child_processes()
             exit_interrupted()
         print(f"framefarm: {error}", file=sys.stderr)
         return EXIT_FAILURE
@@ -59,17 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("framefarm: interrupted", file=sys.stderr)
         return 130
     except InterruptedByUser:
-        # The job was cancelled and its scratch removed; the soundtrack's process is ended
-        # rather than waited for, and threads still letting go are daemons.
-        _end_child_processes()
+        # The job was cancelled; its child processes (the soundtrack's, ffmpeg) are ended rather
+        # than waited for, and threads still letting go are daemons.
         exit_interrupted()
-
-
-def _end_child_processes() -> None:
-    """End the soundtrack's process (if it was started) without waiting for its work."""
-    from stitcher.soundtrack import stop_audio_process
-
-    stop_audio_process()
 
 
 def build_parser() -> argparse.ArgumentParser:

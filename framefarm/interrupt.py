@@ -94,10 +94,9 @@ def exit_interrupted() -> NoReturn:
     """End a stopped command now: child processes killed, scratch removed here and again once
     this process is gone (see the module's docstring), then the process gone at once."""
     _kill_child_processes()
-    folders = [folder for request in _STOPPED for folder in request.scratch]
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
-    _remove_after_exit(folders)
+    for request in _STOPPED:
+        request.remove_scratch()
+    _remove_after_exit([folder for request in _STOPPED for folder in request.scratch])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(EXIT_INTERRUPTED)
