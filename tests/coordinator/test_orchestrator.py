@@ -237,20 +237,6 @@ def test_a_job_submitted_without_a_name_downloads_as_video(farm: Farm) -> None:
     assert farm.orchestrator.spec(state.job_id).name == "video"
 
 
-def test_the_spec_and_status_are_stored_as_json(tmp_path: Path) -> None:
-    """An operator opening them in the S3 console (or a browser) sees them as JSON."""
-    types: dict[str, str] = {}
-
-    class Typed(LocalStore):
-        def put(self, key: str, data: bytes, content_type: str = OCTETS) -> None:
-            types[key] = content_type
-            super().put(key, data, content_type)
-
-    orchestrator = Orchestrator(Typed(tmp_path), lambda _: None, clock=Clock())
-    keys = JobKeys(orchestrator.submit(export(), chunk_frames=10).job_id)
-    assert (types[keys.spec], types[keys.status]) == ("application/json", "application/json")
-
-
 def test_each_job_gets_its_own_id(farm: Farm) -> None:
     assert farm.submit().job_id != farm.submit().job_id
 
@@ -541,26 +527,6 @@ def test_a_stop_marker_or_a_removal_the_store_refuses_is_logged_with_its_cause(
         *(f"job {job_id}: could not remove {prefix}" for prefix in keys.intermediate_prefixes),
     ]
     assert all(isinstance(r.exc_info and r.exc_info[1], StorageError) for r in caplog.records)
-
-
-def test_the_stop_marker_is_plain_text_naming_why_the_job_ended(tmp_path: Path) -> None:
-    """An operator opening it in the S3 console reads the reason."""
-    types: dict[str, str] = {}
-
-    class Typed(LocalStore):
-        def put(
-            self, key: str, data: bytes, content_type: str = "application/octet-stream"
-        ) -> None:
-            types[key] = content_type
-            super().put(key, data, content_type)
-
-    orchestrator = Orchestrator(Typed(tmp_path), lambda _: None, clock=Clock())
-    failed = orchestrator.submit(export(), chunk_frames=10).job_id
-    orchestrator.handle(JobFailed(failed, "shader failed", "render_chunk", 1))
-    cancelled = orchestrator.submit(export(), chunk_frames=10).job_id
-    orchestrator.cancel(cancelled)
-    assert types[JobKeys(failed).stop_marker] == "text/plain"
-    assert types[JobKeys(cancelled).stop_marker] == "text/plain"
 
 
 # --- cancelling ---------------------------------------------------------------------------------

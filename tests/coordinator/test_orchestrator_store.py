@@ -16,22 +16,21 @@ from common.jobs.messages import JobFailed
 from common.jobs.state import JobState, Phase
 from coordinator.orchestrator import Orchestrator
 from tests.coordinator.test_orchestrator import Clock, export, progress
+from tests.factories import TypedStore
 
 OCTETS = "application/octet-stream"
 
 
 class FlakyStatusStore(LocalStore):
-    """A store that refuses status writes while ``refusing``, and notes each put's type."""
+    """A store that refuses status writes while ``refusing``."""
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.refusing = False
-        self.types: dict[str, str] = {}
 
     def put(self, key: str, data: bytes, content_type: str = OCTETS) -> None:
         if self.refusing and key.endswith("/status.json"):
             raise StorageError(f"refused {key}")
-        self.types[key] = content_type
         super().put(key, data, content_type)
 
 
@@ -73,15 +72,19 @@ def test_a_job_whose_stored_status_is_unreadable_fails_saying_why(
 
 
 def test_every_record_is_stored_as_json_and_the_stop_marker_as_text(tmp_path: Path) -> None:
-    """An operator opening them in the S3 console reads them as what they are."""
-    store = FlakyStatusStore(tmp_path)
+    """An operator opening them in the S3 console (or a browser) reads them as what they are:
+    the marker of a failed job and of a cancelled one alike."""
+    store = TypedStore(tmp_path)
     orchestrator = orchestrator_on(store, Clock())
-    job_id = orchestrator.submit(export(), chunk_frames=10).job_id
-    orchestrator.handle(JobFailed(job_id, "shader failed", "render_chunk", 1))
-    keys = JobKeys(job_id)
+    failed = orchestrator.submit(export(), chunk_frames=10).job_id
+    orchestrator.handle(JobFailed(failed, "shader failed", "render_chunk", 1))
+    cancelled = orchestrator.submit(export(), chunk_frames=10).job_id
+    orchestrator.cancel(cancelled)
+    keys = JobKeys(failed)
     assert store.types[keys.status] == "application/json"
     assert store.types[keys.spec] == "application/json"
     assert store.types[keys.stop_marker] == "text/plain"
+    assert store.types[JobKeys(cancelled).stop_marker] == "text/plain"
 
 
 def test_a_job_read_back_after_a_restart_is_timed_from_that_moment(tmp_path: Path) -> None:
