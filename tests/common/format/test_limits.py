@@ -81,7 +81,7 @@ def test_a_video_exactly_as_long_as_the_limit_is_accepted() -> None:
 def test_fps_below_min_fps_is_refused_and_at_it_accepted() -> None:
     assert validate_export(SONG, {**SIZE, "fps": 1}, limits()).frame_count == 2
     error = refused(SONG, {**SIZE, "fps": "999/1000"})
-    assert "settings.fps: expected at least 1 (limit min_fps)" in messages(error)[0]
+    assert messages(error) == ['settings.fps: expected at least 1 (limit min_fps) (got "999/1000")']
     error = refused(SONG, {**SIZE, "fps": "1/999999"})
     assert messages(error)[0].startswith("settings.fps: expected at least 1 (limit min_fps)")
 
@@ -90,6 +90,53 @@ def test_fps_at_max_fps_is_accepted_and_one_over_refused() -> None:
     assert validate_export(SONG, {**SIZE, "fps": 60}, limits()).frame_count == 120
     error = refused(SONG, {**SIZE, "fps": 61})
     assert messages(error) == ["settings.fps: expected at most 60 (limit max_fps) (got 61)"]
+
+
+# --- sizes: exactly at a limit is accepted, one pixel over refused -----------------------------
+
+GIF = {"format": "gif", "fps": 10}
+"""A GIF's sides need not be even, so one pixel over a limit is a size it could otherwise take."""
+
+
+@pytest.mark.parametrize(("side", "limit"), [("width", "max_width"), ("height", "max_height")])
+def test_a_side_at_its_limit_is_accepted_and_one_pixel_over_refused(side: str, limit: str) -> None:
+    roomy = {limit: 101, "max_pixels": 1 << 30}
+    at = {**SIZE, **GIF, side: 101}
+    assert getattr(validate_export(SONG, at, limits(**roomy)).settings, side) == 101
+    error = refused(SONG, {**at, side: 102}, **roomy)
+    assert isinstance(error, LimitExceeded)
+    assert messages(error) == [f"settings.{side}: expected at most 101 (limit {limit}) (got 102)"]
+
+
+def test_an_area_at_max_pixels_is_accepted_and_one_pixel_over_refused() -> None:
+    at = {**GIF, "width": 101, "height": 17}  # 1717 pixels
+    assert validate_export(SONG, at, limits(max_pixels=1717)).settings.width == 101
+    error = refused(SONG, at, max_pixels=1716)
+    assert messages(error) == [
+        "settings.width: 101x17 = 1717 pixels, over 1716 (limit max_pixels) (got 101)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "tight"),
+    [
+        # the default width, 1280, x 36 is over 10,000 pixels; 36 alone is no area
+        pytest.param({"width": "wide", "height": 36}, {"max_pixels": 10_000}, id="width"),
+        pytest.param({"width": 64, "height": "tall"}, {"max_pixels": 10_000}, id="height"),
+        # the default rate, 60, is over a max_fps of 30 and under a min_fps of 90
+        pytest.param({**SIZE, "fps": "fast"}, {"max_fps": 30}, id="fps-max"),
+        pytest.param({**SIZE, "fps": "fast"}, {"min_fps": 90, "max_fps": 240}, id="fps-min"),
+    ],
+)
+def test_a_wrong_size_or_rate_is_not_also_held_to_a_limit_by_its_default(
+    settings: dict[str, Any], tight: dict[str, Any]
+) -> None:
+    """A wrong field is salvaged as its default only to check the rest: a limit that the
+    default would pass over is not the user's, and is not said."""
+    error = refused(SONG, settings, **tight)
+    (wrong,) = (field for field, value in settings.items() if isinstance(value, str))
+    assert [issue.path for issue in error.issues] == [f"settings.{wrong}"]
+    assert not isinstance(error, LimitExceeded)
 
 
 @pytest.mark.parametrize(
