@@ -173,12 +173,13 @@ def _salvage(
 ) -> tuple[M | None, frozenset[str]]:
     """The model, or its issues (added to ``issues``) and the model read without the top-level
     fields that are wrong (placeholders for required ones), so that checks on the sound fields
-    still run; the wrong fields come back as ``prefix.field`` names."""
+    still run; the wrong fields come back as ``prefix.field`` names. A required field that is
+    absent is among them: its own "missing" error names it."""
     try:
         return model.model_validate(data), frozenset()
     except ValidationError as error:
         details = error.errors(include_url=False)
-        issues.extend(issues_from_pydantic(error, data, prefix, details=details, most=most))
+        issues.extend(issues_from_pydantic(details, data, prefix, most=most))
         if not isinstance(data, Mapping):
             return None, frozenset({prefix})
         bad = {f for detail in details for f in _top_fields(detail)}
@@ -190,8 +191,7 @@ def _salvage(
         except ValidationError as error:
             bad |= {f for detail in error.errors(include_url=False) for f in _top_fields(detail)}
             continue
-        missing = {f for f in _PLACEHOLDERS.get(prefix, {}) if f not in kept}
-        return salvaged, frozenset(f"{prefix}.{f}" for f in bad | missing)
+        return salvaged, frozenset(f"{prefix}.{f}" for f in bad)
     return None, frozenset({prefix})
 
 
@@ -231,22 +231,20 @@ def _parse(model: type[M], data: Any, prefix: str, what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise InvalidInput(issues_from_pydantic(error, data, prefix), what) from None
+        details = error.errors(include_url=False)
+        raise InvalidInput(issues_from_pydantic(details, data, prefix), what) from None
 
 
 def issues_from_pydantic(
-    error: ValidationError,
-    data: Any,
-    prefix: str = "",
-    *,
-    details: list[ErrorDetails] | None = None,
-    most: int | None = None,
+    details: Sequence[ErrorDetails], data: Any, prefix: str = "", *, most: int | None = None
 ) -> list[Issue]:
-    """Every error as an issue with its JSON path; past the first ``most``, each is only
-    counted (``UNSHOWN``), since ``bounded`` lists no more: 300k bad notes cost no 300k paths.
+    """Every error of a ``ValidationError.errors()`` as an issue with its JSON path; past the
+    first ``most``, each is only counted (``UNSHOWN``), since ``bounded`` lists no more: 300k
+    bad notes cost no 300k paths. It takes the details, not the error, so that a caller that
+    reads them too (``_salvage``) reads them once.
     """
     issues: list[Issue] = []
-    for detail in error.errors(include_url=False) if details is None else details:
+    for detail in details:
         if most is not None and len(issues) >= most:
             issues.append(UNSHOWN)
             continue

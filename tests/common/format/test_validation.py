@@ -168,6 +168,17 @@ def test_a_mapping_that_is_not_a_dict_is_an_issue_not_a_crash() -> None:
     assert [str(i) for i in caught.value.issues] == ["project: expected an object"]
 
 
+@pytest.mark.parametrize("field", ["tempoChanges", "tracks"])
+def test_list_items_that_are_not_objects_are_issues_not_a_crash(field: str) -> None:
+    """The order and identity rules read each item's beat or id from the JSON as it came: an
+    item that is a number, a string or a list has none, and is refused as itself."""
+    data = project_data(track("lead", notes=[note(0)]))
+    data[field] = [5, "x", [1]]
+    with pytest.raises(InvalidInput) as caught:
+        validate_project(data, limits())
+    assert [i.path for i in caught.value.issues] == [f"{field}[{n}]" for n in range(3)]
+
+
 # --- each kind of problem in words ------------------------------------------------------------
 
 
@@ -236,7 +247,7 @@ def test_issues_from_pydantic_without_a_prefix_keep_the_input_s_paths() -> None:
     data = project_data(track("lead", notes=[note(0, pitch=-1)]))
     with pytest.raises(ValidationError) as caught:
         Project.model_validate(data)
-    assert [i.path for i in issues_from_pydantic(caught.value, data)] == [
+    assert [i.path for i in issues_from_pydantic(caught.value.errors(include_url=False), data)] == [
         "tracks[0].notes[0].pitch"
     ]
 
