@@ -500,8 +500,10 @@ async def _chunks(store: ObjectStore, key: str) -> AsyncIterator[bytes]:
 
 async def export_thumbnail(request: Request) -> Response:
     """A committed frame of a running export, at most THUMBNAIL_SIDE pixels on its longest
-    side: the live preview the feed's ``thumbnailUrl`` points at. Frames are intermediates, so
-    one may be gone (404) once the video is joined."""
+    side: the live preview the feed's ``thumbnailUrl`` points at. Once the export has ended the
+    live preview is over: 204, no content, whether or not its frames (intermediates) are still
+    stored, as a page may still ask for the frame of the last progress message it got. A frame
+    of a running export that is not committed is 404."""
     found = await _owned_job(request)
     if isinstance(found, Response):
         return found
@@ -512,12 +514,23 @@ async def export_thumbnail(request: Request) -> Response:
             422, "invalid thumbnail", [Issue("frame", f"expected 0..{state.frame_count - 1}", text)]
         )
     svc = services(request)
+    if state.phase.terminal:
+        return Response(status_code=204)
     try:
         data = await run_in_threadpool(_stored_frame, svc.orchestrator, state.job_id, int(text))
         png = await run_in_threadpool(small_png, data)
     except (ObjectNotFound, UnknownJob):
-        return problem(404, f"frame {text} of {state.job_id} is not stored (any more)")
+        if await run_in_threadpool(_has_ended, svc.orchestrator, state.job_id):
+            return Response(status_code=204)  # it ended meanwhile, and its frames went
+        return problem(404, f"frame {text} of {state.job_id} is not stored")
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+def _has_ended(orchestrator: Orchestrator, job_id: str) -> bool:
+    try:
+        return orchestrator.state(job_id).phase.terminal
+    except UnknownJob:
+        return False
 
 
 def _stored_frame(orchestrator: Orchestrator, job_id: str, frame: int) -> bytes:

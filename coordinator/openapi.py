@@ -518,8 +518,9 @@ def openapi_document(*, metrics: bool = False) -> dict[str, Any]:
                     "320 px on its longest side: what the feed's thumbnailUrl points at",
                     "responses": {
                         "200": {"description": "the frame", "content": {"image/png": {}}},
+                        "204": {"description": "the export has ended: its live preview is over"},
                         "401": unauthorised,
-                        "404": _json(PROBLEM, "no such export, or the frame is gone"),
+                        "404": _json(PROBLEM, "no such export, or the frame is not stored"),
                         "422": _json(PROBLEM, "frame outside the export"),
                     },
                 },

@@ -478,6 +478,9 @@ def test_an_unfinished_job_cannot_be_downloaded_and_cancelling_it_ends_its_feed(
     assert early.status == 409
     assert early.error == f"export {job_id} is queued, not complete"
     assert api.status(job_id)["download_url"] is None
+    unrendered = api.get(f"/api/exports/{job_id}/thumbnail?frame=0")
+    assert unrendered.status == 404
+    assert unrendered.error == f"frame 0 of {job_id} is not stored"
 
     with api.connect(job_id) as feed:
         assert receive(feed)["phase"] == "queued"
@@ -491,6 +494,8 @@ def test_an_unfinished_job_cannot_be_downloaded_and_cancelling_it_ends_its_feed(
     late = api.get(f"/api/exports/{job_id}/download")
     assert late.status == 409
     assert late.error == f"export {job_id} is cancelled, not complete"
+    over = api.get(f"/api/exports/{job_id}/thumbnail?frame=0")  # the live preview has ended
+    assert (over.status, over.body) == (204, b"")
     assert api.follow(job_id) == [  # a feed opened afterwards ends at once
         {"type": "error", "message": "the export was cancelled", "phase": "cancelled"}
     ]

@@ -130,6 +130,8 @@ def test_the_feed_points_at_the_newest_committed_frame_as_a_small_png(tmp_path: 
         assert decode_png(thumbnail.body).shape == (180, 320, 3)
         outside = server.api.get(f"/api/exports/{job_id}/thumbnail?frame=999999")
         assert outside.status == 422
+        ended = server.api.get(seen[-1])  # a page may ask after the end: no error, no frame
+        assert (ended.status, ended.body) == (204, b"")
 
 
 def test_any_export_can_be_retried_and_has_a_poster_from_its_stored_spec(tmp_path: Path) -> None:
