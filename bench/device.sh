@@ -67,9 +67,9 @@ timeout 120 "$PY" -m pytest -q -p no:cacheprovider tests/farm_worker/test_render
 
 step "3. farm against direct: 1, 2, 4, 8 workers on one GPU"
 if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
-  size=(--width 1280 --height 720 --fps 60 --end-beat 32)
+  size=(--width 1280 --height 720 --fps 60 --end-beat 16)
   [[ -n $quick ]] && size=(--quick)
-  timeout 300 "$PY" bench/run.py "${size[@]}" --repeat 1 \
+  timeout 300 "$PY" bench/run.py "${size[@]}" --repeat 1 --long-modes '' \
     --modes direct,embedded-1,embedded-2,embedded-4,embedded-8 \
     --json "$OUT/run.json" >"$OUT/run.md" || status=1
   cat "$OUT/run.md"
