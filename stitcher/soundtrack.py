@@ -128,8 +128,9 @@ def write_soundtrack_apart(export: Export, path: Path) -> int:
 
 
 def stop_audio_process() -> None:
-    """End the soundtrack's process now, work in hand or not (a stopped command exits at once;
-    the pool's own exit would wait for the work)."""
+    """End the soundtrack's process now, work in hand or not (the pool's own exit would wait for
+    the work): what a test session does before it ends. A stopped command needs no call here:
+    ``framefarm.interrupt.exit_interrupted`` kills every child process itself."""
     if _audio_process.cache_info().currsize == 0:
         return
     pool = _audio_process()
